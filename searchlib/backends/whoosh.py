@@ -1,0 +1,737 @@
+"""The Whoosh backend: schema, writer, searcher lifecycle, query compilation, facets.
+
+Every line of Whoosh-specific code lives here (and in ``whoosh_analysis``, the pickled analyzer).
+The traps of Whoosh 2.7.5 that shape this module (DESIGN §3):
+
+- ``Searcher.refresh()`` can bring merged-away segments back: it is never called; a new
+  searcher is opened when the index has a newer commit, and the old one closed.
+- ``DATETIME`` drops UTC offsets: datetimes are stored naive, in UTC.
+- ``NUMERIC(float, sortable=True)`` crashes: quality is an int.
+- Two ``update_document()`` calls for one id in one writer keep both: batches are de-duplicated.
+- ``groupedby`` facets are slow: facet counts come from a per-searcher cache of value -> doc set,
+  intersected with the matching doc set.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import RamStorage
+from whoosh.index import LockError
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
+from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
+
+from .. import query as q
+from ..analysis import Analyzer, fold_accents
+from ..errors import IndexCorruptError, IndexLockedError
+from ..results import Facet, FacetValue, Hit, SearchResults
+from .base import FACETS, Record, SearchRequest
+from .whoosh_analysis import NltkAnalyzer
+
+#: Field weights for BM25F: a title match counts most, a related item's title least.
+FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "excerpt": 1.0, "body": 1.0, "related": 0.3}
+_POSITIONAL_FIELDS = ("title", "excerpt", "body")
+#: Fewer matches than this make a search look for a "did you mean" suggestion.
+SUGGEST_BELOW = 3
+_INDEX_NAME = "MAIN"
+
+
+def build_schema(language: str) -> Schema:
+    """The index schema: searchable text, facet keys, sortable columns, stored display fields."""
+    stemmed = NltkAnalyzer(language)
+    plain = NltkAnalyzer(language, stem=False, stopwords=False)
+    return Schema(
+        id=ID(stored=True, unique=True),
+        kind=ID(stored=True),
+        title=TEXT(analyzer=stemmed, stored=True),
+        excerpt=TEXT(analyzer=stemmed, stored=True),
+        body=TEXT(analyzer=stemmed, stored=True),
+        # Related titles only add weight to an article; phrases across them mean nothing.
+        related=TEXT(analyzer=stemmed, phrase=False),
+        # Unstemmed words of titles and excerpts: the vocabulary "did you mean" draws from.
+        spell=TEXT(analyzer=plain, phrase=False),
+        provider=ID(stored=True, sortable=True),
+        provider_text=TEXT(analyzer=plain),
+        topic=KEYWORD(commas=True, scorable=False),
+        topic_text=TEXT(analyzer=plain),
+        published=DATETIME(stored=True, sortable=True),
+        quality=NUMERIC(int, bits=32, stored=True, sortable=True),
+        topics=STORED,
+        parents=KEYWORD(commas=True, stored=True, scorable=False),
+        url=STORED,
+        provider_domain=STORED,
+        path=STORED,
+        content_hash=STORED,
+        related_ids=STORED,
+        extra=STORED,
+    )
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _aware(value: Any) -> datetime | None:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
+
+
+class _FacetCache:
+    """Per-searcher maps of facet value -> set of live docnums, built on first use.
+
+    Tied to one searcher, so it can never serve counts from before the latest commit.
+    """
+
+    def __init__(self, searcher: Searcher) -> None:
+        self._searcher = searcher
+        self._values: dict[str, dict[str, frozenset[int]]] = {}
+        self._all: frozenset[int] | None = None
+        self._by_id: dict[str, int] | None = None
+
+    @property
+    def all_docs(self) -> frozenset[int]:
+        if self._all is None:
+            self._all = frozenset(self._searcher.reader().all_doc_ids())
+        return self._all
+
+    def values(self, field: str) -> dict[str, frozenset[int]]:
+        cached = self._values.get(field)
+        if cached is None:
+            reader = self._searcher.reader()
+            cached = {}
+            for raw in reader.lexicon(field):
+                value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+                docs = frozenset(reader.postings(field, value).all_ids())
+                if docs:
+                    cached[value] = docs
+            self._values[field] = cached
+        return cached
+
+
+@dataclass
+class _Compiled:
+    """A query compiled for Whoosh: what to match, and what to highlight."""
+
+    match: wq.Query | None
+    highlight: wq.Query | None
+    positive_clauses: int
+
+
+class WhooshBackend:
+    """A searchlib index stored by Whoosh, on disk or in memory."""
+
+    def __init__(self, ix: Any, language: str, *, lock_timeout: float = 0.0) -> None:
+        self._ix = ix
+        self.language = language
+        self.lock_timeout = lock_timeout
+        self.analyzer = Analyzer(language)
+        self._plain = Analyzer(language, stem=False, remove_stopwords=False)
+        self._lock = threading.RLock()
+        self._searcher: Searcher | None = None
+        self._cache: _FacetCache | None = None
+        self._weighting = BM25F(B=0.75, K1=1.2)
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, language: str, **kwargs: Any) -> WhooshBackend:
+        """Create an empty index in ``path`` (an existing one there is replaced)."""
+        path.mkdir(parents=True, exist_ok=True)
+        ix = whoosh_index.create_in(str(path), build_schema(language), indexname=_INDEX_NAME)
+        return cls(ix, language, **kwargs)
+
+    @classmethod
+    def open(cls, path: Path, language: str, **kwargs: Any) -> WhooshBackend:
+        """Open the index in ``path``."""
+        try:
+            ix = whoosh_index.open_dir(str(path), indexname=_INDEX_NAME)
+            backend = cls(ix, language, **kwargs)
+            backend._current()  # read the segments now: a broken index fails here, not later
+        except (OSError, EOFError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            raise IndexCorruptError(f"cannot read the index in {path}: {exc}") from exc
+        except Exception as exc:  # Whoosh raises many unrelated types for a damaged TOC
+            if type(exc).__module__.startswith("whoosh"):
+                raise IndexCorruptError(f"cannot read the index in {path}: {exc!r}") from exc
+            raise
+        return backend
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        """Whether ``path`` holds a Whoosh index."""
+        return whoosh_index.exists_in(str(path), indexname=_INDEX_NAME)
+
+    @classmethod
+    def in_memory(cls, language: str = "english") -> WhooshBackend:
+        """An index in RAM, for tests and throwaway use."""
+        storage = RamStorage()
+        ix = storage.create_index(build_schema(language), indexname=_INDEX_NAME)
+        return cls(ix, language)
+
+    def close(self) -> None:
+        """Close the searcher and the index."""
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._cache = None
+            self._ix.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
+        """Add or replace ``records`` and delete ``delete_ids``, in one commit."""
+        batch: dict[str, Record] = {}
+        for record in records:
+            batch[record.id] = record  # the last version of an id wins (Whoosh would keep both)
+        deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in batch]
+        if not batch and not deletes:
+            return
+        try:
+            writer = self._ix.writer(timeout=self.lock_timeout, limitmb=128)
+        except LockError as exc:
+            raise IndexLockedError("index is locked by another writer") from exc
+        try:
+            for doc_id in deletes:
+                writer.delete_by_term("id", doc_id)
+            for record in batch.values():
+                writer.update_document(**self._fields(record))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def _fields(self, r: Record) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "id": r.id,
+            "kind": r.kind,
+            "title": r.title,
+            "excerpt": r.excerpt,
+            "body": r.body,
+            "related": r.related_text,
+            "spell": f"{r.title}\n{r.excerpt}",
+            "provider": r.provider,
+            "provider_text": r.provider,
+            "topic": ",".join(r.topics),
+            "topic_text": "\n".join(r.topics),
+            "topics": list(r.topics),
+            "parents": ",".join(r.parents),
+            "url": r.url,
+            "provider_domain": r.provider_domain,
+            "path": r.path,
+            "content_hash": r.content_hash,
+            "related_ids": list(r.related_ids),
+            "extra": json.dumps(dict(r.extra), ensure_ascii=False) if r.extra else "",
+        }
+        published = _naive_utc(r.published)
+        if published is not None:
+            fields["published"] = published
+        if r.quality is not None:
+            fields["quality"] = max(-(2**31), min(2**31 - 1, r.quality))
+        return {k: v for k, v in fields.items() if v != "" or k in ("title", "excerpt")}
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _current(self) -> tuple[Searcher, _FacetCache]:
+        """The open searcher, replaced by a new one when the index has a newer commit."""
+        with self._lock:
+            if self._searcher is None or not self._searcher.up_to_date():
+                new = self._ix.searcher(weighting=self._weighting)
+                old, self._searcher = self._searcher, new
+                self._cache = _FacetCache(new)
+                if old is not None:
+                    old.close()
+            assert self._cache is not None
+            return self._searcher, self._cache
+
+    def generation(self) -> int:
+        """The generation number of the latest commit."""
+        return int(self._ix.latest_generation())
+
+    def doc_count(self) -> int:
+        """Live documents in the index."""
+        with self._lock:
+            searcher, _ = self._current()
+            return int(searcher.doc_count())
+
+    def counts(self) -> Mapping[str, Mapping[str, int]]:
+        """Documents per value, for each facet."""
+        with self._lock:
+            _, cache = self._current()
+            return {name: {v: len(d) for v, d in cache.values(name).items()} for name in FACETS}
+
+    def size_bytes(self) -> int:
+        """Bytes used by the index files."""
+        storage = self._ix.storage
+        if isinstance(storage, RamStorage):
+            return sum(storage.file_length(name) for name in storage.list())
+        folder = Path(storage.folder)
+        return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+    def get(self, doc_id: str) -> Record | None:
+        """The stored record with that id."""
+        with self._lock:
+            searcher, _ = self._current()
+            stored = searcher.document(id=doc_id)
+            return None if stored is None else self._record(stored)
+
+    def records(self, *, kind: str | None = None) -> Iterator[Record]:
+        """Every stored record, optionally of one kind (a snapshot of the current commit)."""
+        with self._lock:
+            searcher, _ = self._current()
+            stored = [
+                fields for _, fields in searcher.reader().iter_docs()
+                if kind is None or fields.get("kind") == kind
+            ]
+        for fields in stored:
+            yield self._record(fields)
+
+    @staticmethod
+    def _record(stored: Mapping[str, Any]) -> Record:
+        extra = stored.get("extra") or ""
+        return Record(
+            id=stored["id"],
+            kind=stored.get("kind", "article"),
+            title=stored.get("title", ""),
+            excerpt=stored.get("excerpt", ""),
+            url=stored.get("url", ""),
+            provider=stored.get("provider", ""),
+            published=_aware(stored.get("published")),
+            quality=stored.get("quality"),
+            topics=tuple(stored.get("topics") or ()),
+            parents=tuple(p for p in (stored.get("parents") or "").split(",") if p),
+            body=stored.get("body", ""),
+            provider_domain=stored.get("provider_domain", ""),
+            path=stored.get("path", ""),
+            content_hash=stored.get("content_hash", ""),
+            related_ids=tuple(stored.get("related_ids") or ()),
+            extra=json.loads(extra) if extra else {},
+        )
+
+    def to_hit(self, record: Record) -> Hit:
+        """A hit for a stored record with every stored field (``show``)."""
+        details: dict[str, Any] = {
+            "body": record.body,
+            "path": record.path,
+            "provider_domain": record.provider_domain,
+            "related": list(record.related_ids),
+            "extra": dict(record.extra),
+        }
+        return Hit(
+            id=record.id, kind=record.kind, title=record.title, excerpt=record.excerpt,
+            url=record.url, provider=record.provider, published=record.published,
+            topics=record.topics, parents=record.parents, quality=record.quality,
+            details=details,
+        )
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        """Run a search: ranked page, total, disjunctive facets, highlights, suggestion."""
+        started = time.perf_counter()
+        with self._lock:
+            searcher, cache = self._current()
+            mode = "all" if request.match in ("all", "auto") else "any"
+            compiled = self._compile(request.query, mode)
+            matched = self._matching(searcher, cache, compiled.match)
+            if (
+                request.match == "auto"
+                and compiled.positive_clauses > 1
+                and not self._apply_filters(searcher, cache, request, matched)
+            ):
+                # Nothing has every word: rank the documents that have some of them.
+                compiled = self._compile(request.query, "any")
+                matched = self._matching(searcher, cache, compiled.match)
+            return self._run(searcher, cache, request, compiled, matched, started)
+
+    def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
+        """Documents sharing the most distinctive terms of ``doc_id``."""
+        started = time.perf_counter()
+        with self._lock:
+            searcher, cache = self._current()
+            stored = searcher.document(id=doc_id)
+            text = "" if stored is None else f"{stored.get('title', '')} {stored.get('excerpt', '')}"
+            terms: list[tuple[str, float]] = []
+            if text.strip():
+                terms = searcher.key_terms_from_text("excerpt", text, numterms=12)
+            clauses = [
+                self._any_field(term, boost=max(weight, 0.01)) for term, weight in terms
+            ]
+            match = wq.Or(clauses) if clauses else None
+            compiled = _Compiled(match, match, len(clauses))
+            matched = self._matching(searcher, cache, match)
+            request = SearchRequest(
+                text=request.text, query=request.query, topics=request.topics,
+                providers=request.providers, kinds=request.kinds, since=request.since,
+                until=request.until, sort=request.sort, limit=request.limit,
+                offset=request.offset, facet_size=request.facet_size,
+                exclude_ids=(*request.exclude_ids, doc_id), suggest=False,
+            )
+            return self._run(searcher, cache, request, compiled, matched, started)
+
+    def _matching(
+        self, searcher: Searcher, cache: _FacetCache, match: wq.Query | None
+    ) -> frozenset[int]:
+        if match is None:
+            return frozenset()
+        if isinstance(match, wq.Every):
+            return cache.all_docs
+        return frozenset(searcher.docs_for_query(match))
+
+    def _filter_sets(
+        self, searcher: Searcher, cache: _FacetCache, request: SearchRequest
+    ) -> dict[str, frozenset[int]]:
+        """The doc set each active filter allows, keyed by facet name (or ``date``/``exclude``)."""
+        sets: dict[str, frozenset[int]] = {}
+        for name, selected in (
+            ("topic", request.topics), ("provider", request.providers), ("kind", request.kinds)
+        ):
+            if selected:
+                values = cache.values(name)
+                union: set[int] = set()
+                for value in selected:
+                    union.update(values.get(value, ()))
+                sets[name] = frozenset(union)
+        if request.since is not None or request.until is not None:
+            date_range = wq.DateRange(
+                "published", _naive_utc(request.since), _naive_utc(request.until)
+            )
+            sets["date"] = frozenset(searcher.docs_for_query(date_range))
+        if request.exclude_ids:
+            excluded = {
+                n for doc_id in request.exclude_ids
+                for n in searcher.docs_for_query(wq.Term("id", doc_id))
+            }
+            sets["exclude"] = cache.all_docs - excluded
+        return sets
+
+    def _apply_filters(
+        self,
+        searcher: Searcher,
+        cache: _FacetCache,
+        request: SearchRequest,
+        matched: frozenset[int],
+        *,
+        skip: str | None = None,
+    ) -> frozenset[int]:
+        result = matched
+        for name, allowed in self._filter_sets(searcher, cache, request).items():
+            if name != skip:
+                result = result & allowed
+        return result
+
+    def _run(
+        self,
+        searcher: Searcher,
+        cache: _FacetCache,
+        request: SearchRequest,
+        compiled: _Compiled,
+        matched: frozenset[int],
+        started: float,
+    ) -> SearchResults:
+        filters = self._filter_sets(searcher, cache, request)
+
+        def narrowed(skip: str | None) -> frozenset[int]:
+            result = matched
+            for name, allowed in filters.items():
+                if name != skip:
+                    result = result & allowed
+            return result
+
+        hit_docs = narrowed(None)
+        facets = {
+            name: self._facet(cache, name, narrowed(name), selected, request.facet_size)
+            for name, selected in (
+                ("topic", request.topics),
+                ("provider", request.providers),
+                ("kind", request.kinds),
+            )
+        }
+        hits = self._page(searcher, request, compiled, hit_docs)
+        suggestion = None
+        if request.suggest and len(hit_docs) < SUGGEST_BELOW:
+            suggestion = self._suggest(searcher, cache, request, len(hit_docs))
+        return SearchResults(
+            query=request.text,
+            total=len(hit_docs),
+            offset=request.offset,
+            limit=request.limit,
+            took_ms=(time.perf_counter() - started) * 1000,
+            hits=hits,
+            facets=facets,
+            suggestion=suggestion,
+        )
+
+    @staticmethod
+    def _facet(
+        cache: _FacetCache, name: str, docs: frozenset[int], selected: tuple[str, ...], size: int
+    ) -> Facet:
+        values = cache.values(name)
+        if docs is cache.all_docs:
+            counts = {value: len(ids) for value, ids in values.items()}
+        else:
+            counts = {value: len(docs & ids) for value, ids in values.items()}
+        ranked = sorted(
+            ((value, count) for value, count in counts.items() if count > 0),
+            key=lambda vc: (-vc[1], vc[0]),
+        )
+        chosen = set(selected)
+        top = ranked[:size]
+        shown = {value for value, _ in top}
+        # A selected value is always shown, so a user can see it and untick it.
+        top += [(value, counts.get(value, 0)) for value in selected if value not in shown]
+        return Facet(
+            name=name,
+            values=tuple(FacetValue(v, c, v in chosen) for v, c in top),
+            truncated=len(ranked) > size,
+        )
+
+    def _page(
+        self,
+        searcher: Searcher,
+        request: SearchRequest,
+        compiled: _Compiled,
+        hit_docs: frozenset[int],
+    ) -> tuple[Hit, ...]:
+        if not hit_docs or request.limit == 0 or request.offset >= len(hit_docs):
+            return ()
+        window = request.offset + request.limit
+        match = compiled.match if compiled.match is not None else wq.NullQuery
+        newest = FieldFacet("published", reverse=True)
+        sortedby: Any
+        if request.sort == "newest":
+            sortedby = newest
+        elif request.sort == "oldest":
+            sortedby = FieldFacet("published")
+        elif request.sort == "quality":
+            sortedby = MultiFacet([FieldFacet("quality", reverse=True), newest])
+        elif isinstance(match, wq.Every):
+            sortedby = newest
+        else:
+            sortedby = MultiFacet([ScoreFacet(), newest])
+        results = searcher.search(
+            match, filter=set(hit_docs), limit=window, sortedby=sortedby, terms=False
+        )
+        marker = self._highlighter(searcher, compiled.highlight)
+        hits = []
+        for rank, hit in enumerate(results[request.offset : window], start=request.offset + 1):
+            stored = hit.fields()
+            score = hit.score if request.sort == "relevance" else None
+            if request.sort == "relevance" and isinstance(hit.score, tuple):
+                score = -float(hit.score[0])
+            hits.append(self._hit(stored, rank, score, marker))
+        return tuple(hits)
+
+    def _hit(
+        self, stored: Mapping[str, Any], rank: int, score: Any, marker: Callable[[str], str]
+    ) -> Hit:
+        record = self._record(stored)
+        return Hit(
+            id=record.id, kind=record.kind, title=record.title, excerpt=record.excerpt,
+            url=record.url, provider=record.provider, published=record.published,
+            topics=record.topics, parents=record.parents, rank=rank,
+            score=None if score is None else float(score), quality=record.quality,
+            highlights={"title": marker(record.title), "excerpt": marker(record.excerpt)},
+        )
+
+    def _highlighter(self, searcher: Searcher, query: wq.Query | None) -> Callable[[str], str]:
+        """A function marking matched words of a text in ``<mark>``, escaping all the rest."""
+        terms: set[str] = set()
+        if query is not None and not isinstance(query, wq.Every):
+            for field, text in query.existing_terms(searcher.reader(), phrases=True, expand=True):
+                if field in FIELD_BOOSTS:
+                    terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+        def mark(text: str) -> str:
+            if not terms:
+                return html.escape(text)
+            out: list[str] = []
+            last = 0
+            for token in self.analyzer.tokens(text):
+                if token.term in terms:
+                    out.append(html.escape(text[last : token.start]))
+                    out.append(f"<mark>{html.escape(text[token.start : token.end])}</mark>")
+                    last = token.end
+            out.append(html.escape(text[last:]))
+            return "".join(out).replace("</mark><mark>", "")
+
+        return mark
+
+    # -- suggestions -------------------------------------------------------------------------
+
+    def _suggest(
+        self, searcher: Searcher, cache: _FacetCache, request: SearchRequest, found: int
+    ) -> str | None:
+        """A corrected query built from the index's vocabulary, if it finds more than ``found``."""
+        words = [
+            (field, text) for field, text in q.terms(request.query)
+            if field in (None, "title", "excerpt")
+        ]
+        if not words:
+            return None
+        corrector = searcher.corrector("spell")
+        replacements: dict[str, str] = {}
+        for _, text in words:
+            for token in self._plain.tokens(text):
+                word = token.term
+                if word.isdigit() or searcher.doc_frequency("spell", word) > 0:
+                    continue
+                options = corrector.suggest(word, limit=1, maxdist=2, prefix=1)
+                if options:
+                    replacements[text[token.start : token.end]] = options[0]
+        if not replacements:
+            return None
+        suggestion = request.text
+        for wrong, right in replacements.items():
+            suggestion = _replace_word(suggestion, wrong, right)
+        if suggestion == request.text:
+            return None
+        try:
+            parsed = q.parse(suggestion)
+        except Exception:
+            return None
+        retry = SearchRequest(
+            text=suggestion, query=parsed, topics=request.topics, providers=request.providers,
+            kinds=request.kinds, since=request.since, until=request.until, match=request.match,
+            exclude_ids=request.exclude_ids, suggest=False,
+        )
+        compiled = self._compile(parsed, "all")
+        matched = self._matching(searcher, cache, compiled.match)
+        if not self._apply_filters(searcher, cache, retry, matched):
+            compiled = self._compile(parsed, "any")
+            matched = self._matching(searcher, cache, compiled.match)
+        better = len(self._apply_filters(searcher, cache, retry, matched))
+        return suggestion if better > found else None
+
+    # -- query compilation -------------------------------------------------------------------
+
+    def _compile(self, node: q.Node, mode: str) -> _Compiled:
+        match = self._node(node, mode, positive_only=False)
+        highlight = self._node(node, mode, positive_only=True)
+        positives = node.children if isinstance(node, q.Seq) else (node,)
+        count = sum(1 for child in positives if not isinstance(child, q.Not))
+        return _Compiled(match, highlight, count)
+
+    def _node(self, node: q.Node, mode: str, *, positive_only: bool) -> wq.Query | None:
+        if isinstance(node, q.MatchAll):
+            return wq.Every()
+        if isinstance(node, q.Term):
+            return self._words(node.text, node.field, phrase=False)
+        if isinstance(node, q.Phrase):
+            return self._words(" ".join(node.words), node.field, phrase=True)
+        if isinstance(node, q.Prefix):
+            return self._prefix(node.text, node.field)
+        if isinstance(node, q.Fuzzy):
+            return self._fuzzy(node.text, node.distance, node.field)
+        if isinstance(node, q.Not):
+            if positive_only:
+                return None
+            inner = self._node(node.child, mode, positive_only=False)
+            return None if inner is None else wq.AndNot(wq.Every(), inner)
+        if isinstance(node, q.Or):
+            parts = [self._node(c, mode, positive_only=positive_only) for c in node.children]
+            kept = [p for p in parts if p is not None]
+            return wq.Or(kept) if kept else None
+        if isinstance(node, (q.And, q.Seq)):
+            combine_all = isinstance(node, q.And) or mode == "all"
+            positives = [c for c in node.children if not isinstance(c, q.Not)]
+            negatives = [c.child for c in node.children if isinstance(c, q.Not)]
+            kept = [
+                p for p in (self._node(c, mode, positive_only=positive_only) for c in positives)
+                if p is not None
+            ]
+            if positives and not kept:
+                return None  # only stopwords: nothing can match
+            base: wq.Query = (
+                (wq.And(kept) if combine_all else wq.Or(kept)) if kept else wq.Every()
+            )
+            if positive_only:
+                return base if kept else None
+            excluded = [
+                p for p in (self._node(c, mode, positive_only=False) for c in negatives)
+                if p is not None
+            ]
+            return wq.AndNot(base, wq.Or(excluded)) if excluded else base
+        raise TypeError(f"unknown query node {node!r}")
+
+    def _any_field(self, term: str, *, boost: float = 1.0) -> wq.Query:
+        return wq.Or(
+            [wq.Term(f, term, boost=boost * w) for f, w in FIELD_BOOSTS.items()]
+        )
+
+    def _words(self, text: str, field: str | None, *, phrase: bool) -> wq.Query | None:
+        if field == "kind":
+            return wq.Term("kind", text.strip().lower())
+        if field in ("provider", "topic"):
+            tokens = self._plain.terms(text)
+            target = f"{field}_text"
+            if not tokens:
+                return None
+            if len(tokens) == 1:
+                return wq.Term(target, tokens[0])
+            return wq.Phrase(target, tokens) if phrase else wq.And(
+                [wq.Term(target, t) for t in tokens]
+            )
+        tokens = self.analyzer.terms(text)
+        if not tokens:
+            return None
+        fields = (field,) if field else tuple(FIELD_BOOSTS)
+        if len(tokens) == 1:
+            return wq.Or([wq.Term(f, tokens[0], boost=FIELD_BOOSTS[f]) for f in fields])
+        # Several tokens from one word ("covid-19", CJK bigrams) or a quoted phrase: in order.
+        return wq.Or(
+            [
+                wq.Phrase(f, tokens, boost=FIELD_BOOSTS[f])
+                for f in fields
+                if f in _POSITIONAL_FIELDS
+            ]
+        )
+
+    def _prefix(self, text: str, field: str | None) -> wq.Query | None:
+        word = fold_accents(text.casefold())
+        if not word:
+            return None
+        stem = self.analyzer.normalize(text.casefold())
+        fields = (field,) if field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
+        if field in ("provider", "topic"):
+            return wq.Prefix(f"{field}_text", word)
+        clauses: list[wq.Query] = []
+        for f in fields:
+            clauses.append(wq.Prefix(f, word, boost=FIELD_BOOSTS[f]))
+            if stem != word and word.startswith(stem):
+                clauses.append(wq.Prefix(f, stem, boost=FIELD_BOOSTS[f]))
+        return wq.Or(clauses)
+
+    def _fuzzy(self, text: str, distance: int, field: str | None) -> wq.Query | None:
+        tokens = self.analyzer.terms(text)
+        if not tokens:
+            return None
+        fields = (field,) if field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
+        if field in ("provider", "topic"):
+            return wq.FuzzyTerm(f"{field}_text", fold_accents(text.casefold()), maxdist=distance)
+        return wq.Or(
+            [
+                wq.FuzzyTerm(f, tokens[0], boost=FIELD_BOOSTS[f], maxdist=distance, prefixlength=1)
+                for f in fields
+            ]
+        )
+
+
+def _replace_word(text: str, wrong: str, right: str) -> str:
+    return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", right, text, flags=re.IGNORECASE)
+

@@ -1,0 +1,392 @@
+"""Incremental indexing: walk source paths, diff against the manifest, send only changes.
+
+One run:
+
+1. walks the given files and folders (``.md``, ``.markdown``, ``.txt``; hidden files and folders
+   skipped; symlinked folders followed once);
+2. compares each file with the manifest (size and mtime first, then a content hash), parses only
+   new and changed files, and notes files that vanished from the folders it was given;
+3. works out which related items each change touches: a related item lives while at least one
+   indexed article lists it; its ``parents`` and inherited topics follow those articles;
+4. writes each batch of changes in one commit, then saves the manifest.
+
+A file that cannot be parsed is reported with its reason and skipped; if an earlier version of
+it is indexed, that version stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .backends.base import Backend, Record
+from .documents import DEFAULT_MAX_FILE_BYTES, Article, RelatedItem, parse_bytes
+from .errors import DocumentError, UsageError
+from .manifest import FileEntry, Manifest
+
+SOURCE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+#: Files parsed and written per commit: bounds memory, and what a crash can cost.
+DEFAULT_BATCH_FILES = 2000
+
+#: ``progress(done, total)``: called as files are checked.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source file that was skipped, and why."""
+
+    path: str
+    error: str
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"path", "error"}``."""
+        return {"path": self.path, "error": self.error}
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did. ``to_dict()`` is the ``search index --json`` summary."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    documents: int = 0
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of DESIGN §4."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "failed": [f.to_dict() for f in self.failed],
+            "documents": self.documents,
+            "took_ms": round(self.took_ms, 1),
+        }
+
+
+def walk(paths: Iterable[Path], failures: list[Failure]) -> Iterator[Path]:
+    """Yield the source files under ``paths`` (absolute, each once, in a stable order)."""
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[Path] = set()
+
+    def visit_dir(folder: Path) -> Iterator[Path]:
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            failures.append(Failure(str(folder), f"cannot read folder: {exc.strerror or exc}"))
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            return  # a symlink loop, or the same folder given twice
+        seen_dirs.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            failures.append(Failure(str(folder), f"cannot read folder: {exc.strerror or exc}"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                yield from visit_dir(path)
+            elif is_file and path.suffix.lower() in SOURCE_SUFFIXES:
+                yield path
+
+    for root in paths:
+        root = Path(os.path.abspath(root))
+        if root.is_dir():
+            files: Iterable[Path] = visit_dir(root)
+        elif root.is_file():
+            files = [root]
+        else:
+            raise UsageError(f"no such file or folder: {root}")
+        for path in files:
+            if path not in seen_files:
+                seen_files.add(path)
+                yield path
+
+
+def _under(path: str, roots: Sequence[Path]) -> bool:
+    return any(path == str(r) or path.startswith(str(r).rstrip(os.sep) + os.sep) for r in roots)
+
+
+def content_hash(data: bytes) -> str:
+    """The hash the manifest keys changes on."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class Indexer:
+    """Brings a backend in line with source files, using and updating a manifest."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        manifest: Manifest,
+        *,
+        save_manifest: Callable[[Manifest], None],
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        batch_files: int = DEFAULT_BATCH_FILES,
+    ) -> None:
+        self.backend = backend
+        self.manifest = manifest
+        self._save = save_manifest
+        self.max_file_bytes = max_file_bytes
+        self.batch_files = batch_files
+
+    def run(self, paths: Sequence[Path], *, progress: ProgressCallback | None = None) -> IndexReport:
+        """Index ``paths`` incrementally and return what changed."""
+        started = time.perf_counter()
+        report = IndexReport()
+        roots = [Path(os.path.abspath(p)) for p in paths]
+        for root in roots:
+            if not root.exists():
+                raise UsageError(f"no such file or folder: {root}")
+        current = list(walk(roots, report.failed))
+        current_set = {str(p) for p in current}
+        vanished = [
+            path for path in self.manifest.files
+            if _under(path, roots) and path not in current_set
+        ]
+        total = len(current)
+        if progress is not None:
+            progress(0, total)
+
+        pending: list[tuple[str, Article, bytes, os.stat_result]] = []
+        removed_now = list(vanished)
+        done = 0
+        for path in current:
+            done += 1
+            article = self._check(path, report, pending)
+            if article is not None:
+                pending.append(article)
+            if len(pending) >= self.batch_files:
+                self._commit(pending, removed_now, report)
+                pending, removed_now = [], []
+            if progress is not None and (done % 50 == 0 or done == total):
+                progress(done, total)
+        if pending or removed_now:
+            self._commit(pending, removed_now, report)
+        report.removed = len(vanished)
+        report.documents = self.backend.doc_count()
+        report.took_ms = (time.perf_counter() - started) * 1000
+        return report
+
+    def _check(
+        self, path: Path, report: IndexReport, pending: list[Any]
+    ) -> tuple[str, Article, bytes, os.stat_result] | None:
+        """Parse ``path`` if it is new or changed; count it as unchanged or failed otherwise."""
+        key = str(path)
+        entry = self.manifest.files.get(key)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            report.failed.append(Failure(key, f"cannot read file: {exc.strerror or exc}"))
+            return None
+        if entry is not None and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns:
+            report.unchanged += 1
+            return None
+        if st.st_size > self.max_file_bytes:
+            report.failed.append(
+                Failure(key, f"file is too large ({st.st_size} bytes, "
+                             f"the limit is {self.max_file_bytes})")
+            )
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.failed.append(Failure(key, f"cannot read file: {exc.strerror or exc}"))
+            return None
+        digest = content_hash(data)
+        if entry is not None and entry.hash == digest:
+            entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+            report.unchanged += 1
+            return None
+        try:
+            article = parse_bytes(data, path=key, max_bytes=self.max_file_bytes)
+        except DocumentError as exc:
+            report.failed.append(Failure(key, exc.reason))
+            return None
+        if entry is None:
+            report.added += 1
+        else:
+            report.updated += 1
+        return key, article, data, st
+
+    def _commit(
+        self,
+        changed: list[tuple[str, Article, bytes, os.stat_result]],
+        removed: list[str],
+        report: IndexReport,
+    ) -> None:
+        """Write one batch: changed articles, removed files, and the related items they touch."""
+        files = self.manifest.files
+        before_ids = {files[p].article_id for p in removed if p in files}
+        touched_related: set[str] = set()
+        known_items: dict[str, RelatedItem] = {}
+        records: dict[str, Record] = {}
+
+        for path in removed:
+            entry = files.pop(path, None)
+            if entry is not None:
+                touched_related.update(entry.related)
+        for path, article, data, st in changed:
+            old = files.get(path)
+            if old is not None:
+                touched_related.update(old.related)
+                before_ids.add(old.article_id)
+            files[path] = FileEntry(
+                hash=content_hash(data),
+                article_id=article.id,
+                topics=article.topics,
+                related=tuple(item.id for item in article.related),
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+            )
+            touched_related.update(item.id for item in article.related)
+            for item in article.related:
+                known_items.setdefault(item.id, item)
+            records[article.id] = _article_record(article, files[path].hash)
+
+        # Which files hold which article ids, and which articles list each related item.
+        paths_by_article: dict[str, list[str]] = {}
+        parents: dict[str, set[str]] = {}
+        topics_of: dict[str, tuple[str, ...]] = {}
+        for path, entry in files.items():
+            paths_by_article.setdefault(entry.article_id, []).append(path)
+            topics_of[entry.article_id] = entry.topics
+            for rid in entry.related:
+                parents.setdefault(rid, set()).add(entry.article_id)
+
+        deletes: list[str] = []
+        # An article id whose files are all gone: delete it, unless it still is a related item.
+        for doc_id in before_ids:
+            if doc_id in paths_by_article:
+                if doc_id not in records:
+                    # Another file holds the same article (same URL): index that one now.
+                    other = self._reparse(paths_by_article[doc_id][0], report)
+                    if other is not None:
+                        records[doc_id] = other
+                continue
+            if parents.get(doc_id):
+                touched_related.add(doc_id)
+            else:
+                deletes.append(doc_id)
+
+        for rid in sorted(touched_related):
+            if rid in paths_by_article:
+                continue  # an URL that is also an article is that article
+            listing = sorted(parents.get(rid, ()))
+            if not listing:
+                deletes.append(rid)
+                continue
+            item = known_items.get(rid)
+            record = self._related_record(rid, item, listing, topics_of, paths_by_article)
+            if record is not None:
+                records[rid] = record
+        self.backend.write(records.values(), deletes)
+        self.manifest.generation = self.backend.generation()
+        self._save(self.manifest)
+
+    def _related_record(
+        self,
+        rid: str,
+        item: RelatedItem | None,
+        listing: list[str],
+        topics_of: dict[str, tuple[str, ...]],
+        paths_by_article: dict[str, list[str]],
+    ) -> Record | None:
+        topics: dict[str, None] = {}
+        for parent in listing:
+            for topic in topics_of.get(parent, ()):
+                topics.setdefault(topic, None)
+        if item is None:
+            stored = self.backend.get(rid)
+            if stored is not None:
+                item = RelatedItem(
+                    id=rid, url=stored.url, title=stored.title, excerpt=stored.excerpt,
+                    provider=stored.provider, published=stored.published,
+                    quality=stored.quality,
+                )
+        if item is None:
+            # Not stored yet (e.g. its article just vanished): read it from a listing article.
+            for parent in listing:
+                article = self._reparse(paths_by_article[parent][0], None)
+                if article is None:
+                    continue
+                item = next((r for r in self._items(article.path) if r.id == rid), None)
+                if item is not None:
+                    break
+        if item is None:
+            return None
+        return Record(
+            id=rid, kind="related", title=item.title, excerpt=item.excerpt, url=item.url,
+            provider=item.provider, published=item.published, quality=item.quality,
+            topics=tuple(topics), parents=tuple(listing),
+        )
+
+    def _items(self, path: str) -> tuple[RelatedItem, ...]:
+        try:
+            return parse_bytes(Path(path).read_bytes(), path=path).related
+        except (OSError, DocumentError):
+            return ()
+
+    def _reparse(self, path: str, report: IndexReport | None) -> Record | None:
+        try:
+            data = Path(path).read_bytes()
+            article = parse_bytes(data, path=path, max_bytes=self.max_file_bytes)
+        except (OSError, DocumentError) as exc:
+            if report is not None:
+                report.failed.append(Failure(path, str(exc)))
+            return None
+        return _article_record(article, content_hash(data))
+
+
+def _article_record(article: Article, digest: str) -> Record:
+    return Record(
+        id=article.id,
+        kind="article",
+        title=article.title,
+        excerpt=article.excerpt,
+        url=article.url,
+        provider=article.provider,
+        published=article.published,
+        quality=article.quality,
+        topics=article.topics,
+        body=article.body,
+        related_text="\n".join(item.title for item in article.related),
+        provider_domain=article.provider_domain,
+        path=article.path,
+        content_hash=digest,
+        related_ids=tuple(item.id for item in article.related),
+        extra=article.extra,
+    )
+
+
+def manifest_from_records(backend: Backend) -> Manifest:
+    """Rebuild the manifest from what the index stores (after a crash or a lost manifest)."""
+    manifest = Manifest(generation=backend.generation())
+    for record in backend.records(kind="article"):
+        if record.path:
+            manifest.files[record.path] = FileEntry(
+                hash=record.content_hash,
+                article_id=record.id,
+                topics=record.topics,
+                related=record.related_ids,
+            )
+    return manifest

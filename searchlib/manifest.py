@@ -1,0 +1,101 @@
+"""The manifest: which source files the index holds, by content hash.
+
+It lives in the index folder as ``manifest.json`` and is only a cache of what the index itself
+stores (every article document carries its source path, content hash, topics and related ids).
+It is written after each commit, atomically, and records that commit's generation: when the
+generation does not match the index (a crash between commit and manifest write, or a damaged
+file), the manifest is rebuilt from the index, so it can never claim a file the index lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class FileEntry:
+    """What the index holds for one source file."""
+
+    hash: str
+    article_id: str
+    topics: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    size: int = -1
+    mtime_ns: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "hash": self.hash, "id": self.article_id, "topics": list(self.topics),
+            "related": list(self.related), "size": self.size, "mtime_ns": self.mtime_ns,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileEntry:
+        """Read an entry written by :meth:`to_json`."""
+        return cls(
+            hash=str(data["hash"]), article_id=str(data["id"]),
+            topics=tuple(data.get("topics", ())), related=tuple(data.get("related", ())),
+            size=int(data.get("size", -1)), mtime_ns=int(data.get("mtime_ns", -1)),
+        )
+
+
+@dataclass
+class Manifest:
+    """Source path -> :class:`FileEntry`, plus the index generation it describes."""
+
+    generation: int = -1
+    files: dict[str, FileEntry] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path) -> Manifest | None:
+        """The manifest in ``folder``, or None when it is missing or unreadable."""
+        try:
+            data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+            if data.get("version") != MANIFEST_VERSION:
+                return None
+            files = {str(k): FileEntry.from_json(v) for k, v in data["files"].items()}
+            return cls(generation=int(data["generation"]), files=files)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def save(self, folder: Path) -> None:
+        """Write atomically and durably: temp file, fsync, rename, fsync the folder."""
+        data = {
+            "version": MANIFEST_VERSION,
+            "generation": self.generation,
+            "files": {path: entry.to_json() for path, entry in sorted(self.files.items())},
+        }
+        fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, folder / MANIFEST_NAME)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        fsync_path(folder)
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or folder by path (folders make renames durable on POSIX)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; nothing more can be done
+    finally:
+        os.close(fd)
