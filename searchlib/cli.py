@@ -104,7 +104,9 @@ def _hit_lines(hit: Hit) -> list[str]:
 
 def _print_results(results: SearchResults) -> None:
     if not results.hits:
-        shown = "No results" if results.total == 0 else f"No results on this page of {results.total}"
+        shown = (
+            "No results" if results.total == 0 else f"No results on this page of {results.total}"
+        )
         click.echo(f"{shown} for {results.query!r}." if results.query else f"{shown}.")
     else:
         first, last = results.hits[0].rank, results.hits[-1].rank
@@ -178,9 +180,11 @@ def index_command(
     if missing:
         click.echo(f"Error: no such file or folder: {missing[0]}", err=True)
         sys.exit(2)
-    with _errors():
-        with _open(index_dir, create=True, language=language, lock_timeout=lock_timeout) as engine:
-            report = _run_index(engine, roots, rebuild=rebuild, quiet=quiet or as_json)
+    with (
+        _errors(),
+        _open(index_dir, create=True, language=language, lock_timeout=lock_timeout) as engine,
+    ):
+        report = _run_index(engine, roots, rebuild=rebuild, quiet=quiet or as_json)
     if as_json:
         _emit_json(report.to_dict())
     elif not quiet:

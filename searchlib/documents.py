@@ -148,7 +148,7 @@ def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Articl
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise DocumentError(name, f"file is too large ({size} bytes, the limit is {max_bytes})")
+            raise DocumentError(name, _too_large(size, max_bytes))
         data = path.read_bytes()
     except DocumentError:
         raise
@@ -157,10 +157,14 @@ def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Articl
     return parse_bytes(data, path=name, max_bytes=max_bytes)
 
 
+def _too_large(size: int, limit: int) -> str:
+    return f"file is too large ({size} bytes, the limit is {limit})"
+
+
 def parse_bytes(data: bytes, *, path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Article:
     """Parse the raw bytes of an article file (UTF-8, with or without BOM)."""
     if len(data) > max_bytes:
-        raise DocumentError(path, f"file is too large ({len(data)} bytes, the limit is {max_bytes})")
+        raise DocumentError(path, _too_large(len(data), max_bytes))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -186,7 +190,7 @@ def _load_yaml(raw: str, path: str) -> dict[str, Any]:
     if "&" in raw and len(_ALIAS_TOKEN.findall(raw)) > MAX_YAML_ALIASES:
         raise DocumentError(path, f"YAML front matter uses more than {MAX_YAML_ALIASES} aliases")
     try:
-        meta = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a safe loader
+        meta = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import query as q
 from .analysis import DEFAULT_LANGUAGE, check_language
@@ -36,8 +36,13 @@ from .errors import (
     SchemaVersionError,
     UsageError,
 )
-from .indexer import DEFAULT_BATCH_FILES, Indexer, IndexReport, ProgressCallback
-from .indexer import manifest_from_records
+from .indexer import (
+    DEFAULT_BATCH_FILES,
+    Indexer,
+    IndexReport,
+    ProgressCallback,
+    manifest_from_records,
+)
 from .manifest import MANIFEST_NAME, Manifest
 from .results import Hit, SearchResults
 
@@ -347,11 +352,11 @@ class Engine:
             kinds=(kind,) if kind else (),
             since=since_dt,
             until=until_dt,
-            sort=sort,  # type: ignore[arg-type]
+            sort=sort,
             limit=limit,
             offset=offset,
             facet_size=facet_size,
-            match=match,  # type: ignore[arg-type]
+            match=cast(MatchMode, match),
         )
 
 

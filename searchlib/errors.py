@@ -83,12 +83,12 @@ class SchemaVersionError(SearchIndexError):
 __all__ = [
     "DocumentError",
     "IndexCorruptError",
-    "SearchIndexError",
     "IndexLockedError",
     "IndexNotFoundError",
     "NotFoundError",
     "QueryError",
     "SchemaVersionError",
+    "SearchIndexError",
     "SearchlibError",
     "UsageError",
 ]

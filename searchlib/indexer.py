@@ -149,7 +149,9 @@ class Indexer:
         self.max_file_bytes = max_file_bytes
         self.batch_files = batch_files
 
-    def run(self, paths: Sequence[Path], *, progress: ProgressCallback | None = None) -> IndexReport:
+    def run(
+        self, paths: Sequence[Path], *, progress: ProgressCallback | None = None
+    ) -> IndexReport:
         """Index ``paths`` incrementally and return what changed."""
         started = time.perf_counter()
         report = IndexReport()
@@ -169,9 +171,7 @@ class Indexer:
 
         pending: list[tuple[str, Article, bytes, os.stat_result]] = []
         removed_now = list(vanished)
-        done = 0
-        for path in current:
-            done += 1
+        for done, path in enumerate(current, start=1):
             article = self._check(path, report, pending)
             if article is not None:
                 pending.append(article)
@@ -295,8 +295,8 @@ class Indexer:
             if not listing:
                 deletes.append(rid)
                 continue
-            item = known_items.get(rid)
-            record = self._related_record(rid, item, listing, topics_of, paths_by_article)
+            known = known_items.get(rid)
+            record = self._related_record(rid, known, listing, topics_of, paths_by_article)
             if record is not None:
                 records[rid] = record
         self.backend.write(records.values(), deletes)
@@ -329,8 +329,9 @@ class Indexer:
                 article = self._reparse(paths_by_article[parent][0], None)
                 if article is None:
                     continue
-                item = next((r for r in self._items(article.path) if r.id == rid), None)
-                if item is not None:
+                found = next((r for r in self._items(article.path) if r.id == rid), None)
+                if found is not None:
+                    item = found
                     break
         if item is None:
             return None

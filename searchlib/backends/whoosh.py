@@ -14,13 +14,11 @@ The traps of Whoosh 2.7.5 that shape this module (DESIGN §3):
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,18 +33,18 @@ from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
 
 from .. import query as q
-from ..analysis import Analyzer, fold_accents
+from ..analysis import Analyzer
 from ..errors import IndexCorruptError, IndexLockedError
-from ..results import Facet, FacetValue, Hit, SearchResults
+from ..results import Hit, SearchResults
 from .base import FACETS, Record, SearchRequest
 from .whoosh_analysis import NltkAnalyzer
+from .whoosh_facets import FacetCache, build_facet
+from .whoosh_query import Compiled, QueryCompiler
 
-#: Field weights for BM25F: a title match counts most, a related item's title least.
-FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "excerpt": 1.0, "body": 1.0, "related": 0.3}
-_POSITIONAL_FIELDS = ("title", "excerpt", "body")
 #: Fewer matches than this make a search look for a "did you mean" suggestion.
 SUGGEST_BELOW = 3
 _INDEX_NAME = "MAIN"
+_NO_QUALITY = -(2**31)
 
 
 def build_schema(language: str) -> Schema:
@@ -68,7 +66,10 @@ def build_schema(language: str) -> Schema:
         topic=KEYWORD(commas=True, scorable=False),
         topic_text=TEXT(analyzer=plain),
         published=DATETIME(stored=True, sortable=True),
-        quality=NUMERIC(int, bits=32, stored=True, sortable=True),
+        # Sort keys that put documents without a date or a quality last in every order.
+        dated=NUMERIC(int, bits=8, sortable=True),
+        quality_rank=NUMERIC(int, bits=32, sortable=True),
+        quality=STORED,
         topics=STORED,
         parents=KEYWORD(commas=True, stored=True, scorable=False),
         url=STORED,
@@ -92,47 +93,6 @@ def _aware(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
 
 
-class _FacetCache:
-    """Per-searcher maps of facet value -> set of live docnums, built on first use.
-
-    Tied to one searcher, so it can never serve counts from before the latest commit.
-    """
-
-    def __init__(self, searcher: Searcher) -> None:
-        self._searcher = searcher
-        self._values: dict[str, dict[str, frozenset[int]]] = {}
-        self._all: frozenset[int] | None = None
-        self._by_id: dict[str, int] | None = None
-
-    @property
-    def all_docs(self) -> frozenset[int]:
-        if self._all is None:
-            self._all = frozenset(self._searcher.reader().all_doc_ids())
-        return self._all
-
-    def values(self, field: str) -> dict[str, frozenset[int]]:
-        cached = self._values.get(field)
-        if cached is None:
-            reader = self._searcher.reader()
-            cached = {}
-            for raw in reader.lexicon(field):
-                value = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                docs = frozenset(reader.postings(field, value).all_ids())
-                if docs:
-                    cached[value] = docs
-            self._values[field] = cached
-        return cached
-
-
-@dataclass
-class _Compiled:
-    """A query compiled for Whoosh: what to match, and what to highlight."""
-
-    match: wq.Query | None
-    highlight: wq.Query | None
-    positive_clauses: int
-
-
 class WhooshBackend:
     """A searchlib index stored by Whoosh, on disk or in memory."""
 
@@ -144,8 +104,9 @@ class WhooshBackend:
         self._plain = Analyzer(language, stem=False, remove_stopwords=False)
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
-        self._cache: _FacetCache | None = None
+        self._cache: FacetCache | None = None
         self._weighting = BM25F(B=0.75, K1=1.2)
+        self._compiler = QueryCompiler(self.analyzer, self._plain)
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -174,7 +135,7 @@ class WhooshBackend:
     @staticmethod
     def exists(path: Path) -> bool:
         """Whether ``path`` holds a Whoosh index."""
-        return whoosh_index.exists_in(str(path), indexname=_INDEX_NAME)
+        return bool(whoosh_index.exists_in(str(path), indexname=_INDEX_NAME))
 
     @classmethod
     def in_memory(cls, language: str = "english") -> WhooshBackend:
@@ -239,21 +200,25 @@ class WhooshBackend:
             "extra": json.dumps(dict(r.extra), ensure_ascii=False) if r.extra else "",
         }
         published = _naive_utc(r.published)
+        fields["dated"] = int(published is not None)
         if published is not None:
             fields["published"] = published
         if r.quality is not None:
-            fields["quality"] = max(-(2**31), min(2**31 - 1, r.quality))
+            fields["quality"] = r.quality
+        fields["quality_rank"] = (
+            _NO_QUALITY if r.quality is None else max(_NO_QUALITY + 1, min(2**31 - 1, r.quality))
+        )
         return {k: v for k, v in fields.items() if v != "" or k in ("title", "excerpt")}
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _current(self) -> tuple[Searcher, _FacetCache]:
+    def _current(self) -> tuple[Searcher, FacetCache]:
         """The open searcher, replaced by a new one when the index has a newer commit."""
         with self._lock:
             if self._searcher is None or not self._searcher.up_to_date():
                 new = self._ix.searcher(weighting=self._weighting)
                 old, self._searcher = self._searcher, new
-                self._cache = _FacetCache(new)
+                self._cache = FacetCache(new)
                 if old is not None:
                     old.close()
             assert self._cache is not None
@@ -347,17 +312,21 @@ class WhooshBackend:
         with self._lock:
             searcher, cache = self._current()
             mode = "all" if request.match in ("all", "auto") else "any"
-            compiled = self._compile(request.query, mode)
+            compiled = self._compiler.compile(request.query, mode)
             matched = self._matching(searcher, cache, compiled.match)
+            fell_back = False
             if (
                 request.match == "auto"
                 and compiled.positive_clauses > 1
                 and not self._apply_filters(searcher, cache, request, matched)
             ):
                 # Nothing has every word: rank the documents that have some of them.
-                compiled = self._compile(request.query, "any")
+                compiled = self._compiler.compile(request.query, "any")
                 matched = self._matching(searcher, cache, compiled.match)
-            return self._run(searcher, cache, request, compiled, matched, started)
+                fell_back = True
+            return self._run(
+                searcher, cache, request, compiled, matched, started, fell_back=fell_back
+            )
 
     def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
         """Documents sharing the most distinctive terms of ``doc_id``."""
@@ -365,15 +334,17 @@ class WhooshBackend:
         with self._lock:
             searcher, cache = self._current()
             stored = searcher.document(id=doc_id)
-            text = "" if stored is None else f"{stored.get('title', '')} {stored.get('excerpt', '')}"
+            text = ""
+            if stored is not None:
+                text = f"{stored.get('title') or ''} {stored.get('excerpt') or ''}"
             terms: list[tuple[str, float]] = []
             if text.strip():
                 terms = searcher.key_terms_from_text("excerpt", text, numterms=12)
             clauses = [
-                self._any_field(term, boost=max(weight, 0.01)) for term, weight in terms
+                self._compiler.any_field(term, boost=max(weight, 0.01)) for term, weight in terms
             ]
             match = wq.Or(clauses) if clauses else None
-            compiled = _Compiled(match, match, len(clauses))
+            compiled = Compiled(match, match, len(clauses))
             matched = self._matching(searcher, cache, match)
             request = SearchRequest(
                 text=request.text, query=request.query, topics=request.topics,
@@ -385,7 +356,7 @@ class WhooshBackend:
             return self._run(searcher, cache, request, compiled, matched, started)
 
     def _matching(
-        self, searcher: Searcher, cache: _FacetCache, match: wq.Query | None
+        self, searcher: Searcher, cache: FacetCache, match: wq.Query | None
     ) -> frozenset[int]:
         if match is None:
             return frozenset()
@@ -394,7 +365,7 @@ class WhooshBackend:
         return frozenset(searcher.docs_for_query(match))
 
     def _filter_sets(
-        self, searcher: Searcher, cache: _FacetCache, request: SearchRequest
+        self, searcher: Searcher, cache: FacetCache, request: SearchRequest
     ) -> dict[str, frozenset[int]]:
         """The doc set each active filter allows, keyed by facet name (or ``date``/``exclude``)."""
         sets: dict[str, frozenset[int]] = {}
@@ -423,7 +394,7 @@ class WhooshBackend:
     def _apply_filters(
         self,
         searcher: Searcher,
-        cache: _FacetCache,
+        cache: FacetCache,
         request: SearchRequest,
         matched: frozenset[int],
         *,
@@ -438,11 +409,13 @@ class WhooshBackend:
     def _run(
         self,
         searcher: Searcher,
-        cache: _FacetCache,
+        cache: FacetCache,
         request: SearchRequest,
-        compiled: _Compiled,
+        compiled: Compiled,
         matched: frozenset[int],
         started: float,
+        *,
+        fell_back: bool = False,
     ) -> SearchResults:
         filters = self._filter_sets(searcher, cache, request)
 
@@ -455,7 +428,7 @@ class WhooshBackend:
 
         hit_docs = narrowed(None)
         facets = {
-            name: self._facet(cache, name, narrowed(name), selected, request.facet_size)
+            name: build_facet(cache, name, narrowed(name), selected, request.facet_size)
             for name, selected in (
                 ("topic", request.topics),
                 ("provider", request.providers),
@@ -464,8 +437,10 @@ class WhooshBackend:
         }
         hits = self._page(searcher, request, compiled, hit_docs)
         suggestion = None
-        if request.suggest and len(hit_docs) < SUGGEST_BELOW:
-            suggestion = self._suggest(searcher, cache, request, len(hit_docs))
+        if request.suggest and (fell_back or len(hit_docs) < SUGGEST_BELOW):
+            suggestion = self._suggest(
+                searcher, cache, request, 0 if fell_back else len(hit_docs)
+            )
         return SearchResults(
             query=request.text,
             total=len(hit_docs),
@@ -477,57 +452,39 @@ class WhooshBackend:
             suggestion=suggestion,
         )
 
-    @staticmethod
-    def _facet(
-        cache: _FacetCache, name: str, docs: frozenset[int], selected: tuple[str, ...], size: int
-    ) -> Facet:
-        values = cache.values(name)
-        if docs is cache.all_docs:
-            counts = {value: len(ids) for value, ids in values.items()}
-        else:
-            counts = {value: len(docs & ids) for value, ids in values.items()}
-        ranked = sorted(
-            ((value, count) for value, count in counts.items() if count > 0),
-            key=lambda vc: (-vc[1], vc[0]),
-        )
-        chosen = set(selected)
-        top = ranked[:size]
-        shown = {value for value, _ in top}
-        # A selected value is always shown, so a user can see it and untick it.
-        top += [(value, counts.get(value, 0)) for value in selected if value not in shown]
-        return Facet(
-            name=name,
-            values=tuple(FacetValue(v, c, v in chosen) for v, c in top),
-            truncated=len(ranked) > size,
-        )
-
     def _page(
         self,
         searcher: Searcher,
         request: SearchRequest,
-        compiled: _Compiled,
+        compiled: Compiled,
         hit_docs: frozenset[int],
     ) -> tuple[Hit, ...]:
         if not hit_docs or request.limit == 0 or request.offset >= len(hit_docs):
             return ()
         window = request.offset + request.limit
         match = compiled.match if compiled.match is not None else wq.NullQuery
-        newest = FieldFacet("published", reverse=True)
+        dated_first = FieldFacet("dated", reverse=True)
+        newest = MultiFacet([dated_first, FieldFacet("published", reverse=True)])
         sortedby: Any
         if request.sort == "newest":
             sortedby = newest
         elif request.sort == "oldest":
-            sortedby = FieldFacet("published")
+            sortedby = MultiFacet([dated_first, FieldFacet("published")])
         elif request.sort == "quality":
-            sortedby = MultiFacet([FieldFacet("quality", reverse=True), newest])
+            sortedby = MultiFacet(
+                [FieldFacet("quality_rank", reverse=True), dated_first,
+                 FieldFacet("published", reverse=True)]
+            )
         elif isinstance(match, wq.Every):
             sortedby = newest
         else:
-            sortedby = MultiFacet([ScoreFacet(), newest])
+            sortedby = MultiFacet(
+                [ScoreFacet(), dated_first, FieldFacet("published", reverse=True)]
+            )
         results = searcher.search(
             match, filter=set(hit_docs), limit=window, sortedby=sortedby, terms=False
         )
-        marker = self._highlighter(searcher, compiled.highlight)
+        marker = self._compiler.highlighter(searcher, compiled.highlight)
         hits = []
         for rank, hit in enumerate(results[request.offset : window], start=request.offset + 1):
             stored = hit.fields()
@@ -549,35 +506,15 @@ class WhooshBackend:
             highlights={"title": marker(record.title), "excerpt": marker(record.excerpt)},
         )
 
-    def _highlighter(self, searcher: Searcher, query: wq.Query | None) -> Callable[[str], str]:
-        """A function marking matched words of a text in ``<mark>``, escaping all the rest."""
-        terms: set[str] = set()
-        if query is not None and not isinstance(query, wq.Every):
-            for field, text in query.existing_terms(searcher.reader(), phrases=True, expand=True):
-                if field in FIELD_BOOSTS:
-                    terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
-
-        def mark(text: str) -> str:
-            if not terms:
-                return html.escape(text)
-            out: list[str] = []
-            last = 0
-            for token in self.analyzer.tokens(text):
-                if token.term in terms:
-                    out.append(html.escape(text[last : token.start]))
-                    out.append(f"<mark>{html.escape(text[token.start : token.end])}</mark>")
-                    last = token.end
-            out.append(html.escape(text[last:]))
-            return "".join(out).replace("</mark><mark>", "")
-
-        return mark
-
     # -- suggestions -------------------------------------------------------------------------
 
     def _suggest(
-        self, searcher: Searcher, cache: _FacetCache, request: SearchRequest, found: int
+        self, searcher: Searcher, cache: FacetCache, request: SearchRequest, found: int
     ) -> str | None:
-        """A corrected query built from the index's vocabulary, if it finds more than ``found``."""
+        """A corrected query from the index's vocabulary, if it finds more than ``found``.
+
+        ``found`` counts the documents with every word of the query (0 when none has them all).
+        """
         words = [
             (field, text) for field, text in q.terms(request.query)
             if field in (None, "title", "excerpt")
@@ -610,126 +547,11 @@ class WhooshBackend:
             kinds=request.kinds, since=request.since, until=request.until, match=request.match,
             exclude_ids=request.exclude_ids, suggest=False,
         )
-        compiled = self._compile(parsed, "all")
+        # The correction must find more documents that have every word than the query did.
+        compiled = self._compiler.compile(parsed, "all")
         matched = self._matching(searcher, cache, compiled.match)
-        if not self._apply_filters(searcher, cache, retry, matched):
-            compiled = self._compile(parsed, "any")
-            matched = self._matching(searcher, cache, compiled.match)
         better = len(self._apply_filters(searcher, cache, retry, matched))
         return suggestion if better > found else None
-
-    # -- query compilation -------------------------------------------------------------------
-
-    def _compile(self, node: q.Node, mode: str) -> _Compiled:
-        match = self._node(node, mode, positive_only=False)
-        highlight = self._node(node, mode, positive_only=True)
-        positives = node.children if isinstance(node, q.Seq) else (node,)
-        count = sum(1 for child in positives if not isinstance(child, q.Not))
-        return _Compiled(match, highlight, count)
-
-    def _node(self, node: q.Node, mode: str, *, positive_only: bool) -> wq.Query | None:
-        if isinstance(node, q.MatchAll):
-            return wq.Every()
-        if isinstance(node, q.Term):
-            return self._words(node.text, node.field, phrase=False)
-        if isinstance(node, q.Phrase):
-            return self._words(" ".join(node.words), node.field, phrase=True)
-        if isinstance(node, q.Prefix):
-            return self._prefix(node.text, node.field)
-        if isinstance(node, q.Fuzzy):
-            return self._fuzzy(node.text, node.distance, node.field)
-        if isinstance(node, q.Not):
-            if positive_only:
-                return None
-            inner = self._node(node.child, mode, positive_only=False)
-            return None if inner is None else wq.AndNot(wq.Every(), inner)
-        if isinstance(node, q.Or):
-            parts = [self._node(c, mode, positive_only=positive_only) for c in node.children]
-            kept = [p for p in parts if p is not None]
-            return wq.Or(kept) if kept else None
-        if isinstance(node, (q.And, q.Seq)):
-            combine_all = isinstance(node, q.And) or mode == "all"
-            positives = [c for c in node.children if not isinstance(c, q.Not)]
-            negatives = [c.child for c in node.children if isinstance(c, q.Not)]
-            kept = [
-                p for p in (self._node(c, mode, positive_only=positive_only) for c in positives)
-                if p is not None
-            ]
-            if positives and not kept:
-                return None  # only stopwords: nothing can match
-            base: wq.Query = (
-                (wq.And(kept) if combine_all else wq.Or(kept)) if kept else wq.Every()
-            )
-            if positive_only:
-                return base if kept else None
-            excluded = [
-                p for p in (self._node(c, mode, positive_only=False) for c in negatives)
-                if p is not None
-            ]
-            return wq.AndNot(base, wq.Or(excluded)) if excluded else base
-        raise TypeError(f"unknown query node {node!r}")
-
-    def _any_field(self, term: str, *, boost: float = 1.0) -> wq.Query:
-        return wq.Or(
-            [wq.Term(f, term, boost=boost * w) for f, w in FIELD_BOOSTS.items()]
-        )
-
-    def _words(self, text: str, field: str | None, *, phrase: bool) -> wq.Query | None:
-        if field == "kind":
-            return wq.Term("kind", text.strip().lower())
-        if field in ("provider", "topic"):
-            tokens = self._plain.terms(text)
-            target = f"{field}_text"
-            if not tokens:
-                return None
-            if len(tokens) == 1:
-                return wq.Term(target, tokens[0])
-            return wq.Phrase(target, tokens) if phrase else wq.And(
-                [wq.Term(target, t) for t in tokens]
-            )
-        tokens = self.analyzer.terms(text)
-        if not tokens:
-            return None
-        fields = (field,) if field else tuple(FIELD_BOOSTS)
-        if len(tokens) == 1:
-            return wq.Or([wq.Term(f, tokens[0], boost=FIELD_BOOSTS[f]) for f in fields])
-        # Several tokens from one word ("covid-19", CJK bigrams) or a quoted phrase: in order.
-        return wq.Or(
-            [
-                wq.Phrase(f, tokens, boost=FIELD_BOOSTS[f])
-                for f in fields
-                if f in _POSITIONAL_FIELDS
-            ]
-        )
-
-    def _prefix(self, text: str, field: str | None) -> wq.Query | None:
-        word = fold_accents(text.casefold())
-        if not word:
-            return None
-        stem = self.analyzer.normalize(text.casefold())
-        fields = (field,) if field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
-        if field in ("provider", "topic"):
-            return wq.Prefix(f"{field}_text", word)
-        clauses: list[wq.Query] = []
-        for f in fields:
-            clauses.append(wq.Prefix(f, word, boost=FIELD_BOOSTS[f]))
-            if stem != word and word.startswith(stem):
-                clauses.append(wq.Prefix(f, stem, boost=FIELD_BOOSTS[f]))
-        return wq.Or(clauses)
-
-    def _fuzzy(self, text: str, distance: int, field: str | None) -> wq.Query | None:
-        tokens = self.analyzer.terms(text)
-        if not tokens:
-            return None
-        fields = (field,) if field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
-        if field in ("provider", "topic"):
-            return wq.FuzzyTerm(f"{field}_text", fold_accents(text.casefold()), maxdist=distance)
-        return wq.Or(
-            [
-                wq.FuzzyTerm(f, tokens[0], boost=FIELD_BOOSTS[f], maxdist=distance, prefixlength=1)
-                for f in fields
-            ]
-        )
 
 
 def _replace_word(text: str, wrong: str, right: str) -> str:

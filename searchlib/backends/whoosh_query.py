@@ -1,0 +1,183 @@
+"""Compile searchlib's engine-neutral query tree into Whoosh queries, and highlight matches.
+
+Each clause searches title, excerpt, body and related titles with BM25F field weights
+(:data:`FIELD_BOOSTS`). A word that analysis splits into several tokens ("covid-19", CJK
+bigrams) and a quoted phrase must match in order. ``Seq`` (words side by side) is AND-ed or
+OR-ed by the match mode; explicit ``AND``/``OR``/``NOT`` mean what they say.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from .. import query as q
+from ..analysis import Analyzer, fold_accents
+
+#: Field weights for BM25F: a title match counts most, a related item's title least.
+FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "excerpt": 1.0, "body": 1.0, "related": 0.3}
+_POSITIONAL_FIELDS = ("title", "excerpt", "body")
+
+
+@dataclass
+class Compiled:
+    """A query compiled for Whoosh: what to match, and what to highlight."""
+
+    match: wq.Query | None
+    highlight: wq.Query | None
+    positive_clauses: int
+
+
+class QueryCompiler:
+    """Turns query trees into Whoosh queries with the index's analyzers."""
+
+    def __init__(self, analyzer: Analyzer, plain: Analyzer) -> None:
+        self.analyzer = analyzer
+        self.plain = plain
+
+    def compile(self, node: q.Node, mode: str) -> Compiled:
+        """Compile ``node``; ``mode`` is ``all`` or ``any`` for words side by side."""
+        match = self._node(node, mode, positive_only=False)
+        highlight = self._node(node, mode, positive_only=True)
+        positives = node.children if isinstance(node, q.Seq) else (node,)
+        count = sum(1 for child in positives if not isinstance(child, q.Not))
+        return Compiled(match, highlight, count)
+
+    def _node(self, node: q.Node, mode: str, *, positive_only: bool) -> wq.Query | None:
+        if isinstance(node, q.MatchAll):
+            return wq.Every()
+        if isinstance(node, q.Term):
+            return self._words(node.text, node.field, phrase=False)
+        if isinstance(node, q.Phrase):
+            return self._words(" ".join(node.words), node.field, phrase=True)
+        if isinstance(node, q.Prefix):
+            return self._prefix(node.text, node.field)
+        if isinstance(node, q.Fuzzy):
+            return self._fuzzy(node.text, node.distance, node.field)
+        if isinstance(node, q.Not):
+            if positive_only:
+                return None
+            inner = self._node(node.child, mode, positive_only=False)
+            return None if inner is None else wq.AndNot(wq.Every(), inner)
+        if isinstance(node, q.Or):
+            parts = [self._node(c, mode, positive_only=positive_only) for c in node.children]
+            kept = [p for p in parts if p is not None]
+            return wq.Or(kept) if kept else None
+        if isinstance(node, (q.And, q.Seq)):
+            combine_all = isinstance(node, q.And) or mode == "all"
+            positives = [c for c in node.children if not isinstance(c, q.Not)]
+            negatives = [c.child for c in node.children if isinstance(c, q.Not)]
+            kept = [
+                p for p in (self._node(c, mode, positive_only=positive_only) for c in positives)
+                if p is not None
+            ]
+            if positives and not kept:
+                return None  # only stopwords: nothing can match
+            base: wq.Query = (
+                (wq.And(kept) if combine_all else wq.Or(kept)) if kept else wq.Every()
+            )
+            if positive_only:
+                return base if kept else None
+            excluded = [
+                p for p in (self._node(c, mode, positive_only=False) for c in negatives)
+                if p is not None
+            ]
+            return wq.AndNot(base, wq.Or(excluded)) if excluded else base
+        raise TypeError(f"unknown query node {node!r}")
+
+    def any_field(self, term: str, *, boost: float = 1.0) -> wq.Query:
+        """An analysed ``term`` in any text field, with field weights."""
+        return wq.Or(
+            [wq.Term(f, term, boost=boost * w) for f, w in FIELD_BOOSTS.items()]
+        )
+
+    def _words(self, text: str, field: str | None, *, phrase: bool) -> wq.Query | None:
+        if field == "kind":
+            return wq.Term("kind", text.strip().lower())
+        if field in ("provider", "topic"):
+            tokens = self.plain.terms(text)
+            target = f"{field}_text"
+            if not tokens:
+                return None
+            if len(tokens) == 1:
+                return wq.Term(target, tokens[0])
+            return wq.Phrase(target, tokens) if phrase else wq.And(
+                [wq.Term(target, t) for t in tokens]
+            )
+        tokens = self.analyzer.terms(text)
+        if not tokens:
+            return None
+        fields = (field,) if field else tuple(FIELD_BOOSTS)
+        if len(tokens) == 1:
+            return wq.Or([wq.Term(f, tokens[0], boost=FIELD_BOOSTS[f]) for f in fields])
+        # Several tokens from one word ("covid-19", CJK bigrams) or a quoted phrase: in order.
+        return wq.Or(
+            [
+                wq.Phrase(f, tokens, boost=FIELD_BOOSTS[f])
+                for f in fields
+                if f in _POSITIONAL_FIELDS
+            ]
+        )
+
+    def _prefix(self, text: str, field: str | None) -> wq.Query | None:
+        word = fold_accents(text.casefold())
+        if not word:
+            return None
+        stem = self.analyzer.normalize(text.casefold())
+        fields = (field,) if field is not None and field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
+        if field in ("provider", "topic"):
+            return wq.Prefix(f"{field}_text", word)
+        clauses: list[wq.Query] = []
+        for f in fields:
+            clauses.append(wq.Prefix(f, word, boost=FIELD_BOOSTS[f]))
+            if stem != word and word.startswith(stem):
+                clauses.append(wq.Prefix(f, stem, boost=FIELD_BOOSTS[f]))
+        return wq.Or(clauses)
+
+    def _fuzzy(self, text: str, distance: int, field: str | None) -> wq.Query | None:
+        tokens = self.analyzer.terms(text)
+        if not tokens:
+            return None
+        fields = (field,) if field is not None and field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
+        if field in ("provider", "topic"):
+            return wq.FuzzyTerm(f"{field}_text", fold_accents(text.casefold()), maxdist=distance)
+        return wq.Or(
+            [
+                wq.FuzzyTerm(f, tokens[0], boost=FIELD_BOOSTS[f], maxdist=distance, prefixlength=1)
+                for f in fields
+            ]
+        )
+
+    def highlighter(self, searcher: Searcher, query: wq.Query | None) -> Callable[[str], str]:
+        """A function marking matched words of a text in ``<mark>``, escaping all the rest."""
+        terms: set[str] = set()
+        if query is not None and not isinstance(query, wq.Every):
+            for field, text in query.existing_terms(searcher.reader(), phrases=True, expand=True):
+                if field in FIELD_BOOSTS:
+                    terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+        def mark(text: str) -> str:
+            if not terms:
+                return html.escape(text)
+            # Merge overlapping spans: CJK bigrams overlap by one character.
+            spans: list[list[int]] = []
+            for token in self.analyzer.tokens(text):
+                if token.term in terms:
+                    if spans and token.start <= spans[-1][1]:
+                        spans[-1][1] = max(spans[-1][1], token.end)
+                    else:
+                        spans.append([token.start, token.end])
+            out: list[str] = []
+            last = 0
+            for start, end in spans:
+                out.append(html.escape(text[last:start]))
+                out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+                last = end
+            out.append(html.escape(text[last:]))
+            return "".join(out)
+
+        return mark
