@@ -1,0 +1,86 @@
+"""Shared fixtures: a small news corpus written for these tests, copied and indexed per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from searchlib import Engine
+from searchlib.documents import make_id, normalize_url
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NEWS = FIXTURES / "news"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "corpora" / "coronavirus-news"
+RELEVANCE = SHARED / "relevance"
+
+
+def doc_id(url: str) -> str:
+    """The id searchlib gives the document at ``url``."""
+    return make_id(normalize_url(url))
+
+
+# Ids of the fixture documents, by a short name.
+IDS = {
+    "court": doc_id("https://jurist.example/2026/09/court-facial-recognition/"),
+    "police": doc_id("https://metrodaily.example/police-cameras"),
+    "heatwave": doc_id("https://weatherdesk.example/heatwave-records"),
+    "solar": doc_id("https://energywire.example/solar-record"),
+    "shenhai": doc_id("https://jurist.example/2026/10/shenhai-gates/"),
+    "mars": doc_id("https://spacetoday.example/ardent-touchdown"),
+    "rates": doc_id("https://moneytimes.example/rates-up"),
+    "flaw": doc_id("https://metrodaily.example/camera-flaw"),
+    "election": doc_id("https://tidewater.example/veloria-election"),
+    # related items
+    "china-limits": doc_id("https://technode.example/face-limits"),
+    "grid": doc_id("https://gridnews.example/heatwave-grid"),
+    "descent": doc_id("https://spacetoday.example/ardent-descent"),
+}
+NAMES = {v: k for k, v in IDS.items()}
+
+
+def names(results: object) -> list[str]:
+    """Short names of the hits of a result, in rank order."""
+    return [NAMES.get(h.id, h.id) for h in results.hits]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def news_dir(tmp_path: Path) -> Path:
+    """A private copy of the fixture corpus that a test may change."""
+    target = tmp_path / "news"
+    shutil.copytree(NEWS, target)
+    return target
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    """An index folder inside the test's temp dir (never the project's index/)."""
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def engine(news_dir: Path, index_dir: Path) -> Iterator[Engine]:
+    """An engine over the fixture corpus, indexed."""
+    with Engine(index_dir) as eng:
+        eng.index([news_dir])
+        yield eng
+
+
+@pytest.fixture(scope="session")
+def shared_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One read-only indexed engine for the many search tests (faster than one per test)."""
+    index = tmp_path_factory.mktemp("shared") / "index"
+    with Engine(index) as eng:
+        eng.index([NEWS])
+        yield eng
+
+
+def needs_corpus() -> pytest.MarkDecorator:
+    """Skip a test when the shared real-world corpus is not beside the repo."""
+    return pytest.mark.skipif(
+        not CORPUS.is_dir(),
+        reason=f"the real corpus is not available at {CORPUS} (only on the project machine)",
+    )
