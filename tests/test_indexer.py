@@ -218,7 +218,7 @@ def test_stale_manifest_is_rebuilt_from_the_index(news_dir: Path, index_dir: Pat
 
 
 def test_missing_path_is_a_usage_error(engine: Engine, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no such file or folder: .*nowhere"):
+    with pytest.raises(UsageError, match=r"no such file or folder: .*nowhere"):
         engine.index([tmp_path / "nowhere"])
 
 
@@ -246,5 +246,5 @@ def test_language_is_chosen_at_creation_and_kept(tmp_path: Path, news_dir: Path)
         engine.index([news_dir])
     with Engine(tmp_path / "de") as engine:
         assert engine.language == "german"
-    with pytest.raises(UsageError, match="is in german, not english: rebuild it"):
+    with pytest.raises(UsageError, match=r"is in german, not english: rebuild it"):
         Engine(tmp_path / "de", language="english")

@@ -56,7 +56,9 @@ def test_whole_result_shape(shared_engine: Engine) -> None:
             "quality": 60,
             "highlights": {
                 "title": "Police expand <mark>facial</mark> <mark>recognition</mark> cameras",
-                "excerpt": "City police will add 200 cameras with face matching to the metro network.",
+                "excerpt": (
+                    "City police will add 200 cameras with face matching to the metro network."
+                ),
             },
         }],
         "facets": {

@@ -1,0 +1,211 @@
+"""The `search` command, through click's CliRunner: output, JSON, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import IDS
+
+from searchlib import Engine
+from searchlib.cli import cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def indexed(news_dir: Path, index_dir: Path) -> Path:
+    code, _, _ = run("index", str(news_dir), "--index", str(index_dir), "--quiet")
+    assert code == 0
+    return index_dir
+
+
+def test_index_json_summary(news_dir: Path, index_dir: Path) -> None:
+    code, out, err = run("index", str(news_dir), "--index", str(index_dir), "--json")
+    data = json.loads(out)
+    assert data.pop("took_ms") >= 0
+    assert (code, err, data) == (0, "", {
+        "added": 9, "updated": 0, "removed": 0, "unchanged": 0, "failed": [], "documents": 12,
+    })
+
+
+def test_index_human_summary_and_skipped_files(news_dir: Path, index_dir: Path) -> None:
+    (news_dir / "empty.md").write_text("---\n---\n", encoding="utf-8")
+    code, out, err = run("index", str(news_dir), "--index", str(index_dir))
+    assert code == 3
+    assert err == f"skipped {news_dir / 'empty.md'}: no title and no excerpt\n"
+    assert re.fullmatch(
+        r"9 added, 0 updated, 0 removed, 0 unchanged, 1 skipped; "
+        rf"12 documents in {re.escape(str(index_dir))} \(\d+\.\d s\)\n",
+        out,
+    )
+    code, out, _ = run("index", str(news_dir), "--index", str(index_dir), "--json")
+    assert code == 3
+    assert json.loads(out)["failed"] == [
+        {"path": str(news_dir / "empty.md"), "error": "no title and no excerpt"}
+    ]
+
+
+def test_index_missing_path_is_a_usage_error(tmp_path: Path, index_dir: Path) -> None:
+    code, out, err = run("index", str(tmp_path / "nope"), "--index", str(index_dir))
+    assert (code, out, err) == (2, "", f"Error: no such file or folder: {tmp_path / 'nope'}\n")
+    code, _, err = run("index", "--index", str(index_dir))
+    assert code == 2
+    assert "give at least one PATH to index (or --sample)" in err
+
+
+def test_index_sample_corpus(index_dir: Path) -> None:
+    code, out, _ = run("index", "--sample", "--index", str(index_dir), "--json")
+    data = json.loads(out)
+    assert (code, data["added"], data["failed"]) == (0, 45, [])
+    code, out, _ = run("query", "facial recognition", "--index", str(index_dir), "--json")
+    assert json.loads(out)["total"] >= 4
+
+
+def test_query_json_is_the_library_result(indexed: Path) -> None:
+    code, out, err = run(
+        "query", "facial", "--topic", "AI", "--provider", "Jurist", "--provider", "TechNode",
+        "--index", str(indexed), "--json",
+    )
+    cli_data = json.loads(out)
+    with Engine(indexed) as engine:
+        lib_data = engine.search(
+            "facial", topics=["AI"], providers=["Jurist", "TechNode"]
+        ).to_dict()
+    for data in (cli_data, lib_data):
+        data.pop("took_ms")
+    assert (code, err) == (0, "")
+    assert cli_data == lib_data
+    assert [h["id"] for h in cli_data["hits"]] == [IDS["court"], IDS["china-limits"]]
+
+
+def test_bare_text_runs_a_query(indexed: Path) -> None:
+    code, out, _ = run("heatwave", "--index", str(indexed), "--json")
+    assert code == 0
+    assert json.loads(out)["total"] == 3
+
+
+def test_query_human_output(indexed: Path) -> None:
+    code, out, _ = run("query", "lander", "--index", str(indexed))
+    assert code == 0
+    assert out == (
+        "2 results, showing 1-2 ({ms} ms)\n"
+        "\n"
+        "  1. Mars lander touches down safely\n"
+        f"     Space Today · 2026-10-15 · Space  [{IDS['mars']}]\n"
+        "     The Ardent lander sent its first images from the surface of Mars.\n"
+        "  2. Ardent lander prepares for descent\n"
+        f"     Space Today · 2026-10-14 · Space · related  [{IDS['descent']}]\n"
+        "     Engineers uploaded the final landing commands.\n"
+        "\n"
+        "topic: Space (2)\n"
+        "provider: Space Today (2)\n"
+        "kind: article (1), related (1)\n"
+    ).format(ms=re.search(r"\((\d+\.\d) ms\)", out).group(1))  # type: ignore[union-attr]
+
+
+def test_zero_hits_is_success(indexed: Path) -> None:
+    code, out, _ = run("query", "qqqqzzzz", "--index", str(indexed))
+    assert (code, out) == (0, "No results for 'qqqqzzzz'.\n")
+
+
+def test_suggestion_is_shown(indexed: Path) -> None:
+    _, out, _ = run("query", "heatwve", "--index", str(indexed))
+    assert "Did you mean: heatwave" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", '"unclosed'], "Error: unclosed quote at position 0\n"),
+        (["query", "x", "--since", "soon"],
+         "Error: since must be a date like 2026, 2026-09, 2026-09-30 or 2026-09-30T12:00:00Z, "
+         "not 'soon'\n"),
+    ],
+)
+def test_query_and_usage_errors_exit_2(indexed: Path, args: list[str], message: str) -> None:
+    code, out, err = run(*args, "--index", str(indexed))
+    assert (code, out, err) == (2, "", message)
+
+
+def test_bad_limit_is_a_usage_error(indexed: Path) -> None:
+    code, _, err = run("query", "x", "--limit", "-1", "--index", str(indexed))
+    assert code == 2
+    assert "Invalid value for '--limit'" in err
+
+
+def test_missing_index_is_a_runtime_error(tmp_path: Path) -> None:
+    code, out, err = run("query", "x", "--index", str(tmp_path / "none"))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: no index in {tmp_path / 'none'}: create one with "
+        f"'search index PATH --index {tmp_path / 'none'}'\n"
+    )
+    assert not (tmp_path / "none").exists()  # reading never creates an index
+
+
+def test_index_folder_from_environment(indexed: Path) -> None:
+    code, out, _ = run("stats", "--json", env={"SEARCHLIB_INDEX": str(indexed)})
+    assert (code, json.loads(out)["documents"]) == (0, 12)
+
+
+def test_show(indexed: Path) -> None:
+    code, out, _ = run("show", IDS["descent"], "--index", str(indexed), "--json")
+    data = json.loads(out)
+    assert (code, data["title"], data["parents"]) == (
+        0, "Ardent lander prepares for descent", [IDS["mars"]]
+    )
+    code, out, _ = run("show", IDS["descent"], "--index", str(indexed))
+    assert out.splitlines()[:3] == [
+        f"id         {IDS['descent']}", "kind       related",
+        "title      Ardent lander prepares for descent",
+    ]
+    code, out, err = run("show", "nope", "--index", str(indexed))
+    assert (code, out, err) == (1, "", f"Error: no document with id 'nope' in {indexed}\n")
+
+
+def test_similar(indexed: Path) -> None:
+    code, out, _ = run("similar", IDS["mars"], "--index", str(indexed), "--json")
+    data = json.loads(out)
+    assert (code, [h["id"] for h in data["hits"]]) == (0, [IDS["descent"]])
+    assert set(data) == {
+        "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion"
+    }
+
+
+def test_stats(indexed: Path) -> None:
+    code, out, _ = run("stats", "--index", str(indexed))
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[1:5] == [
+        "documents  12 (9 articles, 3 related)", "files      9", "topics     8", "providers  9",
+    ]
+    assert lines[6:] == ["language   english", "schema     1"]
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+    for name, command in cli.commands.items():  # type: ignore[attr-defined]
+        code, out, _ = run(name, "--help")
+        assert code == 0 and "Example:" in out, name
+        assert f"search {name}" in readme, f"'search {name}' is not in the README"
+        assert command.help
+
+
+def test_version_and_module_entry_point() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("search, version ")
+    proc = subprocess.run(
+        [sys.executable, "-m", "searchlib", "--help"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "Search news articles" in proc.stdout
