@@ -134,6 +134,11 @@ def test_phrase_negation_or_and_fields(shared_engine: Engine) -> None:
 def test_prefix_and_fuzzy(shared_engine: Engine) -> None:
     assert names(shared_engine.search("recog*")) == ["court", "police", "china-limits"]
     assert names(shared_engine.search("landr~")) == ["mars", "descent"]
+    assert names(shared_engine.search("Zür*")) == ["heatwave"]
+    assert names(shared_engine.search("provider:metro*")) == ["flaw", "police"]
+    # Punctuation inside a prefix splits it: "heat-wa*" is "heat" then a word starting "wa".
+    assert shared_engine.search("heat-wa*").total == 0
+    assert names(shared_engine.search("solar-pan*")) == ["solar"]
 
 
 def test_stemming_accents_and_cjk(shared_engine: Engine) -> None:

@@ -124,13 +124,23 @@ class QueryCompiler:
         )
 
     def _prefix(self, text: str, field: str | None) -> wq.Query | None:
-        word = fold_accents(text.casefold())
-        if not word:
+        # "covid-1*" is the word "covid" followed by a word starting with "1".
+        words = [t.term for t in self.plain.tokens(text)]
+        if not words:
             return None
-        stem = self.analyzer.normalize(text.casefold())
-        fields = (field,) if field is not None and field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
+        *before, last = words
+        prefix = self._prefix_word(last, field)
+        if not before:
+            return prefix
+        leading = self._words(" ".join(before), field, phrase=False)
+        return prefix if leading is None else wq.And([leading, prefix])
+
+    def _prefix_word(self, word: str, field: str | None) -> wq.Query:
         if field in ("provider", "topic"):
             return wq.Prefix(f"{field}_text", word)
+        # Indexed terms are stems: "running*" must also reach "run", the stem of "running".
+        stem = self.analyzer.normalize(word)
+        fields = (field,) if field is not None and field in FIELD_BOOSTS else tuple(FIELD_BOOSTS)
         clauses: list[wq.Query] = []
         for f in fields:
             clauses.append(wq.Prefix(f, word, boost=FIELD_BOOSTS[f]))
