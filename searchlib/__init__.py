@@ -6,7 +6,7 @@
 >>> engine.search("facial recognition", topics=["AI"]).total  # doctest: +SKIP
 """
 
-from .engine import Engine, Stats
+from .engine import Engine, Stats, remove_index
 from .errors import (
     DocumentError,
     IndexCorruptError,
@@ -41,4 +41,5 @@ __all__ = [
     "SearchlibError",
     "Stats",
     "UsageError",
+    "remove_index",
 ]

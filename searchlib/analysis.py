@@ -44,11 +44,16 @@ _CJK_RANGES = (
     "\uf900-\ufaff"  # CJK Compatibility Ideographs
     "\U00020000-\U0002ffff"  # CJK Extensions B-F
 )
-_TOKEN = re.compile(rf"(?P<cjk>[{_CJK_RANGES}]+)|(?P<word>[^\W{_CJK_RANGES}]+)")
+# Combining marks are not word characters to ``re``, yet "Zu\u0308rich" (decomposed) is one word.
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_TOKEN = re.compile(
+    rf"(?P<cjk>[{_CJK_RANGES}]+)|(?P<word>[^\W{_CJK_RANGES}](?:[^\W{_CJK_RANGES}]|[{_MARKS}])*)"
+)
 
 # Letters that Unicode does not decompose into base + accent.
 _FOLD_EXTRA = str.maketrans({
     "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
+    "Ø": "O", "Æ": "AE", "Œ": "OE", "Ł": "L", "Đ": "D", "Ð": "D", "Þ": "TH",
 })
 
 #: Stem-and-fold results kept per analyzer; news vocabularies repeat heavily.
@@ -126,8 +131,14 @@ class Analyzer:
         """Stem and fold one lower-cased word (cached)."""
         term = self._cache.get(word)
         if term is None:
-            term = self._stemmer(word) if self._stemmer is not None else word
-            term = fold_accents(term)
+            term = word
+            if not word.isascii():
+                # One spelling per word: composed accents, as the stemmers expect.
+                term = unicodedata.normalize("NFC", word)
+            term = self._stemmer(term) if self._stemmer is not None else term
+            if not term.isascii():
+                # Compatibility letters (mathematical bold A) fold to capitals: fold case again.
+                term = fold_accents(term).lower()
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[word] = term

@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 import click
 from click_default_group import DefaultGroup
 
-from .engine import KINDS, MAX_LIMIT, MAX_OFFSET, Engine
+from .engine import KINDS, MAX_LIMIT, MAX_OFFSET, Engine, remove_index
 from .errors import SearchlibError
+from .indexer import DEFAULT_BATCH_FILES, IndexReport
 from .results import Hit, SearchResults
 
 EXIT_SKIPPED = 3
@@ -150,6 +151,8 @@ def cli() -> None:
 @click.option("--language", default=None, help="Stemming language of a new index [english].")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
+@click.option("--batch-files", type=click.IntRange(1, 1_000_000), default=DEFAULT_BATCH_FILES,
+              show_default=True, help="Files parsed and written per commit (bounds memory).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
 @_index_option
 @_json_option
@@ -160,6 +163,7 @@ def index_command(
     rebuild: bool,
     language: str | None,
     lock_timeout: float,
+    batch_files: int,
     quiet: bool,
     index_dir: Path,
     as_json: bool,
@@ -180,11 +184,12 @@ def index_command(
     if missing:
         click.echo(f"Error: no such file or folder: {missing[0]}", err=True)
         sys.exit(2)
-    with (
-        _errors(),
-        _open(index_dir, create=True, language=language, lock_timeout=lock_timeout) as engine,
-    ):
-        report = _run_index(engine, roots, rebuild=rebuild, quiet=quiet or as_json)
+    with _errors():
+        if rebuild:
+            # Remove the old index before opening it: a damaged one could not be opened.
+            remove_index(index_dir, lock_timeout=lock_timeout)
+        with _open(index_dir, create=True, language=language, lock_timeout=lock_timeout) as eng:
+            report = _run_index(eng, roots, batch_files=batch_files, quiet=quiet or as_json)
     if as_json:
         _emit_json(report.to_dict())
     elif not quiet:
@@ -199,9 +204,11 @@ def index_command(
         sys.exit(EXIT_SKIPPED)
 
 
-def _run_index(engine: Engine, roots: list[Path], *, rebuild: bool, quiet: bool) -> Any:
+def _run_index(
+    engine: Engine, roots: list[Path], *, batch_files: int, quiet: bool
+) -> IndexReport:
     if quiet or not sys.stderr.isatty():
-        return engine.index(roots, rebuild=rebuild)
+        return engine.index(roots, batch_files=batch_files)
     from tqdm import tqdm
 
     with tqdm(total=0, unit="file", file=sys.stderr, leave=False) as bar:
@@ -211,7 +218,7 @@ def _run_index(engine: Engine, roots: list[Path], *, rebuild: bool, quiet: bool)
             bar.n = done
             bar.refresh()
 
-        return engine.index(roots, rebuild=rebuild, progress=progress)
+        return engine.index(roots, batch_files=batch_files, progress=progress)
 
 
 @cli.command("query")
@@ -341,6 +348,48 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
     ]
     for name, value in rows:
         click.echo(f"{name:<10} {value}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback: only this machine).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--token-env", metavar="NAME", default=None,
+              help="Enable POST /index for clients sending the bearer token held in this "
+                   "environment variable.")
+@_index_option
+@click.help_option("-h", "--help")
+def serve_command(host: str, port: int, token_env: str | None, index_dir: Path) -> None:
+    """Serve the HTTP API and a search page (needs the extra: pip install 'searchlib[server]').
+
+    GET /search, /documents/ID, /documents/ID/similar, /stats, /healthz, /openapi.json, and
+    the page at /. Read-only unless --token-env names a variable holding a token: then
+    POST /index with 'Authorization: Bearer <token>' indexes files on the server.
+
+    Example:
+
+        search serve --index news-index --port 8000
+    """
+    try:
+        from .http import serve
+    except ImportError as exc:
+        click.echo(f"Error: search serve needs the server extra ({exc.name} is missing): "
+                   "pip install 'searchlib[server]'", err=True)
+        sys.exit(1)
+    token = None
+    if token_env is not None:
+        import os
+
+        token = os.environ.get(token_env, "").strip()
+        if not token:
+            click.echo(f"Error: the environment variable {token_env} is not set or empty",
+                       err=True)
+            sys.exit(2)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Warning: listening on {host}: other machines can reach this server",
+                   err=True)
+    with _errors(), _open(index_dir) as engine:
+        serve(engine, host=host, port=port, token=token)
 
 
 def _human_bytes(size: int) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -56,14 +55,36 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # YAML refuses C0/C1 control characters other than tab and line ends; real exports contain a
 # few (a stray U+0097 in a title). They carry no meaning, so they become spaces.
-_YAML_HOSTILE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_YAML_HOSTILE_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)(.*)\Z", re.DOTALL)
 _ALIAS_TOKEN = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+")
 
 try:  # libyaml's loader is ~9x faster than the pure-Python one; use it when built in.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """A safe loader that keeps an impossible timestamp (2021-02-30) as text, not a crash."""
+
+
+def _lenient_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient_timestamp)
+
+#: Deeper nesting than this is refused: libyaml itself crashes on some very deep documents.
+MAX_YAML_DEPTH = 64
+#: Values (after expanding aliases) a front matter may hold; a news article has a few hundred.
+MAX_YAML_VALUES = 100_000
+_TOO_DEEP = "YAML front matter is nested too deeply"
 
 
 @dataclass(frozen=True)
@@ -129,9 +150,7 @@ def normalize_url(url: str) -> str:
         host = f"{host}:{port}"
     if parts.username or parts.password:
         host = f"{parts.netloc.rsplit('@', 1)[0]}@{host}"
-    path = parts.path
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
+    path = parts.path.rstrip(" \t/") if len(parts.path) > 1 else parts.path
     if path == "/":
         path = ""
     query = sorted(
@@ -165,11 +184,13 @@ def parse_bytes(data: bytes, *, path: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
     """Parse the raw bytes of an article file (UTF-8, with or without BOM)."""
     if len(data) > max_bytes:
         raise DocumentError(path, _too_large(len(data), max_bytes))
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[skip:].decode("utf-8")
     except UnicodeDecodeError as exc:
+        at = exc.start + skip
         raise DocumentError(
-            path, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            path, f"not UTF-8 text (invalid byte 0x{data[at]:02x} at offset {at})"
         ) from exc
     return parse_text(text, path=path)
 
@@ -189,6 +210,8 @@ def _load_yaml(raw: str, path: str) -> dict[str, Any]:
     raw = _YAML_HOSTILE_CHARS.sub(" ", raw)
     if "&" in raw and len(_ALIAS_TOKEN.findall(raw)) > MAX_YAML_ALIASES:
         raise DocumentError(path, f"YAML front matter uses more than {MAX_YAML_ALIASES} aliases")
+    if _flow_depth(raw) > MAX_YAML_DEPTH:
+        raise DocumentError(path, _TOO_DEEP)
     try:
         meta = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -197,12 +220,58 @@ def _load_yaml(raw: str, path: str) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise DocumentError(path, f"broken YAML front matter{where}: {problem}") from exc
     except RecursionError as exc:
-        raise DocumentError(path, "YAML front matter is nested too deeply") from exc
+        raise DocumentError(path, _TOO_DEEP) from exc
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise DocumentError(path, "front matter is not a mapping of keys to values")
+    problem = _too_big(meta)
+    if problem:
+        raise DocumentError(path, problem)
     return meta
+
+
+def _flow_depth(raw: str) -> int:
+    """The deepest nesting of ``[``/``{`` outside quotes (a cheap guard before parsing)."""
+    depth = deepest = 0
+    quote = ""
+    for ch in raw:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}" and depth:
+            depth -= 1
+        elif ch == "\n":
+            quote = ""
+    return deepest
+
+
+def _too_big(meta: dict[str, Any]) -> str:
+    """Why ``meta`` is too large or deep once aliases are expanded, or "" when it is fine.
+
+    Aliases make a small document a huge tree of shared values ("billion laughs"); walking it
+    with a budget stops after :data:`MAX_YAML_VALUES` values however large it would grow.
+    """
+    budget = MAX_YAML_VALUES
+    stack: list[tuple[Any, int]] = [(meta, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return f"YAML front matter expands to more than {MAX_YAML_VALUES} values"
+        if depth > MAX_YAML_DEPTH:
+            return _TOO_DEEP
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+            stack.extend((k, depth + 1) for k in value)
+        elif isinstance(value, (list, tuple, set)):
+            stack.extend((v, depth + 1) for v in value)
+    return ""
 
 
 def _article_from_meta(meta: dict[str, Any], body: str, path: str) -> Article:
@@ -283,7 +352,10 @@ def parse_datetime(value: Any) -> datetime | None:
         return None
     if result.tzinfo is None:
         return result.replace(tzinfo=UTC)
-    return result.astimezone(UTC)
+    try:
+        return result.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:30+01:00 is before the first representable moment
+        return None
 
 
 def _text(value: Any) -> str:
@@ -316,8 +388,8 @@ def _topics(value: Any) -> tuple[str, ...]:
         return ()
     seen: dict[str, None] = {}
     for item in raw:
-        if isinstance(item, (dict, list)) or item is None:
-            continue
+        if not isinstance(item, (str, int, float)) or isinstance(item, bool):
+            continue  # mappings, lists, nulls, booleans and dates are not topic names
         topic = _text(item)
         if topic:
             seen.setdefault(topic, None)
@@ -340,5 +412,18 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _json_safe(value: Any) -> Any:
-    """Convert YAML values (dates, sets, nested) into JSON-serialisable ones."""
-    return json.loads(json.dumps(value, default=str))
+    """Convert YAML values into strict JSON ones: dates as ISO text, keys as text, NaN as null.
+
+    Only called on front matter that :func:`_too_big` accepted, so depth and size are bounded.
+    """
+    if isinstance(value, dict):
+        return {str(_json_safe(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)

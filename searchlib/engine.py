@@ -34,6 +34,7 @@ from .errors import (
     IndexNotFoundError,
     NotFoundError,
     SchemaVersionError,
+    SearchIndexError,
     UsageError,
 )
 from .indexer import (
@@ -43,6 +44,7 @@ from .indexer import (
     ProgressCallback,
     manifest_from_records,
 )
+from .locking import WriterLock
 from .manifest import MANIFEST_NAME, Manifest
 from .results import Hit, SearchResults
 
@@ -152,11 +154,19 @@ class Engine:
         return {"language": language, "schema_version": version}
 
     def _create(self) -> WhooshBackend:
-        backend = WhooshBackend.create(self.path, self.language, lock_timeout=self.lock_timeout)
-        meta = {"schema_version": SCHEMA_VERSION, "language": self.language,
-                "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        (self.path / META_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        Manifest(generation=backend.generation()).save(self.path)
+        try:
+            backend = WhooshBackend.create(
+                self.path, self.language, lock_timeout=self.lock_timeout
+            )
+            meta = {"schema_version": SCHEMA_VERSION, "language": self.language,
+                    "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            text = json.dumps(meta, indent=2) + "\n"
+            (self.path / META_NAME).write_text(text, encoding="utf-8")
+            Manifest(generation=backend.generation()).save(self.path)
+        except OSError as exc:
+            raise SearchIndexError(
+                f"cannot create an index in {self.path}: {exc.strerror or exc}"
+            ) from exc
         return backend
 
     @property
@@ -197,7 +207,7 @@ class Engine:
         roots = [Path(p) for p in paths]
         if not roots:
             raise UsageError("give at least one file or folder to index")
-        with self._write_lock:
+        with self._write_lock, WriterLock(self.path, timeout=self.lock_timeout):
             if rebuild:
                 self._wipe()
             indexer = Indexer(
@@ -218,17 +228,7 @@ class Engine:
     def _wipe(self) -> None:
         """Delete this index's files (and only them) and create an empty index."""
         self.close()
-        for entry in self.path.iterdir() if self.path.is_dir() else ():
-            name = entry.name
-            ours = (
-                name.startswith(("MAIN_", "_MAIN_", ".manifest-"))
-                or name in (MANIFEST_NAME, META_NAME)
-                or name.endswith((".seg", ".toc"))
-            )
-            if ours and entry.is_file():
-                entry.unlink()
-            elif ours and entry.is_dir():
-                shutil.rmtree(entry)
+        remove_index_files(self.path)
         self._backend = self._create()
 
     # -- reading -----------------------------------------------------------------------------
@@ -375,3 +375,33 @@ def _values(name: str, values: Sequence[str]) -> tuple[str, ...]:
         if value:
             out.setdefault(value, None)
     return tuple(out)
+
+
+def remove_index_files(folder: Path) -> None:
+    """Delete the files of a searchlib index in ``folder``, and nothing else there."""
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        name = entry.name
+        ours = (
+            name.startswith(("MAIN_", "_MAIN_", ".manifest-"))
+            or name in (MANIFEST_NAME, META_NAME)
+            or name.endswith((".seg", ".toc"))
+        )
+        if ours and entry.is_file():
+            entry.unlink()
+        elif ours and entry.is_dir():
+            shutil.rmtree(entry)
+
+
+def remove_index(path: str | os.PathLike[str], *, lock_timeout: float = 0.0) -> None:
+    """Delete the index in ``path`` (only its own files), waiting for the writer lock.
+
+    The way back from a damaged index or one of another schema version: remove it, then index
+    the source files again (``search index --rebuild`` does both).
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        return
+    with WriterLock(folder, timeout=lock_timeout):
+        remove_index_files(folder)

@@ -15,10 +15,14 @@ The traps of Whoosh 2.7.5 that shape this module (DESIGN §3):
 from __future__ import annotations
 
 import json
+import pickle
 import re
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
 from .. import query as q
 from ..analysis import Analyzer
 from ..errors import IndexCorruptError, IndexLockedError
+from ..manifest import fsync_path
 from ..results import Hit, SearchResults
 from .base import FACETS, Record, SearchRequest
 from .whoosh_analysis import NltkAnalyzer
@@ -81,6 +86,35 @@ def build_schema(language: str) -> Schema:
     )
 
 
+# What reading a truncated, deleted or overwritten index file raises.
+_DAMAGE: tuple[type[BaseException], ...] = (
+    OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError
+)
+
+# Unpickling a damaged table of contents can raise nearly anything.
+_OPEN_DAMAGE: tuple[type[BaseException], ...] = (
+    *_DAMAGE, ValueError, KeyError, AttributeError, TypeError, IndexError
+)
+
+
+def damaged(path: Path | str, exc: BaseException) -> IndexCorruptError:
+    """The error for an index whose files cannot be read, with the way to recover."""
+    reason = str(exc) or type(exc).__name__
+    return IndexCorruptError(
+        f"the index in {path} is damaged ({reason}): rebuild it from the source files with "
+        f"'search index --rebuild PATH --index {path}'"
+    )
+
+
+@contextmanager
+def _guard(path: Path | str) -> Iterator[None]:
+    """Turn errors from damaged index files into :class:`IndexCorruptError`."""
+    try:
+        yield
+    except _DAMAGE as exc:
+        raise damaged(path, exc) from exc
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -98,6 +132,8 @@ class WhooshBackend:
 
     def __init__(self, ix: Any, language: str, *, lock_timeout: float = 0.0) -> None:
         self._ix = ix
+        #: Where the index lives, for error messages.
+        self.location = str(getattr(ix.storage, "folder", "memory"))
         self.language = language
         self.lock_timeout = lock_timeout
         self.analyzer = Analyzer(language)
@@ -124,11 +160,12 @@ class WhooshBackend:
             ix = whoosh_index.open_dir(str(path), indexname=_INDEX_NAME)
             backend = cls(ix, language, **kwargs)
             backend._current()  # read the segments now: a broken index fails here, not later
-        except (OSError, EOFError, ValueError, KeyError, AttributeError, TypeError) as exc:
-            raise IndexCorruptError(f"cannot read the index in {path}: {exc}") from exc
+            backend.doc_count()
+        except _OPEN_DAMAGE as exc:
+            raise damaged(path, exc) from exc
         except Exception as exc:  # Whoosh raises many unrelated types for a damaged TOC
             if type(exc).__module__.startswith("whoosh"):
-                raise IndexCorruptError(f"cannot read the index in {path}: {exc!r}") from exc
+                raise damaged(path, exc) from exc
             raise
         return backend
 
@@ -156,17 +193,20 @@ class WhooshBackend:
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
-        """Add or replace ``records`` and delete ``delete_ids``, in one commit."""
+        """Add or replace ``records`` and delete ``delete_ids``, in one durable commit."""
         batch: dict[str, Record] = {}
         for record in records:
             batch[record.id] = record  # the last version of an id wins (Whoosh would keep both)
         deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in batch]
         if not batch and not deletes:
             return
+        before = self._file_names()
         try:
             writer = self._ix.writer(timeout=self.lock_timeout, limitmb=128)
         except LockError as exc:
-            raise IndexLockedError("index is locked by another writer") from exc
+            raise IndexLockedError(
+                f"index is locked by another writer: {self.location}"
+            ) from exc
         try:
             for doc_id in deletes:
                 writer.delete_by_term("id", doc_id)
@@ -176,6 +216,25 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit()
+        self._sync(before)
+
+    def _file_names(self) -> set[str]:
+        storage = self._ix.storage
+        return set() if isinstance(storage, RamStorage) else set(storage.list())
+
+    def _sync(self, before: set[str]) -> None:
+        """fsync the files a commit created, then the folder: Whoosh itself never fsyncs.
+
+        Whoosh never rewrites a file in place (segments and tables of contents are new files),
+        so the new files and the folder entries naming them are all a commit consists of.
+        """
+        storage = self._ix.storage
+        if isinstance(storage, RamStorage):
+            return
+        folder = Path(storage.folder)
+        for name in sorted(set(storage.list()) - before):
+            fsync_path(folder / name)
+        fsync_path(folder)
 
     def _fields(self, r: Record) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -230,13 +289,13 @@ class WhooshBackend:
 
     def doc_count(self) -> int:
         """Live documents in the index."""
-        with self._lock:
+        with self._lock, _guard(self.location):
             searcher, _ = self._current()
             return int(searcher.doc_count())
 
     def counts(self) -> Mapping[str, Mapping[str, int]]:
         """Documents per value, for each facet."""
-        with self._lock:
+        with self._lock, _guard(self.location):
             _, cache = self._current()
             return {name: {v: len(d) for v, d in cache.values(name).items()} for name in FACETS}
 
@@ -250,14 +309,14 @@ class WhooshBackend:
 
     def get(self, doc_id: str) -> Record | None:
         """The stored record with that id."""
-        with self._lock:
+        with self._lock, _guard(self.location):
             searcher, _ = self._current()
             stored = searcher.document(id=doc_id)
             return None if stored is None else self._record(stored)
 
     def records(self, *, kind: str | None = None) -> Iterator[Record]:
         """Every stored record, optionally of one kind (a snapshot of the current commit)."""
-        with self._lock:
+        with self._lock, _guard(self.location):
             searcher, _ = self._current()
             stored = [
                 fields for _, fields in searcher.reader().iter_docs()
@@ -309,7 +368,7 @@ class WhooshBackend:
     def search(self, request: SearchRequest) -> SearchResults:
         """Run a search: ranked page, total, disjunctive facets, highlights, suggestion."""
         started = time.perf_counter()
-        with self._lock:
+        with self._lock, _guard(self.location):
             searcher, cache = self._current()
             mode = "all" if request.match in ("all", "auto") else "any"
             compiled = self._compiler.compile(request.query, mode)
@@ -331,7 +390,7 @@ class WhooshBackend:
     def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
         """Documents sharing the most distinctive terms of ``doc_id``."""
         started = time.perf_counter()
-        with self._lock:
+        with self._lock, _guard(self.location):
             searcher, cache = self._current()
             stored = searcher.document(id=doc_id)
             text = ""

@@ -1,0 +1,359 @@
+"""Tests for searchlib.analysis: exact terms, tokens and offsets, languages, stopwords."""
+
+from __future__ import annotations
+
+import doctest
+import unicodedata
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+import searchlib.analysis
+from searchlib.analysis import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Analyzer,
+    Token,
+    check_language,
+    fold_accents,
+    stopwords,
+)
+from searchlib.errors import SearchlibError, UsageError
+
+ENGLISH = Analyzer("english")
+LANGUAGE_LIST = (
+    "arabic, danish, dutch, english, finnish, french, german, hungarian, italian, norwegian, "
+    "portuguese, romanian, russian, spanish, swedish"
+)
+
+
+def nltk_has_stopwords_corpus() -> bool:
+    import nltk
+
+    try:
+        nltk.data.find("corpora/stopwords")
+    except LookupError:
+        return False
+    return True
+
+
+def test_module_doctests_pass() -> None:
+    result = doctest.testmod(searchlib.analysis)
+    assert (result.failed, result.attempted) == (0, 1)
+
+
+# --- terms -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("The Zürich courts ruled on facial-recognition",
+         ["zurich", "court", "rule", "facial", "recognit"]),
+        ("Running runners ran quickly to the stations",
+         ["run", "runner", "ran", "quick", "station"]),
+        ("running", ["run"]),
+        ("The cats are running and the dogs were barking",
+         ["cat", "run", "dog", "bark"]),
+        ("THE CATS and The Dogs", ["cat", "dog"]),
+        ("Straße STRASSE", ["strass", "strass"]),
+        ("São Paulo, Kraków and Øresund", ["sao", "paulo", "krakow", "oresund"]),
+        # Folding runs after stemming: the English stemmer leaves 'résumé' whole.
+        ("naïve café résumé resume", ["naiv", "cafe", "resume", "resum"]),
+        ("COVID-19 vaccines in 2021", ["covid", "19", "vaccin", "2021"]),
+        ("hello_world", ["hello_world"]),
+        ("don't stop", ["stop"]),
+        ("", []),
+        ("   \n\t ", []),
+        ("!!! ... ---", []),
+        ("the of and to a", []),
+    ],
+)
+def test_english_terms(text: str, terms: list[str]) -> None:
+    assert ENGLISH.terms(text) == terms
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("人脸识别", ["人脸", "脸识", "识别"]),
+        ("人", ["人"]),
+        ("人 脸", ["人", "脸"]),
+        ("识别", ["识别"]),
+        ("AI人脸识别technology", ["ai", "人脸", "脸识", "识别", "technolog"]),
+        ("The 人脸识别 systems", ["人脸", "脸识", "识别", "system"]),
+        ("日本語のテキスト", ["日本", "本語", "語の", "のテ", "テキ", "キス", "スト"]),
+        ("한국어 문장", ["한국", "국어", "문장"]),
+        ("北京, Zürich 和 東京", ["北京", "zurich", "和", "東京"]),
+    ],
+)
+def test_cjk_bigrams(text: str, terms: list[str]) -> None:
+    assert ENGLISH.terms(text) == terms
+
+
+def test_cjk_bigram_of_a_query_matches_inside_a_longer_run() -> None:
+    assert set(ENGLISH.terms("识别")) <= set(ENGLISH.terms("人脸识别技术"))
+
+
+def test_without_stemming() -> None:
+    assert Analyzer(stem=False).terms("The Running Zürich STRASSE courts") == [
+        "running", "zurich", "strasse", "courts",
+    ]
+
+
+def test_without_stopword_removal() -> None:
+    analyzer = Analyzer(remove_stopwords=False)
+    assert analyzer.terms("The cats of the town") == ["the", "cat", "of", "the", "town"]
+    assert [t.stopped for t in analyzer.tokens("the cat", keep_stopped=True)] == [False, False]
+
+
+def test_without_stemming_or_stopwords() -> None:
+    assert Analyzer(stem=False, remove_stopwords=False).terms("The Cats ran") == [
+        "the", "cats", "ran",
+    ]
+
+
+def test_analyzer_settings_are_kept() -> None:
+    analyzer = Analyzer(" German ", stem=False, remove_stopwords=False)
+    assert (analyzer.language, analyzer.stem, analyzer.remove_stopwords) == ("german", False, False)
+    assert (ENGLISH.language, ENGLISH.stem, ENGLISH.remove_stopwords) == ("english", True, True)
+    assert Analyzer().language == DEFAULT_LANGUAGE == "english"
+
+
+def test_normalize_stems_and_folds_one_word() -> None:
+    assert [ENGLISH.normalize(w) for w in ("running", "zürich", "résumés")] == [
+        "run", "zurich", "resume",
+    ]
+    assert ENGLISH.normalize("running") == "run"  # served from the cache, same answer
+
+
+def test_german_stemming() -> None:
+    assert Analyzer("german").terms("Häuser Bäume gebaut") == ["haus", "baum", "gebaut"]
+
+
+def test_german_stopwords_depend_on_the_nltk_corpus() -> None:
+    terms = Analyzer("german").terms("die Häuser")
+    assert terms == (["haus"] if nltk_has_stopwords_corpus() else ["die", "haus"])
+
+
+def test_french_stemming_folds_accents_after_stemming() -> None:
+    assert Analyzer("french", remove_stopwords=False).terms("Élections présidentielles") == [
+        "elect", "presidentiel",
+    ]
+
+
+# --- accent folding ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("São Paulo", "Sao Paulo"),
+        ("Zürich", "Zurich"),
+        ("Kraków", "Krakow"),
+        ("ø", "o"),
+        ("øresund", "oresund"),
+        ("æ œ ł đ ð þ ı", "ae oe l d d th i"),
+        ("naïve café résumé", "naive cafe resume"),
+        ("Ångström", "Angstrom"),
+        ("ﬁ", "fi"),
+        ("plain ascii", "plain ascii"),
+        ("人脸识别", "人脸识别"),
+        ("", ""),
+    ],
+)
+def test_fold_accents(text: str, folded: str) -> None:
+    assert fold_accents(text) == folded
+
+
+@pytest.mark.parametrize(("text", "folded"), [("Łódź", "Lodz"), ("Øresund", "Oresund")])
+def test_fold_accents_folds_upper_case_letters_too(text: str, folded: str) -> None:
+    assert fold_accents(text) == folded
+
+
+@pytest.mark.parametrize("word", ["Zürich", "São", "Kraków", "Øresund", "Łódź"])
+def test_analyzer_folds_accents_of_upper_case_words(word: str) -> None:
+    assert Analyzer(stem=False).terms(word) == [
+        {"Zürich": "zurich", "São": "sao", "Kraków": "krakow", "Øresund": "oresund",
+         "Łódź": "lodz"}[word]
+    ]
+
+
+@pytest.mark.parametrize("word", ["Zürich", "São", "Kraków", "naïve"])
+def test_decomposed_accents_give_the_same_terms(word: str) -> None:
+    decomposed = unicodedata.normalize("NFD", word)
+    assert decomposed != word
+    assert ENGLISH.terms(decomposed) == ENGLISH.terms(word)
+
+
+@pytest.mark.parametrize(("text", "terms"), [("𝐀𝐁𝐂", ["abc"]), ("ℌello", ["hello"])])
+def test_compatibility_capitals_give_lower_case_terms(text: str, terms: list[str]) -> None:
+    assert ENGLISH.terms(text) == terms
+
+
+# --- tokens: positions and offsets -------------------------------------------------------------
+
+
+def test_positions_skip_stopwords() -> None:
+    assert list(ENGLISH.tokens("The cat sat on the mat")) == [
+        Token("cat", 0, 4, 7),
+        Token("sat", 1, 8, 11),
+        Token("mat", 2, 19, 22),
+    ]
+
+
+def test_keep_stopped_yields_stopped_tokens() -> None:
+    assert list(ENGLISH.tokens("The cat sat on the mat", keep_stopped=True)) == [
+        Token("the", 0, 0, 3, stopped=True),
+        Token("cat", 0, 4, 7),
+        Token("sat", 1, 8, 11),
+        Token("on", 2, 12, 14, stopped=True),
+        Token("the", 2, 15, 18, stopped=True),
+        Token("mat", 2, 19, 22),
+    ]
+
+
+def test_phrase_across_a_removed_stopword_has_adjacent_positions() -> None:
+    assert [(t.term, t.position) for t in ENGLISH.tokens("state-of-the-art")] == [
+        ("state", 0), ("art", 1),
+    ]
+
+
+def test_cjk_tokens_positions_and_offsets() -> None:
+    assert list(ENGLISH.tokens("AI 人脸识别 the 人")) == [
+        Token("ai", 0, 0, 2),
+        Token("人脸", 1, 3, 5),
+        Token("脸识", 2, 4, 6),
+        Token("识别", 3, 5, 7),
+        Token("人", 4, 12, 13),
+    ]
+
+
+def test_token_offsets_slice_the_original_text() -> None:
+    text = "  Zürich's STRASSE, Straße\tand 人脸识别! "
+    tokens = list(ENGLISH.tokens(text, keep_stopped=True))
+    assert [(text[t.start : t.end], t.term, t.stopped) for t in tokens] == [
+        ("Zürich", "zurich", False),
+        ("s", "s", True),
+        ("STRASSE", "strass", False),
+        ("Straße", "strass", False),
+        ("and", "and", True),
+        ("人脸", "人脸", False),
+        ("脸识", "脸识", False),
+        ("识别", "识别", False),
+    ]
+
+
+def test_token_is_a_frozen_value() -> None:
+    token = Token("cat", 0, 4, 7)
+    assert token == Token(term="cat", position=0, start=4, end=7, stopped=False)
+    with pytest.raises(AttributeError):
+        token.term = "dog"  # type: ignore[misc]
+
+
+# --- languages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "language"),
+    [("english", "english"), ("English", "english"), ("  GERMAN ", "german"),
+     ("swedish", "swedish")],
+)
+def test_check_language_normalises(name: str, language: str) -> None:
+    assert check_language(name) == language
+
+
+@pytest.mark.parametrize("name", ["klingon", "Klingon", "", "en", "chinese", "english "+"x"])
+def test_check_language_rejects_unknown_languages(name: str) -> None:
+    with pytest.raises(UsageError) as info:
+        check_language(name)
+    assert str(info.value) == f"unknown language {name!r}: choose one of {LANGUAGE_LIST}"
+
+
+def test_unknown_language_error_is_a_usage_error() -> None:
+    with pytest.raises(UsageError) as info:
+        Analyzer("klingon")
+    assert str(info.value) == f"unknown language 'klingon': choose one of {LANGUAGE_LIST}"
+    assert isinstance(info.value, SearchlibError)
+    assert (info.value.exit_code, info.value.http_status) == (2, 422)
+
+
+def test_stopwords_of_an_unknown_language_raise() -> None:
+    with pytest.raises(UsageError) as info:
+        stopwords("klingon")
+    assert str(info.value) == f"unknown language 'klingon': choose one of {LANGUAGE_LIST}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_builds_an_analyzer(language: str) -> None:
+    analyzer = Analyzer(language)
+    assert analyzer.language == language
+    assert analyzer.terms("") == []
+
+
+# --- stopwords ---------------------------------------------------------------------------------
+
+
+def test_english_stopwords() -> None:
+    words = stopwords("english")
+    assert isinstance(words, frozenset)
+    assert len(words) == 179
+    assert {"the", "a", "and", "of", "i", "me", "aren't", "wouldn", "ma"} <= words
+    assert not {"cat", "court", "#", ""} & words
+    assert all(w == w.strip().lower() and not w.startswith("#") for w in words)
+    assert stopwords(" English ") == words
+
+
+def test_german_stopwords_are_a_frozenset() -> None:
+    words = stopwords("german")
+    assert isinstance(words, frozenset)
+    if nltk_has_stopwords_corpus():
+        from nltk.corpus import stopwords as nltk_stopwords
+
+        assert words == frozenset(nltk_stopwords.words("german"))
+    else:
+        assert words == frozenset()
+
+
+# --- properties --------------------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(st.text(), st.booleans(), st.sampled_from(["english", "german", "french", "russian"]))
+def test_tokens_never_raise_and_offsets_slice_the_text(
+    text: str, keep_stopped: bool, language: str
+) -> None:
+    tokens = list(Analyzer(language).tokens(text, keep_stopped=keep_stopped))
+    kept = [t for t in tokens if not t.stopped]
+    assert [t.position for t in kept] == list(range(len(kept)))
+    for token in tokens:
+        assert 0 <= token.start < token.end <= len(text)
+        assert text[token.start : token.end]
+        assert token.term
+        assert token.stopped <= keep_stopped
+    starts = [t.start for t in tokens]
+    assert starts == sorted(starts)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(codec="ascii")))
+def test_ascii_terms_are_lower_case_ascii(text: str) -> None:
+    for term in ENGLISH.terms(text):
+        assert term == term.lower()
+        assert term.isascii()
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)))
+def test_cjk_runs_become_overlapping_bigrams(text: str) -> None:
+    expected = [text] if len(text) == 1 else [text[i : i + 2] for i in range(len(text) - 1)]
+    assert ENGLISH.terms(text) == expected
+
+
+@example("𝐀𝐁𝐂")
+@settings(max_examples=200)
+@given(st.text())
+def test_terms_are_lower_case(text: str) -> None:
+    for term in ENGLISH.terms(text):
+        assert term == term.lower()
