@@ -139,6 +139,7 @@ def cli() -> None:
 
     Example:
 
+    \b
         search index articles/
         search "facial recognition" --topic AI
     """
@@ -174,6 +175,7 @@ def index_command(
 
     Example:
 
+    \b
         search index articles/ --index news-index
         search index --sample
     """
@@ -256,6 +258,7 @@ def query_command(
 
     Example:
 
+    \b
         search query "facial recognition" --topic AI --since 2026-09
     """
     with _errors(), _open(index_dir) as engine:
@@ -279,6 +282,7 @@ def show_command(doc_id: str, index_dir: Path, as_json: bool) -> None:
 
     Example:
 
+    \b
         search show pwjpw23iymsw
     """
     with _errors(), _open(index_dir) as engine:
@@ -308,6 +312,7 @@ def similar_command(doc_id: str, limit: int, index_dir: Path, as_json: bool) -> 
 
     Example:
 
+    \b
         search similar pwjpw23iymsw --limit 5
     """
     with _errors(), _open(index_dir) as engine:
@@ -327,6 +332,7 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 
     Example:
 
+    \b
         search stats --json
     """
     with _errors(), _open(index_dir) as engine:
@@ -368,6 +374,7 @@ def serve_command(host: str, port: int, token_env: str | None, index_dir: Path) 
 
     Example:
 
+    \b
         search serve --index news-index --port 8000
     """
     try:

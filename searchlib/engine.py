@@ -287,7 +287,7 @@ class Engine:
             raise UsageError("a document id must be a non-empty string")
         record = self.backend.get(doc_id)
         if record is None:
-            raise NotFoundError(f"no document with id {doc_id!r} in {self.path}")
+            raise NotFoundError(f"no document with id {doc_id!r}")
         return self.backend.to_hit(record)
 
     def stats(self) -> Stats:

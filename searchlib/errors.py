@@ -9,7 +9,7 @@ Every error searchlib raises on purpose derives from :class:`SearchlibError`::
     ├── NotFoundError           no document with that id (exit 1, HTTP 404)
     └── SearchIndexError        base of problems with an index folder (exit 1, HTTP 500)
         ├── IndexNotFoundError  no index at that folder
-        ├── IndexLockedError    another writer holds the index
+        ├── IndexLockedError    another writer holds the index (HTTP 409)
         ├── IndexCorruptError   the index cannot be read
         └── SchemaVersionError  the index was written by a newer searchlib
 
@@ -70,6 +70,8 @@ class IndexNotFoundError(SearchIndexError):
 
 class IndexLockedError(SearchIndexError):
     """The index is locked by another writer."""
+
+    http_status = 409
 
 
 class IndexCorruptError(SearchIndexError):

@@ -25,10 +25,11 @@ pytestmark = pytest.mark.slow
 
 KILLS = 20
 TOPICS = ["Climate", "Energy", "Health", "Space", "Finance", "Elections"]
-WORDS = (
-    "storm grid vaccine orbit budget ballot river solar clinic launch tariff vote heat drought "
-    "rocket market parliament turbine hospital satellite inflation campaign flood battery"
-).split()
+WORDS = [
+    "storm", "grid", "vaccine", "orbit", "budget", "ballot", "river", "solar", "clinic",
+    "launch", "tariff", "vote", "heat", "drought", "rocket", "market", "parliament", "turbine",
+    "hospital", "satellite", "inflation", "campaign", "flood", "battery",
+]
 
 
 def generate(folder: Path, count: int, seed: int) -> None:

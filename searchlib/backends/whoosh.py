@@ -544,12 +544,14 @@ class WhooshBackend:
             match, filter=set(hit_docs), limit=window, sortedby=sortedby, terms=False
         )
         marker = self._compiler.highlighter(searcher, compiled.highlight)
+        ranked = not isinstance(match, wq.Every)
         hits = []
         for rank, hit in enumerate(results[request.offset : window], start=request.offset + 1):
             stored = hit.fields()
-            score = hit.score if request.sort == "relevance" else None
-            if request.sort == "relevance" and isinstance(hit.score, tuple):
-                score = -float(hit.score[0])
+            # A score only means something for a ranked text match.
+            score = hit.score if request.sort == "relevance" and ranked else None
+            if isinstance(score, tuple):  # sorted by (score, date): the key holds -score
+                score = -float(score[0])
             hits.append(self._hit(stored, rank, score, marker))
         return tuple(hits)
 

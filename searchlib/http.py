@@ -1,0 +1,435 @@
+"""The HTTP API and the search page: ``create_app(engine)`` returns an ASGI app.
+
+Needs the ``server`` extra (``pip install 'searchlib[server]'``: Starlette and uvicorn).
+
+Example::
+
+    from searchlib import Engine
+    from searchlib.http import create_app
+
+    engine = Engine("index", create=False)
+    app = create_app(engine)            # run it with uvicorn, or mount it in another app
+
+Endpoints (all JSON but ``/``): ``GET /search``, ``GET /documents/{id}``,
+``GET /documents/{id}/similar``, ``GET /stats``, ``GET /healthz``, ``GET /openapi.json``, the
+search page at ``GET /``, and ``POST /index`` only when a token is configured. Errors are
+``{"error": {"type", "message"}}`` with the status of the error class (``http_status``).
+The engine is shared by every request; its synchronous methods run in Starlette's thread pool.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .engine import Engine
+from .errors import NotFoundError, QueryError, SearchlibError, UsageError
+from .http_page import SECURITY_HEADERS, Page
+
+logger = logging.getLogger("searchlib.http")
+
+#: The largest ``POST /index`` body read (bytes).
+MAX_BODY_BYTES = 1 << 20
+_INT = re.compile(r"-?[0-9]{1,9}")
+_SINGLE = ("q", "kind", "since", "until", "sort", "limit", "offset")
+#: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
+_HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
+               413: "ContentTooLarge"}
+
+
+def create_app(engine: Engine, *, token: str | None = None) -> Starlette:
+    """An ASGI app serving ``engine``, read-only unless ``token`` is given.
+
+    With a ``token``, ``POST /index`` (body ``{"paths": [...]}``) runs ``engine.index(paths)``
+    for requests that carry ``Authorization: Bearer <token>`` (compared in constant time,
+    surrounding spaces ignored). Whoever has the token can have any file the server can read
+    indexed, and so shown by the API: keep it secret. The app can be run by any ASGI
+    server or mounted in a Starlette/FastAPI app (``parent.mount("/search", app)``).
+    """
+    if token is not None and not token.strip():
+        raise ValueError("the token must not be empty")
+    api = _Api(engine, token)
+    page = Page()
+    routes = [
+        Route("/", page.page, methods=["GET"]),
+        Route("/static/{name}", page.asset, methods=["GET"]),
+        Route("/search", api.search, methods=["GET"]),
+        Route("/documents/{doc_id}", api.document, methods=["GET"]),
+        Route("/documents/{doc_id}/similar", api.similar, methods=["GET"]),
+        Route("/stats", api.stats, methods=["GET"]),
+        Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/openapi.json", api.openapi, methods=["GET"]),
+    ]
+    if token is not None:
+        routes.append(Route("/index", api.index, methods=["POST"]))
+    return Starlette(
+        routes=routes,
+        exception_handlers={
+            SearchlibError: _searchlib_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
+    )
+
+
+def serve(
+    engine: Engine,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    token: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Run ``create_app(engine, token=token)`` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(engine, token=token), host=host, port=port, log_level=log_level,
+        proxy_headers=False, server_header=False,
+    )
+
+
+class _Api:
+    """The request handlers, bound to one engine."""
+
+    def __init__(self, engine: Engine, token: str | None) -> None:
+        self.engine = engine
+        self._token = token.strip().encode("utf-8") if token is not None else None
+
+    async def search(self, request: Request) -> Response:
+        params = request.query_params
+        _check_single(params)
+        results = await run_in_threadpool(
+            self.engine.search,
+            params.get("q", ""),
+            topics=params.getlist("topic"),
+            providers=params.getlist("provider"),
+            kind=params.get("kind") or None,
+            since=params.get("since") or None,
+            until=params.get("until") or None,
+            sort=params.get("sort") or "relevance",  # type: ignore[arg-type]
+            limit=_int_param(params, "limit", 10),
+            offset=_int_param(params, "offset", 0),
+        )
+        return _json(results.to_dict())
+
+    async def document(self, request: Request) -> Response:
+        doc_id = request.path_params["doc_id"]
+        hit = await run_in_threadpool(_not_found_without_path(self.engine.get), doc_id)
+        return _json(hit.to_dict())
+
+    async def similar(self, request: Request) -> Response:
+        params = request.query_params
+        _check_single(params)
+        doc_id = request.path_params["doc_id"]
+        results = await run_in_threadpool(
+            _not_found_without_path(self.engine.similar), doc_id,
+            limit=_int_param(params, "limit", 10), offset=_int_param(params, "offset", 0),
+        )
+        return _json(results.to_dict())
+
+    async def stats(self, request: Request) -> Response:
+        stats = await run_in_threadpool(self.engine.stats)
+        return _json(stats.to_dict())
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            self.engine.backend  # noqa: B018 - raises once the engine is closed
+        except UsageError:
+            return _error(503, "Unavailable", "the search engine is closed")
+        return _json({"status": "ok"})
+
+    async def openapi(self, request: Request) -> Response:
+        root = request.scope.get("root_path", "") or "/"
+        return _json(openapi_schema(with_index=self._token is not None, server_url=root))
+
+    async def index(self, request: Request) -> Response:
+        self._authorize(request)
+        paths = _index_paths(await _read_body(request))
+        report = await run_in_threadpool(self.engine.index, paths)
+        return _json(report.to_dict())
+
+    def _authorize(self, request: Request) -> None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        # Headers arrive decoded as latin-1: encode back to the bytes the client sent.
+        offered = given.strip().encode("latin-1", "replace")
+        expected = self._token or b""
+        if not (scheme.lower() == "bearer" and hmac.compare_digest(offered, expected)):
+            client = request.client.host if request.client else "?"
+            logger.warning("refused POST /index from %s: missing or wrong bearer token", client)
+            raise HTTPException(
+                401, "send the token as 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+
+# -- parameters --------------------------------------------------------------------------------
+
+
+def _check_single(params: QueryParams) -> None:
+    for name in _SINGLE:
+        if len(params.getlist(name)) > 1:
+            raise UsageError(f"give the parameter {name!r} once, not several times")
+
+
+def _int_param(params: QueryParams, name: str, default: int) -> int:
+    value = params.get(name, "").strip()
+    if not value:
+        return default
+    if not _INT.fullmatch(value):
+        raise UsageError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
+async def _read_body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HTTPException(413, f"the body must be at most {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _index_paths(body: bytes) -> list[str]:
+    shape = 'the body must be a JSON object {"paths": ["file or folder", ...]}'
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{shape}: {exc}") from None
+    paths = data.get("paths") if isinstance(data, dict) else None
+    if (
+        not isinstance(paths, list) or not paths
+        or not all(isinstance(p, str) and p and "\x00" not in p for p in paths)
+    ):
+        raise UsageError(shape)
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"no such file or folder on the server: {missing[0]}")
+    return list(paths)
+
+
+def _not_found_without_path(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, with a ``NotFoundError`` message that does not name the server's folders."""
+
+    def call(doc_id: str, **kwargs: Any) -> Any:
+        try:
+            return method(doc_id, **kwargs)
+        except NotFoundError:
+            raise NotFoundError(f"no document with id {doc_id!r}") from None
+
+    return call
+
+
+# -- responses and errors ----------------------------------------------------------------------
+
+
+def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse(data, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+
+
+def _error(
+    status: int,
+    kind: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    return _json({"error": {"type": kind, "message": message, **(extra or {})}}, status, headers)
+
+
+async def _searchlib_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SearchlibError)
+    status = exc.http_status
+    if status >= 500:  # an index problem: the operator's business, not the client's
+        logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+        return _error(status, type(exc).__name__, "the search index cannot be used right now")
+    extra = {}
+    if isinstance(exc, QueryError) and exc.position is not None:
+        extra["position"] = exc.position
+    return _error(status, type(exc).__name__, str(exc), extra=extra)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
+        message = f"no such endpoint: {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    kind = _HTTP_TYPES.get(status) or HTTPStatus(status).phrase.replace(" ", "")
+    return _error(status, kind, message, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    # Starlette logs the traceback (the server's log); the client gets no stack trace.
+    return _error(500, "InternalError", "an unexpected error occurred; see the server log")
+
+
+
+# -- OpenAPI -----------------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, Any], *, extra: bool = False) -> dict[str, Any]:
+    return {"type": "object", "required": list(props), "properties": props,
+            "additionalProperties": extra}
+
+
+def _nullable(kind: str) -> dict[str, Any]:
+    return {"type": [kind, "null"]}
+
+
+_STR: dict[str, Any] = {"type": "string"}
+_STRS: dict[str, Any] = {"type": "array", "items": _STR}
+
+
+def _param(name: str, schema: dict[str, Any], description: str, *, where: str = "query",
+           many: bool = False) -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": where, "required": where == "path",
+                             "description": description, "schema": schema}
+    if many:
+        param.update(schema={"type": "array", "items": schema}, style="form", explode=True)
+    return param
+
+
+def _responses(ok: str, description: str, *errors: int) -> dict[str, Any]:
+    error = {"description": "an error", "content": {"application/json": {"schema": _ref("Error")}}}
+    out: dict[str, Any] = {
+        "200": {"description": description, "content": {"application/json": {"schema": _ref(ok)}}}
+    }
+    for status in errors:
+        out[str(status)] = {**error, "description": HTTPStatus(status).phrase}
+    out["500"] = {**error, "description": "the index cannot be used (never for bad input)"}
+    return out
+
+
+_LIMIT = _param("limit", {"type": "integer", "minimum": 0, "maximum": 1000, "default": 10},
+                "hits per page (0-1000)")
+_OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": 100_000, "default": 0},
+                 "hits to skip (0-100,000)")
+_ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
+
+_SCHEMAS: dict[str, Any] = {
+    "Hit": _obj({
+        "rank": {"type": "integer"}, "id": _STR, "kind": {"enum": ["article", "related"]},
+        "score": _nullable("number"), "title": _STR, "excerpt": _STR, "url": _STR,
+        "provider": _STR, "published": _nullable("string"), "topics": _STRS, "parents": _STRS,
+        "quality": _nullable("integer"),
+        "highlights": {"type": "object", "additionalProperties": _STR,
+                       "description": "matched words in <mark>, all else HTML-escaped"},
+    }, extra=True),
+    "FacetValue": _obj({"value": _STR, "count": {"type": "integer"},
+                        "selected": {"type": "boolean"}}),
+    "Facet": _obj({"values": {"type": "array", "items": _ref("FacetValue")},
+                   "truncated": {"type": "boolean"}}),
+    "SearchResults": _obj({
+        "query": _STR, "total": {"type": "integer"}, "offset": {"type": "integer"},
+        "limit": {"type": "integer"}, "took_ms": {"type": "number"},
+        "hits": {"type": "array", "items": _ref("Hit")},
+        "facets": {"type": "object", "additionalProperties": _ref("Facet")},
+        "suggestion": _nullable("string"),
+    }),
+    "Stats": _obj({
+        "path": _STR, "documents": {"type": "integer"},
+        "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "files": {"type": "integer"}, "topics": {"type": "integer"},
+        "providers": {"type": "integer"}, "size_bytes": {"type": "integer"}, "language": _STR,
+        "schema_version": {"type": "integer"},
+    }),
+    "Health": _obj({"status": {"const": "ok"}}),
+    "IndexReport": _obj({
+        "added": {"type": "integer"}, "updated": {"type": "integer"},
+        "removed": {"type": "integer"}, "unchanged": {"type": "integer"},
+        "failed": {"type": "array", "items": _obj({"path": _STR, "error": _STR})},
+        "documents": {"type": "integer"}, "took_ms": {"type": "number"},
+    }),
+    "Error": _obj({"error": {
+        "type": "object", "required": ["type", "message"],
+        "properties": {"type": _STR, "message": _STR, "position": {"type": "integer"}},
+    }}),
+}
+
+
+def openapi_schema(*, with_index: bool, server_url: str = "/") -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the API (``POST /index`` only ``with_index``)."""
+    search_params = [
+        _param("q", {"type": "string", "maxLength": 1000, "default": ""},
+               "the query (query language of the README); empty lists everything"),
+        _param("topic", _STR, "only these topics (OR-ed)", many=True),
+        _param("provider", _STR, "only these providers (OR-ed)", many=True),
+        _param("kind", {"enum": ["article", "related"]}, "only articles or related items"),
+        _param("since", _STR, "from this date: YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601 (UTC)"),
+        _param("until", _STR, "up to this date, inclusive"),
+        _param("sort", {"enum": ["relevance", "newest", "oldest", "quality"],
+                        "default": "relevance"}, "result order"),
+        _LIMIT, _OFFSET,
+    ]
+    paths: dict[str, Any] = {
+        "/search": {"get": {
+            "summary": "Search: ranked hits with highlights and disjunctive facet counts",
+            "operationId": "search", "parameters": search_params,
+            "responses": _responses("SearchResults", "a page of results", 400, 422),
+        }},
+        "/documents/{doc_id}": {"get": {
+            "summary": "One document with every stored field", "operationId": "getDocument",
+            "parameters": [_ID], "responses": _responses("Hit", "the document", 404),
+        }},
+        "/documents/{doc_id}/similar": {"get": {
+            "summary": "Documents like this one (never itself)", "operationId": "similar",
+            "parameters": [_ID, _LIMIT, _OFFSET],
+            "responses": _responses("SearchResults", "a page of results", 404, 422),
+        }},
+        "/stats": {"get": {"summary": "What the index holds", "operationId": "stats",
+                           "responses": _responses("Stats", "index statistics")}},
+        "/healthz": {"get": {"summary": "Liveness", "operationId": "health",
+                             "responses": _responses("Health", "the service is up", 503)}},
+    }
+    components: dict[str, Any] = {"schemas": _SCHEMAS}
+    if with_index:
+        body = _obj({"paths": {**_STRS, "minItems": 1}})
+        paths["/index"] = {"post": {
+            "summary": "Index files and folders on the server (needs the bearer token)",
+            "operationId": "index", "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": _responses("IndexReport", "what the run did", 401, 413, 422),
+        }}
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "searchlib", "version": _version(),
+                 "description": "Full-text search over news articles."},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": components,
+    }
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("searchlib")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
