@@ -49,7 +49,7 @@ from .manifest import MANIFEST_NAME, Manifest
 from .results import Hit, SearchResults
 
 #: Bumped whenever the schema or analysis changes in a way old indexes cannot serve.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 META_NAME = "searchlib.json"
 MAX_LIMIT = 1000
 MAX_OFFSET = 100_000

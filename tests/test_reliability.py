@@ -125,7 +125,7 @@ def test_newer_schema_version_is_refused_and_rebuild_recovers(
     with pytest.raises(SchemaVersionError) as info:
         Engine(index_dir)
     assert str(info.value) == (
-        f"the index in {index_dir} has schema version 99, newer than this searchlib's 1: "
+        f"the index in {index_dir} has schema version 99, newer than this searchlib's 2: "
         "upgrade searchlib or rebuild the index"
     )
     code, _, _ = cli_run("index", "--rebuild", str(news_dir), "--index", str(index_dir), "-q")
