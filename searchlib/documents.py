@@ -150,7 +150,9 @@ def normalize_url(url: str) -> str:
         host = f"{host}:{port}"
     if parts.username or parts.password:
         host = f"{parts.netloc.rsplit('@', 1)[0]}@{host}"
-    path = parts.path.rstrip(" \t/") if len(parts.path) > 1 else parts.path
+    path = parts.path
+    while len(path) > 1 and path != path.rstrip().rstrip("/"):
+        path = path.rstrip().rstrip("/")  # "/a /" -> "/a": trailing slashes and spaces alike
     if path == "/":
         path = ""
     query = sorted(
@@ -158,7 +160,7 @@ def normalize_url(url: str) -> str:
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
     )
-    return urlunsplit((scheme, host, path, urlencode(query), ""))
+    return urlunsplit((scheme, host, path, urlencode(query), "")).strip()
 
 
 def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Article:

@@ -40,7 +40,7 @@ PARALLEL_MIN_FILES = 500
 _CHUNK_FILES = 64
 _IN_FLIGHT = 8
 #: Files parsed and written per commit: bounds memory, and what a crash can cost.
-DEFAULT_BATCH_FILES = 2000
+DEFAULT_BATCH_FILES = 10_000
 
 #: ``progress(done, total)``: called as files are checked.
 ProgressCallback = Callable[[int, int], None]

@@ -289,3 +289,36 @@ def test_searches_during_commits_see_whole_commits(tmp_path: Path) -> None:
     assert totals == sorted(totals)  # never goes back
     assert set(totals) <= set(range(0, 201, 20))  # only whole batches of 20 are ever seen
     assert totals[-1] == 200
+
+
+def test_one_engine_searches_while_its_own_thread_indexes(news_dir: Path, index_dir: Path) -> None:
+    """Searches on an old searcher must never meet segment files a new commit deleted."""
+    errors: list[str] = []
+    with Engine(index_dir) as engine:
+        engine.index([news_dir])
+        stop = threading.Event()
+
+        def index_repeatedly() -> None:
+            n = 0
+            while not stop.is_set():
+                (news_dir / f"comet-{n}.md").write_text(
+                    f"---\ntitle: comet {n}\nwebUrl: https://comet.example/{n}\n---\n",
+                    encoding="utf-8",
+                )
+                engine.index([news_dir])
+                n += 1
+
+        writer = threading.Thread(target=index_repeatedly)
+        writer.start()
+        deadline = time.monotonic() + 3.0
+        try:
+            while time.monotonic() < deadline:
+                for text in ("comet", "lander", "", "heatwave"):
+                    try:
+                        engine.search(text, sort="newest" if not text else "relevance")
+                    except Exception as exc:  # every failure is collected and shown
+                        errors.append(repr(exc))
+        finally:
+            stop.set()
+            writer.join()
+    assert errors == []

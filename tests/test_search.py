@@ -280,6 +280,9 @@ def test_relevance_ties_break_newer_first(shared_engine: Engine) -> None:
     results = shared_engine.search("provider:jurist")
     assert results.hits[0].score == results.hits[1].score
     assert names(results) == ["shenhai", "court"]
+    # A tie across the end of the page is decided by date too.
+    assert names(shared_engine.search("provider:jurist", limit=1)) == ["shenhai"]
+    assert names(shared_engine.search("provider:jurist", limit=1, offset=1)) == ["court"]
 
 
 def test_paging(shared_engine: Engine) -> None:

@@ -105,9 +105,8 @@ class QueryCompiler:
                 return None
             if len(tokens) == 1:
                 return wq.Term(target, tokens[0])
-            return wq.Phrase(target, tokens) if phrase else wq.And(
-                [wq.Term(target, t) for t in tokens]
-            )
+            # Provider and topic names are short: all their words, in any order, is precise enough.
+            return wq.And([wq.Term(target, t) for t in tokens])
         tokens = self.analyzer.terms(text)
         if not tokens:
             return None
