@@ -31,7 +31,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.filedb.filestore import RamStorage
+from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
@@ -118,6 +118,16 @@ def _guard(path: Path | str) -> Iterator[None]:
         raise damaged(path, exc) from exc
 
 
+def _storage(path: Path) -> FileStorage:
+    """Index files read with plain reads, not mmap.
+
+    With mmap, Whoosh 2.7.5 copies every part of a compound segment into a ``BytesIO`` when it
+    opens it, so each open searcher holds a full copy of the index (measured on the real corpus:
+    +53 MB for a 26 MB index, against +5 MB without mmap, at the same query speed).
+    """
+    return FileStorage(str(path), supports_mmap=False)
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -153,14 +163,14 @@ class WhooshBackend:
     def create(cls, path: Path, language: str, **kwargs: Any) -> WhooshBackend:
         """Create an empty index in ``path`` (an existing one there is replaced)."""
         path.mkdir(parents=True, exist_ok=True)
-        ix = whoosh_index.create_in(str(path), build_schema(language), indexname=_INDEX_NAME)
+        ix = _storage(path).create_index(build_schema(language), indexname=_INDEX_NAME)
         return cls(ix, language, **kwargs)
 
     @classmethod
     def open(cls, path: Path, language: str, **kwargs: Any) -> WhooshBackend:
         """Open the index in ``path``."""
         try:
-            ix = whoosh_index.open_dir(str(path), indexname=_INDEX_NAME)
+            ix = _storage(path).open_index(_INDEX_NAME)
             backend = cls(ix, language, **kwargs)
             backend._current()  # read the segments now: a broken index fails here, not later
             backend.doc_count()
