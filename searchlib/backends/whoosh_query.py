@@ -19,7 +19,9 @@ from .. import query as q
 from ..analysis import Analyzer, fold_accents
 
 #: Field weights for BM25F: a title match counts most, a related item's title least.
-FIELD_BOOSTS: Mapping[str, float] = {"title": 3.0, "excerpt": 1.0, "body": 1.0, "related": 0.3}
+FIELD_BOOSTS: Mapping[str, float] = {"title": 1.5, "excerpt": 1.0, "body": 1.0, "related": 0.3}
+#: How far documents with every word of a tiered query rank above those with only some.
+TIER_BOOST = 1000.0
 _POSITIONAL_FIELDS = ("title", "excerpt", "body")
 
 
@@ -88,6 +90,17 @@ class QueryCompiler:
             ]
             return wq.AndNot(base, wq.Or(excluded)) if excluded else base
         raise TypeError(f"unknown query node {node!r}")
+
+    def tiered(self, node: q.Node) -> Compiled:
+        """Any word matches, and documents with every word rank first."""
+        some = self.compile(node, "any")
+        every = self._node(node, "all", positive_only=False)
+        if every is None or some.match is None or some.positive_clauses < 2:
+            return some
+        return Compiled(
+            wq.Or([_scaled(every, TIER_BOOST), some.match]), some.highlight,
+            some.positive_clauses,
+        )
 
     def any_field(self, term: str, *, boost: float = 1.0) -> wq.Query:
         """An analysed ``term`` in any text field, with field weights."""
@@ -190,3 +203,12 @@ class QueryCompiler:
             return "".join(out)
 
         return mark
+
+
+def _scaled(query: wq.Query, factor: float) -> wq.Query:
+    """``query`` with every leaf's boost multiplied (Whoosh ignores boosts on compounds)."""
+    if isinstance(query, wq.AndNot):
+        return wq.AndNot(_scaled(query.a, factor), query.b)
+    if isinstance(query, wq.compound.CompoundQuery):
+        return query.apply(lambda child: _scaled(child, factor))
+    return query.with_boost(query.boost * factor)
