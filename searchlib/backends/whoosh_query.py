@@ -9,9 +9,12 @@ OR-ed by the match mode; explicit ``AND``/``OR``/``NOT`` mean what they say.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from whoosh import matching
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
@@ -104,8 +107,8 @@ class QueryCompiler:
 
     def any_field(self, term: str, *, boost: float = 1.0) -> wq.Query:
         """An analysed ``term`` in any text field, with field weights."""
-        return wq.Or(
-            [wq.Term(f, term, boost=boost * w) for f, w in FIELD_BOOSTS.items()]
+        return FieldsTerm(
+            [wq.Term(f, term, boost=w) for f, w in FIELD_BOOSTS.items()], boost=boost
         )
 
     def _words(self, text: str, field: str | None, *, phrase: bool) -> wq.Query | None:
@@ -125,7 +128,9 @@ class QueryCompiler:
             return None
         fields = (field,) if field else tuple(FIELD_BOOSTS)
         if len(tokens) == 1:
-            return wq.Or([wq.Term(f, tokens[0], boost=FIELD_BOOSTS[f]) for f in fields])
+            if len(fields) == 1:
+                return wq.Term(fields[0], tokens[0], boost=FIELD_BOOSTS[fields[0]])
+            return FieldsTerm([wq.Term(f, tokens[0], boost=FIELD_BOOSTS[f]) for f in fields])
         # Several tokens from one word ("covid-19", CJK bigrams) or a quoted phrase: in order.
         return wq.Or(
             [
@@ -209,6 +214,86 @@ def _scaled(query: wq.Query, factor: float) -> wq.Query:
     """``query`` with every leaf's boost multiplied (Whoosh ignores boosts on compounds)."""
     if isinstance(query, wq.AndNot):
         return wq.AndNot(_scaled(query.a, factor), query.b)
+    if isinstance(query, FieldsTerm):  # its children's boosts are field weights, not scores
+        return query.with_boost(query.boost * factor)
     if isinstance(query, wq.compound.CompoundQuery):
         return query.apply(lambda child: _scaled(child, factor))
     return query.with_boost(query.boost * factor)
+
+
+class _FieldsMatcher(matching.WrappingMatcher):  # type: ignore[misc]
+    """Scores one word over several fields as one BM25F term; ``child`` walks the doc ids.
+
+    Whoosh scores each field's term separately and adds the scores up, so a word that is in
+    both title and excerpt counts twice, saturating twice. BM25F (Robertson & Zaragoza) adds the
+    field-weighted, length-normalised frequencies first and saturates once.
+    """
+
+    def __init__(self, child: Any, parts: list[list[Any]], idf: float, k1: float,
+                 boost: float = 1.0) -> None:
+        super().__init__(child, boost)
+        # Each part: [postings factory, postings, field weight, B, average length, field, reader]
+        self.parts = parts
+        self.idf = idf
+        self.k1 = k1
+
+    def copy(self) -> _FieldsMatcher:
+        parts = [[p[0], p[0](), *p[2:]] for p in self.parts]
+        return _FieldsMatcher(self.child.copy(), parts, self.idf, self.k1, self.boost)
+
+    def _replacement(self, newchild: Any) -> _FieldsMatcher:
+        return _FieldsMatcher(newchild, self.parts, self.idf, self.k1, self.boost)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def score(self) -> float:
+        doc = self.child.id()
+        tfn = 0.0
+        for part in self.parts:
+            postings = part[1]
+            if postings.is_active() and postings.id() > doc:
+                postings = part[1] = part[0]()
+            if postings.is_active() and postings.id() < doc:
+                postings.skip_to(doc)
+            if postings.is_active() and postings.id() == doc:
+                length = part[6].doc_field_length(doc, part[5], 1)
+                tfn += part[2] * postings.weight() / (1 - part[3] + part[3] * length / part[4])
+        return float(self.boost * self.idf * tfn * (self.k1 + 1) / (tfn + self.k1))
+
+
+class FieldsTerm(wq.compound.CompoundQuery):  # type: ignore[misc]
+    """One word in several fields (``Term`` children whose boosts are field weights), BM25F."""
+
+    JOINT = " | "
+    intersect_merge = False
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> Any:
+        parent = searcher.get_parent()
+        reader = searcher.reader()
+        weighting = searcher.weighting
+        k1 = float(getattr(weighting, "K1", 1.2))
+        default_b = float(getattr(weighting, "B", 0.75))
+        parts: list[list[Any]] = []
+        present: list[wq.Query] = []
+        largest_df = 0
+        for term in self.subqueries:
+            text = searcher.schema[term.fieldname].to_bytes(term.text)
+            largest_df = max(largest_df, parent.doc_frequency(term.fieldname, text))
+            if (term.fieldname, text) not in reader:
+                continue
+
+            def postings(field: str = term.fieldname, raw: bytes = text) -> Any:
+                return searcher.postings(field, raw)
+
+            average = parent.avg_field_length(term.fieldname) or 1
+            parts.append(
+                [postings, postings(), term.boost, default_b, average, term.fieldname, reader]
+            )
+            present.append(wq.Term(term.fieldname, term.text))
+        if not parts:
+            return matching.NullMatcher()
+        union = wq.Or(present).matcher(searcher, context)
+        total = parent.doc_count_all()
+        idf = math.log(1 + (total - largest_df + 0.5) / (largest_df + 0.5))
+        return _FieldsMatcher(union, parts, idf, k1, self.boost)
