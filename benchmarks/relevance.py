@@ -1,0 +1,1100 @@
+"""Relevance benchmark (issue #5): searchlib against peers on TIME, CACM and CISI.
+
+Loads the classic test collections in ``shared/relevance`` (see its README), indexes every
+document as an article through searchlib's public :class:`searchlib.Engine` API (one
+front-matter ``.md`` file per document, ``title`` where the collection has one, the text as
+``excerpt``, a unique ``webUrl`` to map hits back), runs every *judged* query through
+``Engine.search(text, limit=1000)`` with default settings, and reports MAP (top 1000),
+nDCG@10, P@10 and Recall@100 per collection, computed with ``ir-measures`` (trec_eval
+definitions; a judged query with no hits counts as 0, like ``trec_eval -c``).
+
+The peers (SQLite FTS5, tantivy, bm25s, textbook Whoosh) run on the same documents and
+queries; they live in ``relevance_peers.py``.
+
+``--experiment`` runs searchlib with changed settings, without editing searchlib: a
+subclass of :class:`~searchlib.backends.whoosh.WhooshBackend` is put in place of the
+engine's backend and ``whoosh_query.FIELD_BOOSTS`` is patched for the run. An experiment is
+a name from :data:`EXPERIMENTS` or ``key=value`` overrides joined by ``,`` (see
+:class:`Settings`), e.g. ``--experiment "k1=1.5,b=0.6,match=any"``.
+
+Usage::
+
+    python benchmarks/relevance.py                      # all collections, all engines
+    python benchmarks/relevance.py --collections cacm --engines searchlib,bm25s
+    python benchmarks/relevance.py --engines searchlib --experiment all --json out.json
+    python benchmarks/relevance.py --probe              # how raw query text parses
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import itertools
+import json
+import math
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # so that `python benchmarks/relevance.py` finds the peers
+    sys.path.insert(0, str(HERE))
+
+DEFAULT_DATA = HERE.parent.parent / "shared" / "relevance"
+COLLECTIONS = ("time", "cacm", "cisi")
+LIMIT = 1000
+MEASURES = ("AP@1000", "nDCG@10", "P@10", "R@100")
+SHORT = {"AP@1000": "MAP", "nDCG@10": "nDCG@10", "P@10": "P@10", "R@100": "R@100"}
+
+#: A ranked list of document numbers per query id.
+Run = dict[str, list[str]]
+
+
+# -- collections ---------------------------------------------------------------------------
+
+
+@dataclass
+class Collection:
+    """Documents, judged queries and judgments of one test collection."""
+
+    name: str
+    docs: dict[str, tuple[str, str]]  # docno -> (title, text)
+    queries: dict[str, str]  # judged queries only: qid -> text as written
+    qrels: dict[str, dict[str, int]]  # qid -> docno -> relevance
+    notes: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "docs": len(self.docs),
+            "judged_queries": len(self.queries),
+            "judgments": sum(len(r) for r in self.qrels.values()),
+            **self.notes,
+        }
+
+
+def _join(lines: list[str]) -> str:
+    return " ".join(" ".join(lines).split())
+
+
+def _smart_sections(text: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Records of a SMART-format file (``.I n`` then ``.X`` sections): (id, {X: text})."""
+    current: str | None = None
+    sections: dict[str, list[str]] = {}
+    key: str | None = None
+    for line in text.splitlines():
+        marker = re.match(r"^\.([A-Z])(?:\s+(.*))?$", line.rstrip())
+        if marker and marker.group(1) == "I":
+            if current is not None:
+                yield current, {k: _join(v) for k, v in sections.items()}
+            current, sections, key = str(int(marker.group(2))), {}, None
+        elif marker:
+            key = marker.group(1)
+            sections.setdefault(key, [])
+            if marker.group(2):
+                sections[key].append(marker.group(2))
+        elif key is not None:
+            sections[key].append(line)
+    if current is not None:
+        yield current, {k: _join(v) for k, v in sections.items()}
+
+
+def _finish(
+    name: str,
+    docs: dict[str, tuple[str, str]],
+    queries: dict[str, str],
+    pairs: list[tuple[str, str]],
+    notes: dict[str, int],
+) -> Collection:
+    """Keep judgments of known documents, and only the queries that have some."""
+    qrels: dict[str, dict[str, int]] = {}
+    unknown_doc = 0
+    for qid, docno in pairs:
+        if docno not in docs:
+            unknown_doc += 1
+            continue
+        qrels.setdefault(qid, {})[docno] = 1
+    notes["judgments_dropped_unknown_doc"] = unknown_doc
+    notes["judgments_duplicate"] = len(pairs) - unknown_doc - sum(len(r) for r in qrels.values())
+    notes["queries_in_file"] = len(queries)
+    notes["judged_queries_without_text"] = sum(1 for q in qrels if q not in queries)
+    judged = {qid: queries[qid] for qid in sorted(qrels, key=int) if qid in queries}
+    return Collection(name, docs, judged, {q: qrels[q] for q in judged}, notes)
+
+
+def load_time(root: Path) -> Collection:
+    """TIME: ``*TEXT`` records; TIME.REL numbers documents by 1-based position in TIME.ALL."""
+    text = (root / "TIME.ALL").read_text(encoding="latin-1")
+    docs: dict[str, tuple[str, str]] = {}
+    for position, chunk in enumerate(re.split(r"^\*TEXT[^\n]*\n", text, flags=re.M)[1:], 1):
+        body = chunk.split("*STOP")[0]
+        docs[str(position)] = ("", _join(body.splitlines()))
+    queries: dict[str, str] = {}
+    que = (root / "TIME.QUE").read_text(encoding="latin-1")
+    for match in re.finditer(r"^\*FIND\s+(\d+)\s*\n(.*?)(?=^\*FIND|^\*STOP|\Z)", que, re.M | re.S):
+        queries[str(int(match.group(1)))] = _join(match.group(2).splitlines())
+    pairs: list[tuple[str, str]] = []
+    for line in (root / "TIME.REL").read_text(encoding="latin-1").splitlines():
+        parts = line.split()
+        if parts:
+            pairs += [(str(int(parts[0])), str(int(d))) for d in parts[1:]]
+    return _finish("time", docs, queries, pairs, {})
+
+
+def load_cacm(root: Path) -> Collection:
+    """CACM: title (``.T``) and abstract (``.W``); queries are the ``.W`` text."""
+    text = (root / "cacm.all").read_text(encoding="latin-1")
+    docs = {i: (s.get("T", ""), s.get("W", "")) for i, s in _smart_sections(text)}
+    query_text = (root / "query.text").read_text(encoding="latin-1")
+    queries = {i: s.get("W", "") for i, s in _smart_sections(query_text)}
+    pairs = [
+        (str(int(p[0])), str(int(p[1])))
+        for p in (line.split() for line in (root / "qrels.text").read_text().splitlines())
+        if len(p) >= 2
+    ]
+    return _finish("cacm", docs, queries, pairs, {})
+
+
+def load_cisi(root: Path) -> Collection:
+    """CISI: title (``.T``) and abstract (``.W``); queries are the ``.W`` text."""
+    text = (root / "CISI.ALL").read_text(encoding="latin-1")
+    docs = {i: (s.get("T", ""), s.get("W", "")) for i, s in _smart_sections(text)}
+    query_text = (root / "CISI.QRY").read_text(encoding="latin-1")
+    queries = {i: s.get("W", "") for i, s in _smart_sections(query_text)}
+    pairs = [
+        (str(int(p[0])), str(int(p[1])))
+        for p in (line.split() for line in (root / "CISI.REL").read_text().splitlines())
+        if len(p) >= 2
+    ]
+    return _finish("cisi", docs, queries, pairs, {})
+
+
+LOADERS: dict[str, Callable[[Path], Collection]] = {
+    "time": load_time,
+    "cacm": load_cacm,
+    "cisi": load_cisi,
+}
+
+
+def load(name: str, data: Path) -> Collection:
+    return LOADERS[name](data / name)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+def evaluate(run: Run, coll: Collection) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Mean of each measure over all judged queries (missing query = 0), and per query."""
+    import ir_measures
+
+    measures = [ir_measures.parse_measure(m) for m in MEASURES]
+    qrels = [
+        ir_measures.Qrel(qid, docno, rel)
+        for qid, judged in coll.qrels.items()
+        for docno, rel in judged.items()
+    ]
+    scored = [
+        # Scores strictly decrease with rank, so the evaluation keeps the engine's order.
+        ir_measures.ScoredDoc(qid, docno, float(len(ranked) - rank))
+        for qid, ranked in run.items()
+        if qid in coll.qrels
+        for rank, docno in enumerate(ranked)
+    ]
+    per_query: dict[str, dict[str, float]] = {
+        qid: dict.fromkeys(MEASURES, 0.0) for qid in coll.qrels
+    }
+    for metric in ir_measures.iter_calc(measures, qrels, scored):
+        per_query[metric.query_id][str(metric.measure)] = float(metric.value)
+    means = {m: statistics.fmean(pq[m] for pq in per_query.values()) for m in MEASURES}
+    return means, per_query
+
+
+def randomization_p(a: list[float], b: list[float], trials: int = 10_000) -> float:
+    """Two-sided paired randomization test on per-query values (fixed seed)."""
+    import random
+
+    rng = random.Random(5)
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    observed = abs(sum(diffs))
+    hits = 0
+    for _ in range(trials):
+        total = sum(d if rng.random() < 0.5 else -d for d in diffs)
+        if abs(total) >= observed - 1e-12:
+            hits += 1
+    return (hits + 1) / (trials + 1)
+
+
+# -- query text ----------------------------------------------------------------------------
+
+_OPERATORS = {"AND", "OR", "NOT"}
+
+
+def plain_query(text: str) -> str:
+    """What a search box could send for free text: no searchlib syntax left in it.
+
+    Quotes and parentheses become spaces, a leading ``-`` is dropped, a trailing ``*`` or
+    ``~`` removed, ``word:`` loses its colon, and the operator words are lower-cased.
+    """
+    words = []
+    for raw in re.sub(r'["()]', " ", text).split():
+        word = raw.lstrip("-").rstrip("*~")
+        word = word.replace(":", " ").replace("~", " ").replace("*", " ")
+        if word in _OPERATORS:
+            word = word.lower()
+        if word.strip():
+            words.append(word)
+    return " ".join(words)
+
+
+def fallback_query(text: str) -> str:
+    """:func:`plain_query`, cut at a word boundary to searchlib's longest query."""
+    from searchlib.query import MAX_QUERY_LENGTH
+
+    plain = plain_query(text)
+    if len(plain) <= MAX_QUERY_LENGTH:
+        return plain
+    return plain[: MAX_QUERY_LENGTH + 1].rsplit(" ", 1)[0]
+
+
+def describe_parse(text: str) -> tuple[str, list[str]]:
+    """``("error", [message])`` or ``("ok", [syntax features the tree uses])``."""
+    from searchlib import query as q
+    from searchlib.errors import QueryError
+
+    try:
+        tree = q.parse(text)
+    except QueryError as exc:
+        return "error", [str(exc)]
+    found: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, q.Not):
+            found.add("NOT/-")
+            stack.append(node.child)
+        elif isinstance(node, q.And):
+            found.add("AND")
+            stack.extend(node.children)
+        elif isinstance(node, q.Or):
+            found.add("OR")
+            stack.extend(node.children)
+        elif isinstance(node, q.Seq):
+            stack.extend(node.children)
+        elif isinstance(node, q.Phrase):
+            found.add("phrase")
+        elif isinstance(node, q.Prefix):
+            found.add("prefix*")
+        elif isinstance(node, q.Fuzzy):
+            found.add("fuzzy~")
+        if getattr(node, "field", None):
+            found.add(f"field:{node.field}")
+    return "ok", sorted(found)
+
+
+# -- searchlib -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """searchlib ranking settings for a run; the defaults are searchlib's own.
+
+    ``match``: ``auto`` (all words, any word when nothing has all), ``any``, ``all``,
+    ``autoN`` (auto up to N clauses that are not only stopwords, any above), ``msmF`` (a
+    document needs ceil(F * n) of n clauses when n > 3, auto below; any when none has enough),
+    ``coordF`` (any word, Whoosh's coordination bonus with scale F), ``tiered`` (any word,
+    documents with every word first).
+    ``qtf``: a word written k times in the query weighs k times (``sat`` = k*(8+1)/(8+k)).
+    ``idf``: ``whoosh`` (log(N/(df+1))+1) or ``bm25`` (log(1+(N-df+.5)/(df+.5))).
+    ``scoring``: ``fields`` (searchlib: BM25 per field, the field scores added up) or
+    ``bm25f`` (one BM25 per word over its field-weighted, per-field length-normalised term
+    frequencies, Robertson & Zaragoza's BM25F; df = the largest of the fields' dfs).
+    ``stopwords``: ``searchlib`` (Snowball/NLTK, 179), ``lucene`` (33), ``none``, ``smart``.
+    ``prox``: ``weight:slop``: each pair of neighbouring query words also scores as a phrase
+    (title and excerpt, Whoosh ``Phrase`` with that slop) with that weight, or ``""``.
+    ``prf``: RM3 pseudo-relevance feedback as ``docs:terms:weight_of_original`` or ``""``;
+    a ``:s`` suffix keeps the compiled query (phrases, proximity, tiers) as the original
+    part instead of its bare words.
+    ``text``: ``raw`` (as typed) or ``plain`` (syntax characters removed, see plain_query).
+    """
+
+    k1: float = 1.2
+    b: float = 0.75
+    title_b: float = -1.0  # < 0: same as b
+    title: float = 3.0
+    excerpt: float = 1.0
+    qtf: str = "off"  # off | linear | sat
+    match: str = "auto"
+    idf: str = "whoosh"
+    scoring: str = "fields"
+    stopwords: str = "searchlib"
+    prox: str = ""
+    prf: str = ""
+    text: str = "raw"
+
+    @classmethod
+    def parse(cls, spec: str) -> Settings:
+        if spec in EXPERIMENTS:
+            return EXPERIMENTS[spec]
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            key, _, value = part.partition("=")
+            if key not in types:
+                raise SystemExit(f"unknown experiment {spec!r} (setting {key!r})")
+            values[key] = float(value) if types[key] == "float" else value
+        return cls(**values)
+
+    def changes(self) -> str:
+        default = Settings()
+        diff = [
+            f"{f.name}={getattr(self, f.name)}"
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        ]
+        return ",".join(diff) or "defaults"
+
+
+#: Named experiments (each a change against searchlib's defaults unless said otherwise).
+EXPERIMENTS: dict[str, Settings] = {
+    "defaults": Settings(),
+    "plain-text": Settings(text="plain"),
+    # match mode
+    "match-any": Settings(match="any"),
+    "match-auto1": Settings(match="auto1"),
+    "match-auto2": Settings(match="auto2"),
+    "match-auto3": Settings(match="auto3"),
+    "match-auto4": Settings(match="auto4"),
+    "match-msm0.3": Settings(match="msm0.3"),
+    "match-msm0.5": Settings(match="msm0.5"),
+    "match-tiered": Settings(match="tiered"),
+    "match-coord0.3": Settings(match="coord0.3"),
+    "any+plain-text": Settings(match="any", text="plain"),
+    # query-term frequency
+    "qtf-linear": Settings(qtf="linear"),
+    "qtf-sat": Settings(qtf="sat"),
+    # BM25
+    "idf-bm25": Settings(idf="bm25"),
+    "k1-0.9": Settings(k1=0.9),
+    "k1-1.5": Settings(k1=1.5),
+    "k1-2.0": Settings(k1=2.0),
+    "b-0.4": Settings(b=0.4),
+    "b-0.6": Settings(b=0.6),
+    "b-0.9": Settings(b=0.9),
+    # field weights
+    "title-1": Settings(title=1.0),
+    "title-1.5": Settings(title=1.5),
+    "title-2": Settings(title=2.0),
+    "title-5": Settings(title=5.0),
+    # stopwords
+    "stop-none": Settings(stopwords="none"),
+    "stop-lucene": Settings(stopwords="lucene"),
+    "stop-smart": Settings(stopwords="smart"),
+    # pseudo-relevance feedback
+    "rm3": Settings(prf="10:10:0.5"),
+}
+
+
+def _stopword_list(name: str) -> frozenset[str] | None:
+    """The stop list for ``Settings.stopwords``; None means searchlib's own."""
+    if name == "searchlib":
+        return None
+    if name == "none":
+        return frozenset()
+    if name == "lucene":
+        import bm25s.stopwords
+
+        return frozenset(bm25s.stopwords.STOPWORDS_EN)
+    if name == "smart":
+        # SMART's generic English stop list, as shipped with CACM (not built from it).
+        path = DEFAULT_DATA / "cacm" / "common_words"
+        return frozenset(w.strip().lower() for w in path.read_text().split() if w.strip())
+    raise SystemExit(f"unknown stop list {name!r}")
+
+
+@contextlib.contextmanager
+def _patched(settings: Settings) -> Iterator[None]:
+    """searchlib with ``settings``: a backend subclass, field boosts and stopwords patched."""
+    from searchlib import analysis, engine
+    from searchlib.backends import whoosh_query
+
+    saved = (engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, analysis.stopwords)
+    stops = _stopword_list(settings.stopwords)
+    try:
+        engine.WhooshBackend = tuned_backend(settings)  # type: ignore[misc]
+        boosts = dict(whoosh_query.FIELD_BOOSTS)
+        boosts.update(title=settings.title, excerpt=settings.excerpt)
+        whoosh_query.FIELD_BOOSTS = boosts
+        if stops is not None:
+            analysis.stopwords = lambda language: stops  # type: ignore[assignment]
+        yield
+    finally:
+        engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, analysis.stopwords = saved
+
+
+def tuned_backend(settings: Settings) -> type:
+    """A :class:`WhooshBackend` subclass that ranks with ``settings``.
+
+    Highlighting and "did you mean" are switched off in it: they cost most of the time of
+    a 1000-hit search and do not change the ranking (the ``defaults`` experiment checks
+    that the subclass ranks exactly like the installed searchlib).
+    """
+    import html
+
+    from whoosh import query as wq
+    from whoosh.scoring import BM25F
+
+    from searchlib import query as q
+    from searchlib.backends import whoosh as wb
+    from searchlib.backends import whoosh_query as wbq
+
+    class Weighting(BM25F):  # type: ignore[misc]
+        def idf(self, searcher: Any, fieldname: str, text: str) -> float:
+            if settings.idf == "bm25":
+                parent = searcher.get_parent()
+                n = parent.doc_frequency(fieldname, text)
+                dc = parent.doc_count_all()
+                return math.log(1 + (dc - n + 0.5) / (n + 0.5))
+            return float(super().idf(searcher, fieldname, text))
+
+    from whoosh import matching
+
+    def bm25_idf(n: int, dc: int) -> float:
+        if settings.idf == "bm25":
+            return math.log(1 + (dc - n + 0.5) / (n + 0.5))
+        return math.log(dc / (n + 1)) + 1
+
+    class FieldsMatcher(matching.WrappingMatcher):  # type: ignore[misc]
+        """Scores one word over several fields with BM25F; ``child`` walks the doc ids."""
+
+        def __init__(self, child: Any, parts: list[Any], idf: float, boost: float = 1.0):
+            super().__init__(child, boost)
+            self.parts = parts  # [factory, matcher, weight, B, avgfl, fieldname, reader]
+            self.idf = idf
+
+        def copy(self) -> FieldsMatcher:
+            parts = [[p[0], p[0](), *p[2:]] for p in self.parts]
+            return FieldsMatcher(self.child.copy(), parts, self.idf, self.boost)
+
+        def _replacement(self, newchild: Any) -> FieldsMatcher:
+            return FieldsMatcher(newchild, self.parts, self.idf, self.boost)
+
+        def supports_block_quality(self) -> bool:
+            return False
+
+        def score(self) -> float:
+            doc = self.child.id()
+            tfn = 0.0
+            for part in self.parts:
+                postings = part[1]
+                if postings.is_active() and postings.id() > doc:
+                    postings = part[1] = part[0]()
+                if postings.is_active() and postings.id() < doc:
+                    postings.skip_to(doc)
+                if postings.is_active() and postings.id() == doc:
+                    length = part[6].doc_field_length(doc, part[5], 1)
+                    tfn += part[2] * postings.weight() / (
+                        1 - part[3] + part[3] * length / part[4]
+                    )
+            k1 = settings.k1
+            return float(self.boost * self.idf * tfn * (k1 + 1) / (tfn + k1))
+
+    class FieldsTerm(wq.compound.CompoundQuery):  # type: ignore[misc]
+        """One word in several fields (``Term`` children, boost = field weight), BM25F."""
+
+        JOINT = " | "
+        intersect_merge = False
+
+        def matcher(self, searcher: Any, context: Any = None) -> Any:
+            parent = searcher.get_parent()
+            reader = searcher.reader()
+            parts: list[Any] = []
+            present: list[Any] = []
+            dfs = [0]
+            for term in self.subqueries:
+                text = searcher.schema[term.fieldname].to_bytes(term.text)
+                dfs.append(parent.doc_frequency(term.fieldname, text))
+                if (term.fieldname, text) not in reader:
+                    continue
+
+                def factory(f: str = term.fieldname, t: bytes = text) -> Any:
+                    return searcher.postings(f, t)
+
+                title_b = term.fieldname == "title" and settings.title_b >= 0
+                b = settings.title_b if title_b else settings.b
+                avgfl = parent.avg_field_length(term.fieldname) or 1
+                parts.append([factory, factory(), term.boost, b, avgfl, term.fieldname, reader])
+                present.append(wq.Term(term.fieldname, term.text))
+            if not parts:
+                return matching.NullMatcher()
+            union = wq.Or(present).matcher(searcher, context)
+            idf = bm25_idf(max(dfs), parent.doc_count_all())
+            return FieldsMatcher(union, parts, idf, self.boost)
+
+    def fields_term(query: Any) -> Any:
+        """``Or`` of one word's per-field ``Term`` s as a :class:`FieldsTerm`."""
+        if (
+            settings.scoring == "bm25f" and isinstance(query, wq.Or)
+            and len(query.subqueries) > 1
+            and all(isinstance(t, wq.Term) for t in query.subqueries)
+            and len({t.text for t in query.subqueries}) == 1
+        ):
+            return FieldsTerm(list(query.subqueries), boost=query.boost)
+        return query
+
+    def qtf_weight(k: int) -> float:
+        if settings.qtf == "linear":
+            return float(k)
+        if settings.qtf == "sat":
+            return k * (8 + 1) / (8 + k)
+        return 1.0
+
+    def scale(query: Any, factor: float) -> Any:
+        if factor == 1.0:
+            return query
+        if isinstance(query, FieldsTerm):
+            return query.with_boost(query.boost * factor)
+        if isinstance(query, wq.compound.CompoundQuery):
+            return query.apply(lambda child: scale(child, factor))
+        if isinstance(query, wq.AndNot):
+            return wq.AndNot(scale(query.a, factor), query.b)
+        return query.with_boost(query.boost * factor)
+
+    def merge_repeats(query: Any) -> Any:
+        """Identical clauses side by side become one, weighted by how often they occur."""
+        if isinstance(query, wq.AndNot):
+            return wq.AndNot(merge_repeats(query.a), query.b)
+        if isinstance(query, (wq.Or, wq.And)):
+            counts = Counter(query.subqueries)
+            merged = [scale(merge_repeats(c), qtf_weight(k)) for c, k in counts.items()]
+            return type(query)(merged, boost=query.boost)
+        return query
+
+    def positive_words(node: Any) -> list[str]:
+        """The words a query asks for, repeats kept (q.terms() drops them)."""
+        if isinstance(node, (q.Term, q.Prefix, q.Fuzzy)):
+            return [node.text] if node.field in (None, "title", "excerpt") else []
+        if isinstance(node, q.Phrase):
+            return list(node.words) if node.field in (None, "title", "excerpt") else []
+        if isinstance(node, (q.Seq, q.And, q.Or)):
+            return [w for child in node.children for w in positive_words(child)]
+        return []
+
+    class Compiler(wbq.QueryCompiler):  # type: ignore[misc]
+        def compile(self, node: Any, mode: str) -> Any:
+            compiled = super().compile(node, mode)
+            match = compiled.match
+            if settings.qtf != "off" and match is not None:
+                match = merge_repeats(match)
+            if settings.prox and mode == "any" and isinstance(match, wq.Or):
+                pairs = self.proximity(node)
+                if pairs:
+                    match = wq.Or([*match.subqueries, *pairs], boost=match.boost)
+            if settings.match.startswith("coord") and mode == "any" and isinstance(match, wq.Or):
+                match = wq.Or(match.subqueries, boost=match.boost,
+                              scale=float(settings.match[5:]))
+            return wbq.Compiled(match, compiled.highlight, compiled.positive_clauses)
+
+        def highlighter(self, searcher: Any, query: Any) -> Callable[[str], str]:
+            return html.escape
+
+        def _words(self, text: str, field: str | None, *, phrase: bool) -> Any:
+            return fields_term(super()._words(text, field, phrase=phrase))
+
+        def any_field(self, term: str, *, boost: float = 1.0) -> Any:
+            query = super().any_field(term)
+            return fields_term(query).with_boost(boost) if boost != 1.0 else fields_term(query)
+
+        def proximity(self, node: Any) -> list[Any]:
+            """Phrase clauses for neighbouring words of the query (stopwords skipped)."""
+            weight, slop = settings.prox.split(":")
+            children = node.children if isinstance(node, q.Seq) else (node,)
+            tokens: list[str] = []
+            for child in children:
+                if isinstance(child, q.Term) and child.field is None:
+                    tokens += self.analyzer.terms(child.text)
+                elif isinstance(child, q.Phrase) and child.field is None:
+                    tokens += self.analyzer.terms(" ".join(child.words))
+            boosts = wbq.FIELD_BOOSTS
+            return [
+                wq.Phrase(f, [a, b], slop=int(slop), boost=float(weight) * boosts[f])
+                for a, b in itertools.pairwise(tokens)
+                if a != b
+                for f in ("title", "excerpt")
+            ]
+
+    class Tuned(wb.WhooshBackend):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            extra = {} if settings.title_b < 0 else {"title_B": settings.title_b}
+            self._weighting = Weighting(B=settings.b, K1=settings.k1, **extra)
+            self._compiler = Compiler(self.analyzer, self._plain)
+
+        def _suggest(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def _content_clauses(self, node: Any) -> int:
+            """Positive clauses that are not only stopwords or punctuation."""
+            children = node.children if isinstance(node, q.Seq) else (node,)
+            return sum(
+                1 for c in children
+                if not isinstance(c, q.Not)
+                and self._compiler._node(c, "any", positive_only=True) is not None
+            )
+
+        def _clause_docs(self, searcher: Any, node: Any, need: float) -> frozenset[int]:
+            """Docs matching at least ``need`` of the positive clauses (none: no docs)."""
+            children = node.children if isinstance(node, q.Seq) else (node,)
+            compiled = [
+                self._compiler._node(c, "any", positive_only=True)
+                for c in children if not isinstance(c, q.Not)
+            ]
+            kept = [c for c in compiled if c is not None]
+            if not kept:
+                return frozenset()
+            least = max(1, math.ceil(need * len(kept)))
+            hits: Counter[int] = Counter()
+            for clause in kept:
+                hits.update(set(searcher.docs_for_query(clause)))
+            return frozenset(d for d, n in hits.items() if n >= least)
+
+        def search(self, request: Any) -> Any:
+            started = time.perf_counter()
+            with self._lock:
+                searcher, cache = self._current()
+                match = settings.match
+                probe = self._compiler.compile(request.query, "any")
+                clauses = probe.positive_clauses
+                words = self._content_clauses(request.query)
+                fell_back = False
+                if match == "any" or match.startswith("coord"):
+                    compiled = probe
+                    matched = self._matching(searcher, cache, compiled.match)
+                elif match == "all":
+                    compiled = self._compiler.compile(request.query, "all")
+                    matched = self._matching(searcher, cache, compiled.match)
+                elif match == "tiered":
+                    # Any word matches; documents with every word rank first.
+                    every = self._compiler.compile(request.query, "all").match
+                    compiled = probe
+                    if every is not None and probe.match is not None and clauses > 1:
+                        compiled = wbq.Compiled(
+                            wq.Or([scale(every, 1000.0), probe.match]), probe.highlight,
+                            clauses,
+                        )
+                    matched = self._matching(searcher, cache, compiled.match)
+                elif match.startswith("msm") and words > 3:
+                    compiled = probe
+                    matched = self._matching(searcher, cache, compiled.match)
+                    enough = matched & self._clause_docs(
+                        searcher, request.query, float(match[3:])
+                    )
+                    if self._apply_filters(searcher, cache, request, enough):
+                        matched = enough
+                    else:
+                        fell_back = True
+                elif match.startswith("auto") and match != "auto" and words > int(match[4:]):
+                    compiled = probe
+                    matched = self._matching(searcher, cache, compiled.match)
+                else:  # searchlib's auto: all words, any word when nothing has them all
+                    compiled = self._compiler.compile(request.query, "all")
+                    matched = self._matching(searcher, cache, compiled.match)
+                    if clauses > 1 and not self._apply_filters(searcher, cache, request,
+                                                               matched):
+                        compiled = probe
+                        matched = self._matching(searcher, cache, compiled.match)
+                        fell_back = True
+                if settings.prf and matched:
+                    compiled, matched = self._expand(searcher, cache, request, compiled, matched)
+                return self._run(
+                    searcher, cache, request, compiled, matched, started, fell_back=fell_back
+                )
+
+        def _expand(
+            self, searcher: Any, cache: Any, request: Any, compiled: Any, matched: Any
+        ) -> tuple[Any, Any]:
+            """RM3: the query mixed with the term model of the top documents."""
+            spec = settings.prf.split(":")
+            fb_docs, fb_terms, weight = (float(x) for x in spec[:3])
+            structured = spec[3:] == ["s"]
+            allowed = self._apply_filters(searcher, cache, request, matched)
+            first = searcher.search(compiled.match, filter=set(allowed), limit=int(fb_docs))
+            top = [(hit.docnum, float(hit.score)) for hit in first if hit.score]
+            total = sum(score for _, score in top)
+            if not top or total <= 0:
+                return compiled, matched
+            feedback: Counter[str] = Counter()
+            for docnum, score in top:
+                stored = searcher.stored_fields(docnum)
+                words = self.analyzer.terms(f"{stored.get('title') or ''} "
+                                            f"{stored.get('excerpt') or ''}")
+                words = [w for w in words if len(w) > 1 and not w.isdigit()]
+                for word, count in Counter(words).items():
+                    feedback[word] += score / total * count / len(words)
+            best = feedback.most_common(int(fb_terms))
+            norm = sum(v for _, v in best) or 1.0
+            original = Counter(
+                t for word in positive_words(request.query) for t in self.analyzer.terms(word)
+            )
+            size = sum(original.values()) or 1
+            mixed: Counter[str] = Counter()
+            for term, count in original.items():
+                mixed[term] += weight * count / size
+            for term, value in best:
+                mixed[term] += (1 - weight) * value / norm
+            if not mixed:
+                return compiled, matched
+            top_weight = max(mixed.values())
+            if structured:
+                # The query as compiled (phrases, proximity, tiers) weighted as RM3 weighs
+                # the original words, plus the feedback words.
+                added = Counter({t: (1 - weight) * v / norm for t, v in best})
+                clauses = [scale(compiled.match, weight / size / top_weight)]
+                clauses += [
+                    self._compiler.any_field(t, boost=v / top_weight) for t, v in added.items()
+                ]
+                query = wq.Or(clauses)
+            else:
+                query = wq.Or(
+                    [self._compiler.any_field(t, boost=v / top_weight) for t, v in mixed.items()]
+                )
+            expanded = wbq.Compiled(query, compiled.highlight, len(mixed))
+            return expanded, self._matching(searcher, cache, query)
+
+    return Tuned
+
+
+def write_articles(coll: Collection, folder: Path) -> dict[str, str]:
+    """One front-matter ``.md`` file per document; returns url -> docno."""
+    folder.mkdir(parents=True, exist_ok=True)
+    urls: dict[str, str] = {}
+    for docno, (title, text) in coll.docs.items():
+        url = f"https://{coll.name}.example/doc/{docno}"
+        meta: dict[str, str] = {}
+        if title:
+            meta["title"] = title
+        meta["excerpt"] = text  # empty for CACM's title-only records: not a copy of the title
+        meta["webUrl"] = url
+        front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1 << 30)
+        (folder / f"{docno}.md").write_text(f"---\n{front}---\n", encoding="utf-8")
+        urls[url] = docno
+    return urls
+
+
+@dataclass
+class QueryLog:
+    """What happened to the raw query texts."""
+
+    errors: list[dict[str, str]] = field(default_factory=list)
+    syntax: Counter[str] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms) or [0.0]
+        return {
+            "errors": len(self.errors),
+            "error_examples": self.errors[:5],
+            "queries_using_syntax": dict(self.syntax),
+            "latency_ms_mean": round(statistics.fmean(lat), 1),
+            "latency_ms_p95": round(lat[int(0.95 * (len(lat) - 1))], 1),
+        }
+
+
+class SearchlibIndexes:
+    """Indexes built once per (collection, stop list) in a temp folder and reused."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[tuple[str, str], tuple[Path, dict[str, str]]] = {}
+
+    def get(self, coll: Collection, settings: Settings) -> tuple[Path, dict[str, str]]:
+        from searchlib import Engine
+
+        key = (coll.name, settings.stopwords)
+        if key not in self._built:
+            docs = self.root / f"{coll.name}-docs"
+            urls = write_articles(coll, docs) if not docs.exists() else _urls(coll)
+            path = self.root / f"{coll.name}-index-{settings.stopwords}"
+            started = time.perf_counter()
+            patching = (
+                _patched(settings) if settings.stopwords != "searchlib"
+                else contextlib.nullcontext()
+            )
+            with patching, Engine(path) as eng:
+                report = eng.index([docs])
+            took = time.perf_counter() - started
+            print(f"  indexed {coll.name} ({settings.stopwords} stopwords): "
+                  f"{len(coll.docs)} docs in {took:.1f}s", file=sys.stderr)
+            failed = getattr(report, "failed", ())
+            if failed:
+                raise SystemExit(f"{len(failed)} documents failed to index: {failed[:3]}")
+            self._built[key] = (path, urls)
+        return self._built[key]
+
+
+def _urls(coll: Collection) -> dict[str, str]:
+    return {f"https://{coll.name}.example/doc/{d}": d for d in coll.docs}
+
+
+def run_searchlib(
+    coll: Collection, indexes: SearchlibIndexes, settings: Settings, *, patch: bool = True
+) -> tuple[Run, QueryLog]:
+    """Every judged query through ``Engine.search(text, limit=1000)``.
+
+    ``patch=False`` runs searchlib exactly as installed (``settings`` must be the defaults).
+    """
+    from searchlib import Engine
+    from searchlib.errors import QueryError
+
+    path, urls = indexes.get(coll, settings)
+    run: Run = {}
+    log = QueryLog()
+    patching = _patched(settings) if patch else contextlib.nullcontext()
+    with patching, Engine(path) as eng:
+        for qid, raw in coll.queries.items():
+            text = raw if settings.text == "raw" else plain_query(raw)
+            status, features = describe_parse(text)
+            if status == "ok":
+                log.syntax.update(features)
+            started = time.perf_counter()
+            try:
+                results = eng.search(text, limit=LIMIT)
+            except QueryError as exc:
+                # Counted as an error; the ranking comes from the same text without syntax,
+                # cut to the longest query searchlib accepts (as a search box would).
+                log.errors.append({"qid": qid, "error": str(exc), "text": text[:120]})
+                results = eng.search(fallback_query(text), limit=LIMIT)
+            log.latencies_ms.append((time.perf_counter() - started) * 1000)
+            run[qid] = [urls[hit.url] for hit in results.hits]
+    return run, log
+
+
+# -- running and reporting -----------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    engine: str
+    collection: str
+    means: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    seconds: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "collection": self.collection,
+            **{SHORT[m]: round(v, 4) for m, v in self.means.items()},
+            "seconds": round(self.seconds, 2),
+            **self.info,
+        }
+
+
+def versions() -> dict[str, str]:
+    names = ["searchlib", "whoosh-reloaded", "nltk", "ir-measures", "pytrec-eval-terrier",
+             "tantivy", "bm25s", "PyStemmer"]
+    found = {"python": platform.python_version()}
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    import sqlite3
+
+    found["sqlite"] = sqlite3.sqlite_version
+    return found
+
+
+def markdown_baseline(results: list[Result], collections: list[str]) -> str:
+    engines = list(dict.fromkeys(r.engine for r in results))
+    by = {(r.engine, r.collection): r for r in results}
+    head = "| engine | " + " | ".join(
+        f"{c.upper()} {SHORT[m]}" for c in collections for m in MEASURES
+    ) + " | avg MAP |"
+    lines = [head, "|" + "---|" * (2 + len(collections) * len(MEASURES))]
+    for eng in engines:
+        cells = []
+        maps = []
+        for c in collections:
+            r = by.get((eng, c))
+            for m in MEASURES:
+                cells.append("-" if r is None else f"{r.means[m]:.3f}")
+            if r is not None:
+                maps.append(r.means["AP@1000"])
+        avg = f"{statistics.fmean(maps):.3f}" if len(maps) == len(collections) else "-"
+        lines.append(f"| {eng} | " + " | ".join(cells) + f" | {avg} |")
+    return "\n".join(lines)
+
+
+def markdown_experiments(
+    results: list[Result], collections: list[str], baseline: str = "searchlib"
+) -> str:
+    names = list(dict.fromkeys(r.engine for r in results))
+    by = {(r.engine, r.collection): r for r in results}
+    head = (
+        "| experiment | "
+        + " | ".join(f"{c.upper()} MAP" for c in collections)
+        + " | avg MAP | Δ avg | "
+        + " | ".join(f"{c.upper()} nDCG@10" for c in collections)
+        + " | p |"
+    )
+    lines = [head, "|" + "---|" * (4 + 2 * len(collections))]
+    base_avg = None
+    if all((baseline, c) in by for c in collections):
+        base_avg = statistics.fmean(by[(baseline, c)].means["AP@1000"] for c in collections)
+    for name in names:
+        if not all((name, c) in by for c in collections):
+            continue
+        maps = [by[(name, c)].means["AP@1000"] for c in collections]
+        ndcg = [by[(name, c)].means["nDCG@10"] for c in collections]
+        avg = statistics.fmean(maps)
+        delta = "" if base_avg is None else f"{avg - base_avg:+.3f}"
+        p = ""
+        if base_avg is not None and name != baseline:
+            mine, base = [], []
+            for c in collections:
+                qids = sorted(by[(name, c)].per_query)
+                mine += [by[(name, c)].per_query[q]["AP@1000"] for q in qids]
+                base += [by[(baseline, c)].per_query[q]["AP@1000"] for q in qids]
+            p = f"{randomization_p(mine, base, 2000):.3f}"
+        lines.append(
+            f"| {name} | " + " | ".join(f"{v:.3f}" for v in maps) + f" | {avg:.3f} | {delta} | "
+            + " | ".join(f"{v:.3f}" for v in ndcg) + f" | {p} |"
+        )
+    return "\n".join(lines)
+
+
+def probe(colls: list[Collection]) -> dict[str, Any]:
+    """How searchlib's query parser reads the raw query texts (no index needed)."""
+    out: dict[str, Any] = {}
+    for coll in colls:
+        errors: list[dict[str, str]] = []
+        features: Counter[str] = Counter()
+        examples: dict[str, str] = {}
+        for qid, text in coll.queries.items():
+            status, found = describe_parse(text)
+            if status == "error":
+                errors.append({"qid": qid, "error": found[0], "text": text[:160]})
+            for feature in found if status == "ok" else ():
+                features[feature] += 1
+                examples.setdefault(feature, f"{qid}: {text[:160]}")
+        out[coll.name] = {
+            "queries": len(coll.queries),
+            "errors": errors,
+            "queries_using_syntax": dict(features),
+            "examples": examples,
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from relevance_peers import PEERS
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--collections", default=",".join(COLLECTIONS))
+    parser.add_argument(
+        "--engines", default="searchlib," + ",".join(PEERS),
+        help=f"comma list of: searchlib, {', '.join(PEERS)}, or 'none'",
+    )
+    parser.add_argument(
+        "--experiment", action="append", default=[],
+        help="a name (" + ", ".join(EXPERIMENTS) + "), 'all', or key=value,... overrides",
+    )
+    parser.add_argument(
+        "--reference", default="searchlib",
+        help="the run that experiments are compared with (Δ avg MAP and the paired "
+        "randomization test's p over all judged queries): 'searchlib' or an experiment",
+    )
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--markdown", type=Path, help="write the tables as markdown here")
+    parser.add_argument("--probe", action="store_true", help="only report query parsing")
+    args = parser.parse_args(argv)
+
+    collections = [c.strip() for c in args.collections.split(",") if c.strip()]
+    for c in collections:
+        if c not in LOADERS:
+            parser.error(f"unknown collection {c!r}")
+    engines = [e.strip() for e in args.engines.split(",") if e.strip() and e != "none"]
+    for e in engines:
+        if e != "searchlib" and e not in PEERS:
+            parser.error(f"unknown engine {e!r}")
+    specs: list[str] = []
+    for spec in args.experiment:
+        specs += list(EXPERIMENTS) if spec == "all" else [spec]
+    experiments = [(spec, Settings.parse(spec)) for spec in specs]
+
+    colls = [load(c, args.data) for c in collections]
+    report: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "versions": versions(),
+        "collections": {c.name: c.summary() for c in colls},
+    }
+    if args.probe:
+        report["probe"] = probe(colls)
+        print(json.dumps(report, indent=2))
+        return 0
+
+    results: list[Result] = []
+    exp_results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="searchlib-relevance-") as tmp:
+        indexes = SearchlibIndexes(Path(tmp))
+        for coll in colls:
+            print(f"{coll.name}: {coll.summary()}", file=sys.stderr)
+            for eng in engines:
+                started = time.perf_counter()
+                info: dict[str, Any] = {}
+                if eng == "searchlib":
+                    run, log = run_searchlib(coll, indexes, Settings(), patch=False)
+                    info["queries"] = log.to_dict()
+                else:
+                    run = PEERS[eng](coll, LIMIT)
+                seconds = time.perf_counter() - started
+                means, per_query = evaluate(run, coll)
+                results.append(Result(eng, coll.name, means, per_query, seconds, info))
+                print(f"  {eng:12s} " + "  ".join(
+                    f"{SHORT[m]} {v:.3f}" for m, v in means.items()) + f"  ({seconds:.1f}s)",
+                    file=sys.stderr)
+            for spec, settings in experiments:
+                started = time.perf_counter()
+                run, log = run_searchlib(coll, indexes, settings)
+                seconds = time.perf_counter() - started
+                means, per_query = evaluate(run, coll)
+                info = {"settings": settings.changes(), "queries": log.to_dict()}
+                exp_results.append(Result(spec, coll.name, means, per_query, seconds, info))
+                print(f"  [{spec}] " + "  ".join(
+                    f"{SHORT[m]} {v:.3f}" for m, v in means.items()) + f"  ({seconds:.1f}s)",
+                    file=sys.stderr)
+
+    report["results"] = [r.to_dict() for r in results]
+    report["experiments"] = [r.to_dict() for r in exp_results]
+    tables = []
+    if results:
+        tables.append(markdown_baseline(results, collections))
+    if exp_results:
+        base = [r for r in results if r.engine == "searchlib"]
+        tables.append(markdown_experiments(base + exp_results, collections, args.reference))
+    text = "\n\n".join(tables)
+    print(text)
+    if args.json:
+        per_query = {
+            f"{r.engine}/{r.collection}": {q: v["AP@1000"] for q, v in r.per_query.items()}
+            for r in results + exp_results
+        }
+        args.json.write_text(json.dumps({**report, "per_query_ap": per_query}, indent=2) + "\n")
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
