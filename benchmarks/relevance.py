@@ -307,52 +307,61 @@ def describe_parse(text: str) -> tuple[str, list[str]]:
 
 @dataclass(frozen=True)
 class Settings:
-    """searchlib ranking settings for a run; the defaults are searchlib's own.
+    """Changes to searchlib's ranking for one run; a field left empty keeps searchlib's own.
 
-    ``match``: ``auto`` (all words, any word when nothing has all), ``any``, ``all``,
-    ``autoN`` (auto up to N clauses that are not only stopwords, any above), ``msmF`` (a
-    document needs ceil(F * n) of n clauses when n > 3, auto below; any when none has enough),
-    ``coordF`` (any word, Whoosh's coordination bonus with scale F), ``tiered`` (any word,
-    documents with every word first).
-    ``qtf``: a word written k times in the query weighs k times (``sat`` = k*(8+1)/(8+k)).
-    ``idf``: ``whoosh`` (log(N/(df+1))+1) or ``bm25`` (log(1+(N-df+.5)/(df+.5))).
-    ``scoring``: ``fields`` (searchlib: BM25 per field, the field scores added up) or
-    ``bm25f`` (one BM25 per word over its field-weighted, per-field length-normalised term
-    frequencies, Robertson & Zaragoza's BM25F; df = the largest of the fields' dfs).
-    ``stopwords``: ``searchlib`` (Snowball/NLTK, 179), ``lucene`` (33), ``none``, ``smart``.
+    ``k1``, ``b``: BM25F parameters (searchlib: 1.2, 0.75).
+    ``idf``: ``lucene`` (searchlib: log(1+(N-df+.5)/(df+.5))) or ``whoosh`` (log(N/(df+1))+1).
+    ``title``, ``excerpt``: field weights in ``whoosh_query.FIELD_BOOSTS`` (1.5 and 1.0).
+    ``scoring``: ``fields`` scores a word per field and adds the scores up (Whoosh's way and
+    searchlib's first one) instead of searchlib's BM25F (one saturation over the weighted
+    field frequencies).
+    ``short``: ``whoosh.SHORT_QUERY_WORDS`` (3): queries with more words are tiered (any word
+    matches, documents with every word first); shorter ones need every word (tiered when no
+    document has them all). ``0`` tiers every query; ``1000`` makes every query all-words.
+    ``match``: the ``match=`` argument of ``Engine.search`` (``auto``, ``any``, ``all``).
+    ``qtf``: searchlib counts a word written k times k times; ``once`` counts it once (as
+    Whoosh's and tantivy's parsers do), ``sat`` k*(8+1)/(8+k) times.
+    ``stopwords``: ``none``, ``lucene`` (33 words) or ``smart`` (571) instead of searchlib's
+    Snowball list (179).
     ``prox``: ``weight:slop``: each pair of neighbouring query words also scores as a phrase
-    (title and excerpt, Whoosh ``Phrase`` with that slop) with that weight, or ``""``.
-    ``prf``: RM3 pseudo-relevance feedback as ``docs:terms:weight_of_original`` or ``""``;
-    a ``:s`` suffix keeps the compiled query (phrases, proximity, tiers) as the original
-    part instead of its bare words.
+    (title and excerpt, Whoosh ``Phrase`` with that slop) with that weight.
+    ``prf``: RM3 pseudo-relevance feedback, ``docs:terms:weight_of_original``; the expansion
+    words only re-rank the documents the query matched (``AndMaybe``), none is added.
     ``text``: ``raw`` (as typed) or ``plain`` (syntax characters removed, see plain_query).
+    ``full``: ``yes`` keeps highlighting and "did you mean" on (for latency; they do not
+    change the ranking); by default they are off to make experiments faster.
     """
 
-    k1: float = 1.2
-    b: float = 0.75
-    title_b: float = -1.0  # < 0: same as b
-    title: float = 3.0
-    excerpt: float = 1.0
-    qtf: str = "off"  # off | linear | sat
+    k1: float | None = None
+    b: float | None = None
+    idf: str = ""
+    title: float | None = None
+    excerpt: float | None = None
+    scoring: str = ""
+    short: int | None = None
     match: str = "auto"
-    idf: str = "whoosh"
-    scoring: str = "fields"
-    stopwords: str = "searchlib"
+    qtf: str = ""
+    stopwords: str = ""
     prox: str = ""
     prf: str = ""
     text: str = "raw"
+    full: str = "no"
 
     @classmethod
     def parse(cls, spec: str) -> Settings:
         if spec in EXPERIMENTS:
             return EXPERIMENTS[spec]
         values: dict[str, Any] = {}
-        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
         for part in filter(None, (p.strip() for p in spec.split(","))):
             key, _, value = part.partition("=")
             if key not in types:
                 raise SystemExit(f"unknown experiment {spec!r} (setting {key!r})")
-            values[key] = float(value) if types[key] == "float" else value
+            kind = types[key]
+            values[key] = (
+                float(value) if kind.startswith("float") else
+                int(value) if kind.startswith("int") else value
+            )
         return cls(**values)
 
     def changes(self) -> str:
@@ -365,49 +374,52 @@ class Settings:
         return ",".join(diff) or "defaults"
 
 
-#: Named experiments (each a change against searchlib's defaults unless said otherwise).
+#: Named experiments, each a change against searchlib's defaults as installed.
 EXPERIMENTS: dict[str, Settings] = {
     "defaults": Settings(),
     "plain-text": Settings(text="plain"),
+    # undoing what the first rounds adopted (see RELEVANCE.md), one at a time
+    "idf-whoosh": Settings(idf="whoosh"),
+    "scoring-fields": Settings(scoring="fields"),
+    "title-3": Settings(title=3.0),
+    "all-words": Settings(short=1000),
     # match mode
+    "tier-all": Settings(short=0),
+    "short-2": Settings(short=2),
+    "short-4": Settings(short=4),
     "match-any": Settings(match="any"),
-    "match-auto1": Settings(match="auto1"),
-    "match-auto2": Settings(match="auto2"),
-    "match-auto3": Settings(match="auto3"),
-    "match-auto4": Settings(match="auto4"),
-    "match-msm0.3": Settings(match="msm0.3"),
-    "match-msm0.5": Settings(match="msm0.5"),
-    "match-tiered": Settings(match="tiered"),
-    "match-coord0.3": Settings(match="coord0.3"),
-    "any+plain-text": Settings(match="any", text="plain"),
-    # query-term frequency
-    "qtf-linear": Settings(qtf="linear"),
-    "qtf-sat": Settings(qtf="sat"),
+    # field weights
+    "title-1": Settings(title=1.0),
+    "title-2": Settings(title=2.0),
     # BM25
-    "idf-bm25": Settings(idf="bm25"),
     "k1-0.9": Settings(k1=0.9),
     "k1-1.5": Settings(k1=1.5),
     "k1-2.0": Settings(k1=2.0),
-    "b-0.4": Settings(b=0.4),
+    "b-0.5": Settings(b=0.5),
     "b-0.6": Settings(b=0.6),
     "b-0.9": Settings(b=0.9),
-    # field weights
-    "title-1": Settings(title=1.0),
-    "title-1.5": Settings(title=1.5),
-    "title-2": Settings(title=2.0),
-    "title-5": Settings(title=5.0),
+    # query-term frequency
+    "qtf-once": Settings(qtf="once"),
+    "qtf-sat": Settings(qtf="sat"),
     # stopwords
     "stop-none": Settings(stopwords="none"),
     "stop-lucene": Settings(stopwords="lucene"),
     "stop-smart": Settings(stopwords="smart"),
-    # pseudo-relevance feedback
-    "rm3": Settings(prf="10:10:0.5"),
+    # neighbouring words
+    "prox-0.1-1": Settings(prox="0.1:1"),
+    "prox-0.1-2": Settings(prox="0.1:2"),
+    # pseudo-relevance feedback (re-ranking only)
+    "rm3-10-20-0.7": Settings(prf="10:20:0.7"),
+    "rm3-10-30-0.7": Settings(prf="10:30:0.7"),
+    "rm3-10-20-0.8": Settings(prf="10:20:0.8"),
+    "rm3-5-30-0.7": Settings(prf="5:30:0.7"),
+    "rm3-15-30-0.7": Settings(prf="15:30:0.7"),
 }
 
 
 def _stopword_list(name: str) -> frozenset[str] | None:
     """The stop list for ``Settings.stopwords``; None means searchlib's own."""
-    if name == "searchlib":
+    if name == "":
         return None
     if name == "none":
         return frozenset()
@@ -424,30 +436,37 @@ def _stopword_list(name: str) -> frozenset[str] | None:
 
 @contextlib.contextmanager
 def _patched(settings: Settings) -> Iterator[None]:
-    """searchlib with ``settings``: a backend subclass, field boosts and stopwords patched."""
+    """searchlib with ``settings``: a backend subclass, module constants and stopwords."""
     from searchlib import analysis, engine
-    from searchlib.backends import whoosh_query
+    from searchlib.backends import whoosh, whoosh_query
 
-    saved = (engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, analysis.stopwords)
+    saved = (engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, whoosh.SHORT_QUERY_WORDS,
+             analysis.stopwords)
     stops = _stopword_list(settings.stopwords)
     try:
         engine.WhooshBackend = tuned_backend(settings)  # type: ignore[misc]
         boosts = dict(whoosh_query.FIELD_BOOSTS)
-        boosts.update(title=settings.title, excerpt=settings.excerpt)
+        if settings.title is not None:
+            boosts["title"] = settings.title
+        if settings.excerpt is not None:
+            boosts["excerpt"] = settings.excerpt
         whoosh_query.FIELD_BOOSTS = boosts
+        if settings.short is not None:
+            whoosh.SHORT_QUERY_WORDS = settings.short
         if stops is not None:
             analysis.stopwords = lambda language: stops  # type: ignore[assignment]
         yield
     finally:
-        engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, analysis.stopwords = saved
+        (engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, whoosh.SHORT_QUERY_WORDS,
+         analysis.stopwords) = saved
 
 
 def tuned_backend(settings: Settings) -> type:
-    """A :class:`WhooshBackend` subclass that ranks with ``settings``.
+    """A subclass of searchlib's :class:`WhooshBackend` that ranks with ``settings``.
 
-    Highlighting and "did you mean" are switched off in it: they cost most of the time of
-    a 1000-hit search and do not change the ranking (the ``defaults`` experiment checks
-    that the subclass ranks exactly like the installed searchlib).
+    It overrides as little as it can (the weighting object, a few compiler methods, and
+    ``_run`` for feedback) so that it follows searchlib's code as that changes; the
+    ``defaults`` experiment checks that it ranks exactly like the installed searchlib.
     """
     import html
 
@@ -458,126 +477,45 @@ def tuned_backend(settings: Settings) -> type:
     from searchlib.backends import whoosh as wb
     from searchlib.backends import whoosh_query as wbq
 
-    class Weighting(BM25F):  # type: ignore[misc]
-        def idf(self, searcher: Any, fieldname: str, text: str) -> float:
-            if settings.idf == "bm25":
-                parent = searcher.get_parent()
-                n = parent.doc_frequency(fieldname, text)
-                dc = parent.doc_count_all()
-                return math.log(1 + (dc - n + 0.5) / (n + 0.5))
-            return float(super().idf(searcher, fieldname, text))
-
-    from whoosh import matching
-
-    def bm25_idf(n: int, dc: int) -> float:
-        if settings.idf == "bm25":
-            return math.log(1 + (dc - n + 0.5) / (n + 0.5))
-        return math.log(dc / (n + 1)) + 1
-
-    class FieldsMatcher(matching.WrappingMatcher):  # type: ignore[misc]
-        """Scores one word over several fields with BM25F; ``child`` walks the doc ids."""
-
-        def __init__(self, child: Any, parts: list[Any], idf: float, boost: float = 1.0):
-            super().__init__(child, boost)
-            self.parts = parts  # [factory, matcher, weight, B, avgfl, fieldname, reader]
-            self.idf = idf
-
-        def copy(self) -> FieldsMatcher:
-            parts = [[p[0], p[0](), *p[2:]] for p in self.parts]
-            return FieldsMatcher(self.child.copy(), parts, self.idf, self.boost)
-
-        def _replacement(self, newchild: Any) -> FieldsMatcher:
-            return FieldsMatcher(newchild, self.parts, self.idf, self.boost)
-
-        def supports_block_quality(self) -> bool:
-            return False
-
-        def score(self) -> float:
-            doc = self.child.id()
-            tfn = 0.0
-            for part in self.parts:
-                postings = part[1]
-                if postings.is_active() and postings.id() > doc:
-                    postings = part[1] = part[0]()
-                if postings.is_active() and postings.id() < doc:
-                    postings.skip_to(doc)
-                if postings.is_active() and postings.id() == doc:
-                    length = part[6].doc_field_length(doc, part[5], 1)
-                    tfn += part[2] * postings.weight() / (
-                        1 - part[3] + part[3] * length / part[4]
-                    )
-            k1 = settings.k1
-            return float(self.boost * self.idf * tfn * (k1 + 1) / (tfn + k1))
-
-    class FieldsTerm(wq.compound.CompoundQuery):  # type: ignore[misc]
-        """One word in several fields (``Term`` children, boost = field weight), BM25F."""
-
-        JOINT = " | "
-        intersect_merge = False
-
-        def matcher(self, searcher: Any, context: Any = None) -> Any:
-            parent = searcher.get_parent()
-            reader = searcher.reader()
-            parts: list[Any] = []
-            present: list[Any] = []
-            dfs = [0]
-            for term in self.subqueries:
-                text = searcher.schema[term.fieldname].to_bytes(term.text)
-                dfs.append(parent.doc_frequency(term.fieldname, text))
-                if (term.fieldname, text) not in reader:
-                    continue
-
-                def factory(f: str = term.fieldname, t: bytes = text) -> Any:
-                    return searcher.postings(f, t)
-
-                title_b = term.fieldname == "title" and settings.title_b >= 0
-                b = settings.title_b if title_b else settings.b
-                avgfl = parent.avg_field_length(term.fieldname) or 1
-                parts.append([factory, factory(), term.boost, b, avgfl, term.fieldname, reader])
-                present.append(wq.Term(term.fieldname, term.text))
-            if not parts:
-                return matching.NullMatcher()
-            union = wq.Or(present).matcher(searcher, context)
-            idf = bm25_idf(max(dfs), parent.doc_count_all())
-            return FieldsMatcher(union, parts, idf, self.boost)
-
-    def fields_term(query: Any) -> Any:
-        """``Or`` of one word's per-field ``Term`` s as a :class:`FieldsTerm`."""
-        if (
-            settings.scoring == "bm25f" and isinstance(query, wq.Or)
-            and len(query.subqueries) > 1
-            and all(isinstance(t, wq.Term) for t in query.subqueries)
-            and len({t.text for t in query.subqueries}) == 1
-        ):
-            return FieldsTerm(list(query.subqueries), boost=query.boost)
-        return query
-
     def qtf_weight(k: int) -> float:
-        if settings.qtf == "linear":
-            return float(k)
+        if settings.qtf == "once":
+            return 1.0 / k  # the k copies together count once
         if settings.qtf == "sat":
-            return k * (8 + 1) / (8 + k)
+            return (8 + 1) / (8 + k)
         return 1.0
 
-    def scale(query: Any, factor: float) -> Any:
-        if factor == 1.0:
-            return query
-        if isinstance(query, FieldsTerm):
-            return query.with_boost(query.boost * factor)
-        if isinstance(query, wq.compound.CompoundQuery):
-            return query.apply(lambda child: scale(child, factor))
-        if isinstance(query, wq.AndNot):
-            return wq.AndNot(scale(query.a, factor), query.b)
-        return query.with_boost(query.boost * factor)
-
     def merge_repeats(query: Any) -> Any:
-        """Identical clauses side by side become one, weighted by how often they occur."""
+        """Identical clauses side by side weighted by ``qtf_weight`` of their count."""
         if isinstance(query, wq.AndNot):
             return wq.AndNot(merge_repeats(query.a), query.b)
+        if isinstance(query, wbq.FieldsTerm):
+            return query
         if isinstance(query, (wq.Or, wq.And)):
             counts = Counter(query.subqueries)
-            merged = [scale(merge_repeats(c), qtf_weight(k)) for c, k in counts.items()]
+            merged = [
+                wbq._scaled(merge_repeats(c), qtf_weight(k) * k) for c, k in counts.items()
+            ]
             return type(query)(merged, boost=query.boost)
+        return query
+
+    class WhooshIdfFieldsTerm(wbq.FieldsTerm):  # type: ignore[misc]
+        """searchlib's BM25F word with Whoosh's idf, log(N/(df+1))+1, instead of Lucene's."""
+
+        def matcher(self, searcher: Any, context: Any = None) -> Any:
+            matcher = super().matcher(searcher, context)
+            if hasattr(matcher, "idf"):
+                parent = searcher.get_parent()
+                df = max(
+                    parent.doc_frequency(t.fieldname, searcher.schema[t.fieldname].to_bytes(t.text))
+                    for t in self.subqueries
+                )
+                matcher.idf = math.log(parent.doc_count_all() / (df + 1)) + 1
+            return matcher
+
+    def per_field(query: Any) -> Any:
+        """searchlib's first scoring: the word's per-field scores added up."""
+        if isinstance(query, wbq.FieldsTerm):
+            return wq.Or([t.with_boost(t.boost * query.boost) for t in query.subqueries])
         return query
 
     def positive_words(node: Any) -> list[str]:
@@ -594,26 +532,32 @@ def tuned_backend(settings: Settings) -> type:
         def compile(self, node: Any, mode: str) -> Any:
             compiled = super().compile(node, mode)
             match = compiled.match
-            if settings.qtf != "off" and match is not None:
+            if settings.qtf and match is not None:
                 match = merge_repeats(match)
             if settings.prox and mode == "any" and isinstance(match, wq.Or):
                 pairs = self.proximity(node)
                 if pairs:
                     match = wq.Or([*match.subqueries, *pairs], boost=match.boost)
-            if settings.match.startswith("coord") and mode == "any" and isinstance(match, wq.Or):
-                match = wq.Or(match.subqueries, boost=match.boost,
-                              scale=float(settings.match[5:]))
             return wbq.Compiled(match, compiled.highlight, compiled.positive_clauses)
 
-        def highlighter(self, searcher: Any, query: Any) -> Callable[[str], str]:
-            return html.escape
-
         def _words(self, text: str, field: str | None, *, phrase: bool) -> Any:
-            return fields_term(super()._words(text, field, phrase=phrase))
+            return self._scoring(super()._words(text, field, phrase=phrase))
 
         def any_field(self, term: str, *, boost: float = 1.0) -> Any:
-            query = super().any_field(term)
-            return fields_term(query).with_boost(boost) if boost != 1.0 else fields_term(query)
+            return self._scoring(super().any_field(term, boost=boost))
+
+        @staticmethod
+        def _scoring(query: Any) -> Any:
+            if settings.scoring == "fields":
+                return per_field(query)
+            if settings.idf == "whoosh" and isinstance(query, wbq.FieldsTerm):
+                return WhooshIdfFieldsTerm(list(query.subqueries), boost=query.boost)
+            return query
+
+        def highlighter(self, searcher: Any, query: Any) -> Callable[[str], str]:
+            if settings.full == "yes":
+                return super().highlighter(searcher, query)  # type: ignore[no-any-return]
+            return html.escape
 
         def proximity(self, node: Any) -> list[Any]:
             """Phrase clauses for neighbouring words of the query (stopwords skipped)."""
@@ -633,106 +577,40 @@ def tuned_backend(settings: Settings) -> type:
                 for f in ("title", "excerpt")
             ]
 
+    base_weighting = wb.LuceneIdfBM25F if settings.idf in ("", "lucene") else BM25F
+
     class Tuned(wb.WhooshBackend):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            extra = {} if settings.title_b < 0 else {"title_B": settings.title_b}
-            self._weighting = Weighting(B=settings.b, K1=settings.k1, **extra)
+            current = self._weighting
+            self._weighting = base_weighting(
+                B=settings.b if settings.b is not None else current.B,
+                K1=settings.k1 if settings.k1 is not None else current.K1,
+            )
             self._compiler = Compiler(self.analyzer, self._plain)
 
-        def _suggest(self, *args: Any, **kwargs: Any) -> None:
+        def _suggest(self, *args: Any, **kwargs: Any) -> Any:
+            if settings.full == "yes":
+                return super()._suggest(*args, **kwargs)
             return None
 
-        def _content_clauses(self, node: Any) -> int:
-            """Positive clauses that are not only stopwords or punctuation."""
-            children = node.children if isinstance(node, q.Seq) else (node,)
-            return sum(
-                1 for c in children
-                if not isinstance(c, q.Not)
-                and self._compiler._node(c, "any", positive_only=True) is not None
-            )
-
-        def _clause_docs(self, searcher: Any, node: Any, need: float) -> frozenset[int]:
-            """Docs matching at least ``need`` of the positive clauses (none: no docs)."""
-            children = node.children if isinstance(node, q.Seq) else (node,)
-            compiled = [
-                self._compiler._node(c, "any", positive_only=True)
-                for c in children if not isinstance(c, q.Not)
-            ]
-            kept = [c for c in compiled if c is not None]
-            if not kept:
-                return frozenset()
-            least = max(1, math.ceil(need * len(kept)))
-            hits: Counter[int] = Counter()
-            for clause in kept:
-                hits.update(set(searcher.docs_for_query(clause)))
-            return frozenset(d for d, n in hits.items() if n >= least)
-
-        def search(self, request: Any) -> Any:
-            started = time.perf_counter()
-            with self._lock:
-                searcher, cache = self._current()
-                match = settings.match
-                probe = self._compiler.compile(request.query, "any")
-                clauses = probe.positive_clauses
-                words = self._content_clauses(request.query)
-                fell_back = False
-                if match == "any" or match.startswith("coord"):
-                    compiled = probe
-                    matched = self._matching(searcher, cache, compiled.match)
-                elif match == "all":
-                    compiled = self._compiler.compile(request.query, "all")
-                    matched = self._matching(searcher, cache, compiled.match)
-                elif match == "tiered":
-                    # Any word matches; documents with every word rank first.
-                    every = self._compiler.compile(request.query, "all").match
-                    compiled = probe
-                    if every is not None and probe.match is not None and clauses > 1:
-                        compiled = wbq.Compiled(
-                            wq.Or([scale(every, 1000.0), probe.match]), probe.highlight,
-                            clauses,
-                        )
-                    matched = self._matching(searcher, cache, compiled.match)
-                elif match.startswith("msm") and words > 3:
-                    compiled = probe
-                    matched = self._matching(searcher, cache, compiled.match)
-                    enough = matched & self._clause_docs(
-                        searcher, request.query, float(match[3:])
-                    )
-                    if self._apply_filters(searcher, cache, request, enough):
-                        matched = enough
-                    else:
-                        fell_back = True
-                elif match.startswith("auto") and match != "auto" and words > int(match[4:]):
-                    compiled = probe
-                    matched = self._matching(searcher, cache, compiled.match)
-                else:  # searchlib's auto: all words, any word when nothing has them all
-                    compiled = self._compiler.compile(request.query, "all")
-                    matched = self._matching(searcher, cache, compiled.match)
-                    if clauses > 1 and not self._apply_filters(searcher, cache, request,
-                                                               matched):
-                        compiled = probe
-                        matched = self._matching(searcher, cache, compiled.match)
-                        fell_back = True
-                if settings.prf and matched:
-                    compiled, matched = self._expand(searcher, cache, request, compiled, matched)
-                return self._run(
-                    searcher, cache, request, compiled, matched, started, fell_back=fell_back
-                )
+        def _run(self, searcher: Any, cache: Any, request: Any, compiled: Any,
+                 matched: Any, started: float, **kwargs: Any) -> Any:
+            if settings.prf and matched and compiled.match is not None:
+                compiled = self._expand(searcher, cache, request, compiled, matched)
+            return super()._run(searcher, cache, request, compiled, matched, started, **kwargs)
 
         def _expand(
             self, searcher: Any, cache: Any, request: Any, compiled: Any, matched: Any
-        ) -> tuple[Any, Any]:
-            """RM3: the query mixed with the term model of the top documents."""
-            spec = settings.prf.split(":")
-            fb_docs, fb_terms, weight = (float(x) for x in spec[:3])
-            structured = spec[3:] == ["s"]
+        ) -> Any:
+            """RM3: the feedback words of the top documents re-rank what the query matched."""
+            fb_docs, fb_terms, weight = (float(x) for x in settings.prf.split(":"))
             allowed = self._apply_filters(searcher, cache, request, matched)
             first = searcher.search(compiled.match, filter=set(allowed), limit=int(fb_docs))
             top = [(hit.docnum, float(hit.score)) for hit in first if hit.score]
             total = sum(score for _, score in top)
             if not top or total <= 0:
-                return compiled, matched
+                return compiled
             feedback: Counter[str] = Counter()
             for docnum, score in top:
                 stored = searcher.stored_fields(docnum)
@@ -747,29 +625,21 @@ def tuned_backend(settings: Settings) -> type:
                 t for word in positive_words(request.query) for t in self.analyzer.terms(word)
             )
             size = sum(original.values()) or 1
-            mixed: Counter[str] = Counter()
-            for term, count in original.items():
-                mixed[term] += weight * count / size
-            for term, value in best:
-                mixed[term] += (1 - weight) * value / norm
-            if not mixed:
-                return compiled, matched
-            top_weight = max(mixed.values())
-            if structured:
-                # The query as compiled (phrases, proximity, tiers) weighted as RM3 weighs
-                # the original words, plus the feedback words.
-                added = Counter({t: (1 - weight) * v / norm for t, v in best})
-                clauses = [scale(compiled.match, weight / size / top_weight)]
-                clauses += [
-                    self._compiler.any_field(t, boost=v / top_weight) for t, v in added.items()
-                ]
-                query = wq.Or(clauses)
-            else:
-                query = wq.Or(
-                    [self._compiler.any_field(t, boost=v / top_weight) for t, v in mixed.items()]
-                )
-            expanded = wbq.Compiled(query, compiled.highlight, len(mixed))
-            return expanded, self._matching(searcher, cache, query)
+            # RM3 weighs an original word weight*count/size and a feedback word
+            # (1-weight)*p/norm; the query as compiled (tiers, phrases) carries the first part.
+            top_weight = max(
+                [weight * c / size for c in original.values()]
+                + [(1 - weight) * v / norm for _, v in best]
+            )
+            required = wbq._scaled(compiled.match, weight / size / top_weight)
+            extra = [
+                self._compiler.any_field(t, boost=(1 - weight) * v / norm / top_weight)
+                for t, v in best
+            ]
+            return wbq.Compiled(
+                wq.AndMaybe(required, wq.Or(extra)), compiled.highlight,
+                compiled.positive_clauses,
+            )
 
     return Tuned
 
@@ -824,16 +694,13 @@ class SearchlibIndexes:
         if key not in self._built:
             docs = self.root / f"{coll.name}-docs"
             urls = write_articles(coll, docs) if not docs.exists() else _urls(coll)
-            path = self.root / f"{coll.name}-index-{settings.stopwords}"
+            path = self.root / f"{coll.name}-index-{settings.stopwords or 'searchlib'}"
             started = time.perf_counter()
-            patching = (
-                _patched(settings) if settings.stopwords != "searchlib"
-                else contextlib.nullcontext()
-            )
+            patching = _patched(settings) if settings.stopwords else contextlib.nullcontext()
             with patching, Engine(path) as eng:
                 report = eng.index([docs])
             took = time.perf_counter() - started
-            print(f"  indexed {coll.name} ({settings.stopwords} stopwords): "
+            print(f"  indexed {coll.name} ({settings.stopwords or 'searchlib'} stopwords): "
                   f"{len(coll.docs)} docs in {took:.1f}s", file=sys.stderr)
             failed = getattr(report, "failed", ())
             if failed:
@@ -860,6 +727,8 @@ def run_searchlib(
     run: Run = {}
     log = QueryLog()
     patching = _patched(settings) if patch else contextlib.nullcontext()
+    # Engine.search's own defaults unless an experiment changes the match mode.
+    options: dict[str, Any] = {} if settings.match == "auto" else {"match": settings.match}
     with patching, Engine(path) as eng:
         for qid, raw in coll.queries.items():
             text = raw if settings.text == "raw" else plain_query(raw)
@@ -868,12 +737,12 @@ def run_searchlib(
                 log.syntax.update(features)
             started = time.perf_counter()
             try:
-                results = eng.search(text, limit=LIMIT)
+                results = eng.search(text, limit=LIMIT, **options)
             except QueryError as exc:
                 # Counted as an error; the ranking comes from the same text without syntax,
                 # cut to the longest query searchlib accepts (as a search box would).
                 log.errors.append({"qid": qid, "error": str(exc), "text": text[:120]})
-                results = eng.search(fallback_query(text), limit=LIMIT)
+                results = eng.search(fallback_query(text), limit=LIMIT, **options)
             log.latencies_ms.append((time.perf_counter() - started) * 1000)
             run[qid] = [urls[hit.url] for hit in results.hits]
     return run, log
