@@ -325,8 +325,10 @@ class Settings:
     Snowball list (179).
     ``prox``: ``weight:slop``: each pair of neighbouring query words also scores as a phrase
     (title and excerpt, Whoosh ``Phrase`` with that slop) with that weight.
-    ``prf``: RM3 pseudo-relevance feedback, ``docs:terms:weight_of_original``; the expansion
-    words only re-rank the documents the query matched (``AndMaybe``), none is added.
+    ``prf``: searchlib's RM3 pseudo-relevance feedback (``whoosh_feedback``): ``off``
+    (``feedback="off"``), ``on`` (every ranked query, not only those of more than
+    ``SHORT_QUERY_WORDS`` words), and/or ``docs:terms:weight_of_original`` instead of
+    ``FeedbackSettings()``; e.g. ``prf=5:30:0.8`` or ``prf=10:30:0.8:on``.
     ``text``: ``raw`` (as typed) or ``plain`` (syntax characters removed, see plain_query).
     ``full``: ``yes`` keeps highlighting and "did you mean" on (for latency; they do not
     change the ranking); by default they are off to make experiments faster.
@@ -374,6 +376,9 @@ class Settings:
         return ",".join(diff) or "defaults"
 
 
+#: ``Engine.search(feedback=...)`` values that ``Settings.prf`` can name.
+FEEDBACK_MODES = ("on", "off")
+
 #: Named experiments, each a change against searchlib's defaults as installed.
 EXPERIMENTS: dict[str, Settings] = {
     "defaults": Settings(),
@@ -408,12 +413,17 @@ EXPERIMENTS: dict[str, Settings] = {
     # neighbouring words
     "prox-0.1-1": Settings(prox="0.1:1"),
     "prox-0.1-2": Settings(prox="0.1:2"),
-    # pseudo-relevance feedback (re-ranking only)
-    "rm3-10-20-0.7": Settings(prf="10:20:0.7"),
-    "rm3-10-30-0.7": Settings(prf="10:30:0.7"),
+    # pseudo-relevance feedback (RM3; searchlib: 10 documents, 30 words, 0.8 for the typed ones)
+    "rm3-off": Settings(prf="off"),
+    "rm3-on": Settings(prf="on"),
     "rm3-10-20-0.8": Settings(prf="10:20:0.8"),
-    "rm3-5-30-0.7": Settings(prf="5:30:0.7"),
-    "rm3-15-30-0.7": Settings(prf="15:30:0.7"),
+    "rm3-10-40-0.8": Settings(prf="10:40:0.8"),
+    "rm3-10-30-0.7": Settings(prf="10:30:0.7"),
+    "rm3-10-30-0.9": Settings(prf="10:30:0.9"),
+    "rm3-5-30-0.8": Settings(prf="5:30:0.8"),
+    "rm3-15-30-0.8": Settings(prf="15:30:0.8"),
+    # candidate stacks
+    "rm3+prox": Settings(prox="0.1:1"),
 }
 
 
@@ -475,6 +485,7 @@ def tuned_backend(settings: Settings) -> type:
 
     from searchlib import query as q
     from searchlib.backends import whoosh as wb
+    from searchlib.backends import whoosh_feedback as wbf
     from searchlib.backends import whoosh_query as wbq
 
     def qtf_weight(k: int) -> float:
@@ -517,16 +528,6 @@ def tuned_backend(settings: Settings) -> type:
         if isinstance(query, wbq.FieldsTerm):
             return wq.Or([t.with_boost(t.boost * query.boost) for t in query.subqueries])
         return query
-
-    def positive_words(node: Any) -> list[str]:
-        """The words a query asks for, repeats kept (q.terms() drops them)."""
-        if isinstance(node, (q.Term, q.Prefix, q.Fuzzy)):
-            return [node.text] if node.field in (None, "title", "excerpt") else []
-        if isinstance(node, q.Phrase):
-            return list(node.words) if node.field in (None, "title", "excerpt") else []
-        if isinstance(node, (q.Seq, q.And, q.Or)):
-            return [w for child in node.children for w in positive_words(child)]
-        return []
 
     class Compiler(wbq.QueryCompiler):  # type: ignore[misc]
         def compile(self, node: Any, mode: str) -> Any:
@@ -588,58 +589,15 @@ def tuned_backend(settings: Settings) -> type:
                 K1=settings.k1 if settings.k1 is not None else current.K1,
             )
             self._compiler = Compiler(self.analyzer, self._plain)
+            numbers = [p for p in settings.prf.split(":") if p and p not in FEEDBACK_MODES]
+            if numbers:
+                docs, terms, weight = numbers
+                self.feedback_settings = wbf.FeedbackSettings(int(docs), int(terms), float(weight))
 
         def _suggest(self, *args: Any, **kwargs: Any) -> Any:
             if settings.full == "yes":
                 return super()._suggest(*args, **kwargs)
             return None
-
-        def _run(self, searcher: Any, cache: Any, request: Any, compiled: Any,
-                 matched: Any, started: float, **kwargs: Any) -> Any:
-            if settings.prf and matched and compiled.match is not None:
-                compiled = self._expand(searcher, cache, request, compiled, matched)
-            return super()._run(searcher, cache, request, compiled, matched, started, **kwargs)
-
-        def _expand(
-            self, searcher: Any, cache: Any, request: Any, compiled: Any, matched: Any
-        ) -> Any:
-            """RM3: the feedback words of the top documents re-rank what the query matched."""
-            fb_docs, fb_terms, weight = (float(x) for x in settings.prf.split(":"))
-            allowed = self._apply_filters(searcher, cache, request, matched)
-            first = searcher.search(compiled.match, filter=set(allowed), limit=int(fb_docs))
-            top = [(hit.docnum, float(hit.score)) for hit in first if hit.score]
-            total = sum(score for _, score in top)
-            if not top or total <= 0:
-                return compiled
-            feedback: Counter[str] = Counter()
-            for docnum, score in top:
-                stored = searcher.stored_fields(docnum)
-                words = self.analyzer.terms(f"{stored.get('title') or ''} "
-                                            f"{stored.get('excerpt') or ''}")
-                words = [w for w in words if len(w) > 1 and not w.isdigit()]
-                for word, count in Counter(words).items():
-                    feedback[word] += score / total * count / len(words)
-            best = feedback.most_common(int(fb_terms))
-            norm = sum(v for _, v in best) or 1.0
-            original = Counter(
-                t for word in positive_words(request.query) for t in self.analyzer.terms(word)
-            )
-            size = sum(original.values()) or 1
-            # RM3 weighs an original word weight*count/size and a feedback word
-            # (1-weight)*p/norm; the query as compiled (tiers, phrases) carries the first part.
-            top_weight = max(
-                [weight * c / size for c in original.values()]
-                + [(1 - weight) * v / norm for _, v in best]
-            )
-            required = wbq._scaled(compiled.match, weight / size / top_weight)
-            extra = [
-                self._compiler.any_field(t, boost=(1 - weight) * v / norm / top_weight)
-                for t, v in best
-            ]
-            return wbq.Compiled(
-                wq.AndMaybe(required, wq.Or(extra)), compiled.highlight,
-                compiled.positive_clauses,
-            )
 
     return Tuned
 
@@ -729,6 +687,9 @@ def run_searchlib(
     patching = _patched(settings) if patch else contextlib.nullcontext()
     # Engine.search's own defaults unless an experiment changes the match mode.
     options: dict[str, Any] = {} if settings.match == "auto" else {"match": settings.match}
+    for mode in FEEDBACK_MODES:
+        if mode in settings.prf.split(":"):
+            options["feedback"] = mode
     with patching, Engine(path) as eng:
         for qid, raw in coll.queries.items():
             text = raw if settings.text == "raw" else plain_query(raw)

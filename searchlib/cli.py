@@ -118,6 +118,8 @@ def _print_results(results: SearchResults) -> None:
                 click.echo(line)
     if results.suggestion:
         click.echo(f"\nDid you mean: {results.suggestion}")
+    if results.feedback:
+        click.echo(f"\nAlso searched for: {', '.join(results.feedback[:10])}")
     facets = [(name, facet) for name, facet in results.facets.items() if facet.values]
     if results.total and facets:
         click.echo()
@@ -235,6 +237,9 @@ def _run_index(
               default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0, MAX_OFFSET), default=0, show_default=True)
+@click.option("--feedback", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True,
+              help="Add words of the top documents to the query (auto: over 3 words).")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -248,6 +253,7 @@ def query_command(
     sort: str,
     limit: int,
     offset: int,
+    feedback: str,
     index_dir: Path,
     as_json: bool,
 ) -> None:
@@ -265,6 +271,7 @@ def query_command(
         results = engine.search(
             " ".join(text), topics=topics, providers=providers, kind=kind, since=since,
             until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
+            feedback=feedback,  # type: ignore[arg-type]
         )
     if as_json:
         _emit_json(results.to_dict())

@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from . import query as q
 from .analysis import DEFAULT_LANGUAGE, check_language
-from .backends.base import SORTS, MatchMode, SearchRequest, Sort
+from .backends.base import SORTS, FeedbackMode, MatchMode, SearchRequest, Sort
 from .backends.whoosh import WhooshBackend
 from .dates import parse_bound
 from .documents import DEFAULT_MAX_FILE_BYTES
@@ -247,6 +247,7 @@ class Engine:
         offset: int = 0,
         facet_size: int = 10,
         match: MatchMode = "auto",
+        feedback: FeedbackMode = "auto",
     ) -> SearchResults:
         """Search the index.
 
@@ -256,10 +257,18 @@ class Engine:
         apply. ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601 and
         are inclusive, in UTC. Raises :class:`~searchlib.errors.QueryError` for a query that
         cannot run and :class:`~searchlib.errors.UsageError` for bad arguments.
+
+        ``match``: ``auto`` needs every word of a query of up to 3 words (any word when no
+        document has them all) and ranks longer queries by any word, documents with every word
+        first; ``all`` and ``any`` force a mode. ``feedback``: ``auto`` expands queries of more
+        than 3 words ranked by relevance with words of their top documents (RM3), ``on``
+        expands every such query, ``off`` none; the added words are in
+        :attr:`SearchResults.feedback`.
         """
         request = self._request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
+            feedback=feedback,
         )
         return self.backend.search(request)
 
@@ -327,6 +336,7 @@ class Engine:
         offset: int,
         facet_size: int,
         match: str,
+        feedback: str = "auto",
     ) -> SearchRequest:
         if not isinstance(text, str):
             raise UsageError("the query must be a string")
@@ -335,6 +345,14 @@ class Engine:
             raise UsageError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
         if match not in ("auto", "all", "any"):
             raise UsageError(f"unknown match mode {match!r}: choose one of auto, all, any")
+        if feedback not in ("auto", "on", "off"):
+            raise UsageError(f"unknown feedback mode {feedback!r}: choose one of auto, on, off")
+        if feedback == "on" and match == "all":
+            raise UsageError(
+                "feedback 'on' adds documents without every word: not with match 'all'"
+            )
+        if feedback == "on" and sort != "relevance":
+            raise UsageError(f"feedback 'on' changes the ranking: not with sort {sort!r}")
         if kind is not None and kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
         _check_int("limit", limit, 0, MAX_LIMIT)
@@ -357,6 +375,7 @@ class Engine:
             offset=offset,
             facet_size=facet_size,
             match=cast(MatchMode, match),
+            feedback=cast(FeedbackMode, feedback),
         )
 
 

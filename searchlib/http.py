@@ -45,7 +45,7 @@ logger = logging.getLogger("searchlib.http")
 #: The largest ``POST /index`` body read (bytes).
 MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
-_SINGLE = ("q", "kind", "since", "until", "sort", "limit", "offset")
+_SINGLE = ("q", "kind", "since", "until", "sort", "feedback", "limit", "offset")
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
                413: "ContentTooLarge"}
@@ -124,6 +124,7 @@ class _Api:
             sort=params.get("sort") or "relevance",  # type: ignore[arg-type]
             limit=_int_param(params, "limit", 10),
             offset=_int_param(params, "offset", 0),
+            feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
         )
         return _json(results.to_dict())
 
@@ -350,6 +351,8 @@ _SCHEMAS: dict[str, Any] = {
         "hits": {"type": "array", "items": _ref("Hit")},
         "facets": {"type": "object", "additionalProperties": _ref("Facet")},
         "suggestion": _nullable("string"),
+        "feedback": {"type": "array", "items": _STR,
+                     "description": "words pseudo-relevance feedback added to a long query"},
     }),
     "Stats": _obj({
         "path": _STR, "documents": {"type": "integer"},
@@ -384,6 +387,9 @@ def openapi_schema(*, with_index: bool, server_url: str = "/") -> dict[str, Any]
         _param("until", _STR, "up to this date, inclusive"),
         _param("sort", {"enum": ["relevance", "newest", "oldest", "quality"],
                         "default": "relevance"}, "result order"),
+        _param("feedback", {"enum": ["auto", "on", "off"], "default": "auto"},
+               "expand the query with words of its top documents (RM3): auto = queries of "
+               "more than 3 words ranked by relevance"),
         _LIMIT, _OFFSET,
     ]
     paths: dict[str, Any] = {

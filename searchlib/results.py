@@ -99,9 +99,12 @@ class SearchResults:
     hits: tuple[Hit, ...]
     facets: Mapping[str, Facet]
     suggestion: str | None = None
+    #: Words that pseudo-relevance feedback added to a long query (as most often written in
+    #: the top documents; the typed words left out); empty when the query was not expanded.
+    feedback: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN §5."""
+        """The JSON shape of DESIGN §5, plus ``feedback``."""
         return {
             "query": self.query,
             "total": self.total,
@@ -111,4 +114,5 @@ class SearchResults:
             "hits": [h.to_dict() for h in self.hits],
             "facets": {name: facet.to_dict() for name, facet in self.facets.items()},
             "suggestion": self.suggestion,
+            "feedback": list(self.feedback),
         }

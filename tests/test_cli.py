@@ -124,6 +124,16 @@ def test_suggestion_is_shown(indexed: Path) -> None:
     assert "Did you mean: heatwave" in out
 
 
+def test_feedback_words_are_shown_and_can_be_turned_off(indexed: Path) -> None:
+    text = ["record", "temperatures", "across", "europe", "this", "summer"]
+    _, out, _ = run("query", *text, "--index", str(indexed))
+    assert out.startswith("4 results")
+    assert "\nAlso searched for: heatwave, breaks, degrees, kraków, north," in out
+    _, out, _ = run("query", *text, "--feedback", "off", "--index", str(indexed))
+    assert out.startswith("2 results")
+    assert "Also searched for" not in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -179,7 +189,8 @@ def test_similar(indexed: Path) -> None:
     data = json.loads(out)
     assert (code, [h["id"] for h in data["hits"]]) == (0, [IDS["descent"]])
     assert set(data) == {
-        "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion"
+        "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
+        "feedback",
     }
 
 

@@ -80,6 +80,14 @@ def test_search_is_the_engines_result(client: TestClient, shared_engine: Engine)
     assert response.json()["total"] == 2
 
 
+def test_feedback_parameter(client: TestClient) -> None:
+    text = "record temperatures across europe this summer"
+    expanded = client.get("/search", params={"q": text}).json()
+    assert (expanded["total"], expanded["feedback"][:2]) == (4, ["heatwave", "breaks"])
+    plain = client.get("/search", params={"q": text, "feedback": "off"}).json()
+    assert (plain["total"], plain["feedback"]) == (2, [])
+
+
 def test_search_passes_every_parameter(client: TestClient, shared_engine: Engine) -> None:
     params = [
         ("q", "facial OR heatwave OR cameras"), ("topic", "AI"), ("topic", "Climate"),
@@ -158,8 +166,8 @@ def test_openapi_schema(client: TestClient) -> None:
         "/search", "/documents/{doc_id}", "/documents/{doc_id}/similar", "/stats", "/healthz",
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
-    assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "limit",
-                     "offset"]
+    assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
+                     "limit", "offset"]
 
 
 def test_openapi_lists_index_only_with_a_token(writer: TestClient) -> None:
@@ -188,6 +196,9 @@ def test_openapi_lists_index_only_with_a_token(writer: TestClient) -> None:
         ("/search?offset=x", 422, "UsageError"),
         ("/search?limit=1&limit=2", 422, "UsageError"),
         ("/search?sort=random", 422, "UsageError"),
+        ("/search?feedback=maybe", 422, "UsageError"),
+        ("/search?q=x&feedback=on&sort=newest", 422, "UsageError"),
+        ("/search?feedback=on&feedback=off", 422, "UsageError"),
         ("/search?kind=video", 422, "UsageError"),
         ("/search?since=yesterday", 422, "UsageError"),
         ("/search?since=2026-10&until=2026-09", 422, "UsageError"),

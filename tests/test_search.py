@@ -78,6 +78,7 @@ def test_whole_result_shape(shared_engine: Engine) -> None:
             ], "truncated": False},
         },
         "suggestion": None,
+        "feedback": [],
     }
     hit = data["hits"][0]
     assert hit["parents"] == []
@@ -341,7 +342,8 @@ def test_similar(shared_engine: Engine) -> None:
     assert IDS["court"] not in [h.id for h in results.hits]
     assert names(results) == ["china-limits", "shenhai", "police"]
     assert set(results.to_dict()) == {
-        "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion"
+        "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
+        "feedback",
     }
     assert names(shared_engine.similar(IDS["mars"])) == ["descent"]
     with pytest.raises(NotFoundError, match="no document with id 'nope'"):

@@ -18,6 +18,7 @@ from ..results import Hit, SearchResults
 Sort = Literal["relevance", "newest", "oldest", "quality"]
 SORTS: tuple[Sort, ...] = ("relevance", "newest", "oldest", "quality")
 MatchMode = Literal["all", "any", "auto"]
+FeedbackMode = Literal["auto", "on", "off"]
 FACETS = ("topic", "provider", "kind")
 
 
@@ -61,6 +62,8 @@ class SearchRequest:
     offset: int = 0
     facet_size: int = 10
     match: MatchMode = "auto"
+    #: Pseudo-relevance feedback: ``auto`` expands long queries, ``on`` any ranked query.
+    feedback: FeedbackMode = "auto"
     exclude_ids: tuple[str, ...] = ()
     suggest: bool = True
 

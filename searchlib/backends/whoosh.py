@@ -22,6 +22,7 @@ import struct
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,6 +47,14 @@ from ..results import Hit, SearchResults
 from .base import FACETS, Record, SearchRequest
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_facets import FacetCache, build_facet, facet_key
+from .whoosh_feedback import (
+    DEFAULT_FEEDBACK,
+    FeedbackSettings,
+    expand,
+    nested_negation,
+    relevance_model,
+    typed_words,
+)
 from .whoosh_query import Compiled, QueryCompiler
 
 #: Queries with more words than this rank documents with any word (those with all first).
@@ -173,6 +182,8 @@ class WhooshBackend:
         self._cache: FacetCache | None = None
         self._weighting = LuceneIdfBM25F(B=0.75, K1=1.2)
         self._compiler = QueryCompiler(self.analyzer, self._plain)
+        #: RM3 settings for long queries (see ``whoosh_feedback``).
+        self.feedback_settings: FeedbackSettings = DEFAULT_FEEDBACK
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -425,10 +436,60 @@ class WhooshBackend:
                         # Nothing has every word: rank the documents that have some of them.
                         compiled = self._compiler.tiered(request.query)
                         fell_back = True
+            feedback: tuple[str, ...] = ()
+            if self._feedback_applies(request, compiled):
+                compiled, feedback = self._with_feedback(searcher, cache, request, compiled)
             matched = self._matching(searcher, cache, compiled.match)
             return self._run(
-                searcher, cache, request, compiled, matched, started, fell_back=fell_back
+                searcher, cache, request, compiled, matched, started, fell_back=fell_back,
+                feedback=feedback,
             )
+
+    def _feedback_applies(self, request: SearchRequest, compiled: Compiled) -> bool:
+        """Whether the search is expanded by pseudo-relevance feedback (RM3).
+
+        ``auto`` expands queries of more than :data:`SHORT_QUERY_WORDS` words ranked by
+        relevance, which are tiered; short queries keep meaning "documents with my words".
+        Never with ``match="all"`` or a ``NOT`` inside a group (whose scope the added words
+        could not respect).
+        """
+        if (
+            request.feedback == "off"
+            or request.sort != "relevance"
+            or request.match == "all"
+            or compiled.match is None
+            or compiled.positive_clauses == 0
+            or nested_negation(request.query)
+        ):
+            return False
+        return request.feedback == "on" or compiled.positive_clauses > SHORT_QUERY_WORDS
+
+    def _with_feedback(
+        self, searcher: Searcher, cache: FacetCache, request: SearchRequest, compiled: Compiled
+    ) -> tuple[Compiled, tuple[str, ...]]:
+        """``compiled`` expanded with the words of its own top documents, and those words."""
+        settings = self.feedback_settings
+        filters = self._filter_sets(searcher, cache, request)
+        allowed: set[int] | None = None
+        if filters:
+            matched = self._matching(searcher, cache, compiled.match)
+            allowed = set(self._apply_filters(searcher, cache, request, matched))
+            if not allowed:
+                return compiled, ()
+        first = searcher.search(compiled.match, filter=allowed, limit=settings.docs, terms=False)
+        top = [(hit.docnum, float(hit.score)) for hit in first]
+        model = relevance_model(searcher, self.analyzer, top, settings.terms)
+        original = Counter(
+            term for word in typed_words(request.query) for term in self.analyzer.terms(word)
+        )
+        match = expand(
+            self._compiler, compiled, original, model, settings.original_weight,
+            self._compiler.excluded(request.query),
+        )
+        if match is compiled.match:
+            return compiled, ()
+        added = tuple(word.surface for word in model if word.term not in original)
+        return Compiled(match, compiled.highlight, compiled.positive_clauses), added
 
     def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
         """Documents sharing the most distinctive terms of ``doc_id``."""
@@ -518,6 +579,7 @@ class WhooshBackend:
         started: float,
         *,
         fell_back: bool = False,
+        feedback: tuple[str, ...] = (),
     ) -> SearchResults:
         filters = self._filter_sets(searcher, cache, request)
 
@@ -552,6 +614,7 @@ class WhooshBackend:
             hits=hits,
             facets=facets,
             suggestion=suggestion,
+            feedback=feedback,
         )
 
     def _page(

@@ -105,6 +105,17 @@ class QueryCompiler:
             some.positive_clauses,
         )
 
+    def excluded(self, node: q.Node) -> wq.Query | None:
+        """What the query's top-level ``-words`` exclude, or None when it excludes nothing."""
+        children = node.children if isinstance(node, q.Seq) else (node,)
+        parts = [
+            self._node(child.child, "any", positive_only=False)
+            for child in children
+            if isinstance(child, q.Not)
+        ]
+        kept = [part for part in parts if part is not None]
+        return wq.Or(kept) if kept else None
+
     def any_field(self, term: str, *, boost: float = 1.0) -> wq.Query:
         """An analysed ``term`` in any text field, with field weights."""
         return FieldsTerm(

@@ -1,0 +1,136 @@
+"""Pseudo-relevance feedback (RM3) for long queries.
+
+A long, descriptive query ("agreement by the united arab republic and saudi arabia to withdraw
+their forces from yemen") names its subject in words the relevant articles may not repeat. RM3
+(Abdul-Jaleel et al., 2004; Lavrenko & Croft's relevance model) takes the words that are
+frequent in the best-ranked documents, weighs each by how well its documents scored, and adds
+the strongest of them to the query with a smaller weight than the words typed. The query is run
+again; documents that use the subject's vocabulary without the query's exact words can now be
+found. ``benchmarks/RELEVANCE.md`` has the measurements behind the settings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from .. import query as q
+from ..analysis import Analyzer
+from .whoosh_query import Compiled, QueryCompiler, _scaled
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """How many top documents feed back, how many words are added, and the typed words' share."""
+
+    docs: int = 10
+    terms: int = 30
+    original_weight: float = 0.8
+
+
+DEFAULT_FEEDBACK = FeedbackSettings()
+
+
+def nested_negation(node: q.Node) -> bool:
+    """Whether a ``NOT`` sits anywhere but at the top level of the query."""
+    children = node.children if isinstance(node, q.Seq) else (node,)
+    stack: list[q.Node] = [c.child if isinstance(c, q.Not) else c for c in children]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, q.Not):
+            return True
+        if isinstance(current, (q.Seq, q.And, q.Or)):
+            stack.extend(current.children)
+    return False
+
+
+def typed_words(node: q.Node) -> list[str]:
+    """The words a query asks for, repeats kept, from the text fields (not under ``NOT``)."""
+    if isinstance(node, (q.Term, q.Prefix, q.Fuzzy)):
+        return [node.text] if node.field in (None, "title", "excerpt") else []
+    if isinstance(node, q.Phrase):
+        return list(node.words) if node.field in (None, "title", "excerpt") else []
+    if isinstance(node, (q.Seq, q.And, q.Or)):
+        return [word for child in node.children for word in typed_words(child)]
+    return []
+
+
+@dataclass(frozen=True)
+class FeedbackWord:
+    """A word of the relevance model: its index term, how it is usually written, its weight."""
+
+    term: str
+    surface: str
+    weight: float
+
+
+def relevance_model(
+    searcher: Searcher,
+    analyzer: Analyzer,
+    top: Sequence[tuple[int, float]],
+    terms: int,
+) -> list[FeedbackWord]:
+    """The ``terms`` strongest words of the top documents, by ``P(word | relevant)``.
+
+    Each document contributes its words' relative frequencies in title and excerpt, weighted
+    by its share of the top documents' total score. One-letter words and numbers are left out:
+    they carry no subject.
+    """
+    total = sum(score for _, score in top if score > 0)
+    if total <= 0:
+        return []
+    model: dict[str, float] = {}
+    written: dict[str, Counter[str]] = {}
+    for docnum, score in top:
+        if score <= 0:
+            continue
+        stored = searcher.stored_fields(docnum)
+        text = f"{stored.get('title') or ''} {stored.get('excerpt') or ''}"
+        tokens = [
+            t for t in analyzer.tokens(text) if len(t.term) > 1 and not t.term.isdigit()
+        ]
+        if not tokens:
+            continue
+        for term, count in Counter(t.term for t in tokens).items():
+            model[term] = model.get(term, 0.0) + score / total * count / len(tokens)
+        for token in tokens:
+            written.setdefault(token.term, Counter())[text[token.start : token.end].casefold()] += 1
+    return [
+        FeedbackWord(term, written[term].most_common(1)[0][0], weight)
+        for term, weight in sorted(model.items(), key=lambda kv: (-kv[1], kv[0]))[:terms]
+    ]
+
+
+def expand(
+    compiler: QueryCompiler,
+    compiled: Compiled,
+    original: Counter[str],
+    model: Sequence[FeedbackWord],
+    original_weight: float,
+    excluded: wq.Query | None = None,
+) -> wq.Query | None:
+    """The compiled query interpolated with the feedback words (RM3).
+
+    A typed word weighs ``original_weight * count / typed``; a feedback word
+    ``(1 - original_weight) * P(word | relevant) / sum of P``. The typed query keeps its
+    structure (tiers, phrases), so it is scaled as a whole; boosts are divided by the largest
+    weight so that scores stay on the scale of an unexpanded query. ``excluded`` (the query's
+    ``-words``) is kept out of the documents the feedback words bring in, too.
+    """
+    if compiled.match is None or not model or not original:
+        return compiled.match
+    typed = sum(original.values())
+    mass = sum(word.weight for word in model) or 1.0
+    feedback = [(word.term, (1 - original_weight) * word.weight / mass) for word in model]
+    largest = max(
+        [original_weight * count / typed for count in original.values()]
+        + [weight for _, weight in feedback]
+    )
+    clauses = [_scaled(compiled.match, original_weight / typed / largest)]
+    clauses += [compiler.any_field(term, boost=weight / largest) for term, weight in feedback]
+    combined = wq.Or(clauses)
+    return wq.AndNot(combined, excluded) if excluded is not None else combined

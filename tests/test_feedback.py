@@ -1,0 +1,135 @@
+"""Pseudo-relevance feedback (RM3): long queries borrow words from their top documents."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import NAMES
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from searchlib import Engine
+from searchlib.errors import UsageError
+from searchlib.results import SearchResults
+
+LONG = "record temperatures across europe this summer"
+
+
+def names(results: SearchResults) -> list[str]:
+    return [NAMES.get(hit.id, hit.id) for hit in results.hits]
+
+
+def kind_total(results: SearchResults) -> int:
+    return sum(value.count for value in results.facets["kind"].values)
+
+
+def test_long_query_finds_documents_in_the_vocabulary_of_its_top_documents(
+    shared_engine: Engine,
+) -> None:
+    plain = shared_engine.search(LONG, feedback="off")
+    assert (names(plain), plain.total, plain.feedback) == (["heatwave", "election"], 2, ())
+
+    expanded = shared_engine.search(LONG)
+    # "solar" and "grid" share "heatwave" with the best hit, though none of the typed words.
+    assert (names(expanded), expanded.total) == (["heatwave", "election", "grid", "solar"], 4)
+    assert expanded.feedback[:4] == ("heatwave", "breaks", "degrees", "kraków")
+    assert "records" not in expanded.feedback  # typed words are not listed
+    assert kind_total(expanded) == expanded.total
+    assert expanded.to_dict()["feedback"] == list(expanded.feedback)
+
+
+def test_only_typed_words_are_highlighted(shared_engine: Engine) -> None:
+    hits = {NAMES[h.id]: h for h in shared_engine.search(LONG).hits}
+    assert hits["heatwave"].highlights["title"] == (
+        "Heatwave breaks <mark>records</mark> <mark>across</mark> <mark>Europe</mark>"
+    )
+    assert hits["grid"].highlights["title"] == "Heatwave strains the power grid"
+
+
+def test_excluded_words_stay_excluded_from_added_documents(shared_engine: Engine) -> None:
+    results = shared_engine.search(LONG + " -solar")
+    assert names(results) == ["heatwave", "election", "grid"]
+    assert results.total == 3
+
+
+def test_feedback_respects_filters(shared_engine: Engine) -> None:
+    results = shared_engine.search(LONG, kind="article")
+    assert names(results) == ["heatwave", "election", "solar"]
+    assert results.facets["kind"].values[0].count == 3
+
+
+@pytest.mark.parametrize("text", ["heatwave", "heatwave europe", "record heatwave europe"])
+def test_short_queries_are_not_expanded(shared_engine: Engine, text: str) -> None:
+    auto = shared_engine.search(text)
+    off = shared_engine.search(text, feedback="off")
+    assert auto.feedback == ()
+    assert (names(auto), auto.total) == (names(off), off.total)
+
+
+def test_feedback_on_expands_a_short_query(shared_engine: Engine) -> None:
+    assert names(shared_engine.search("europe")) == ["heatwave"]
+    results = shared_engine.search("europe", feedback="on")
+    assert names(results)[0] == "heatwave"
+    assert {"grid", "solar"} <= set(names(results))
+    assert results.feedback[0] == "heatwave"
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "quality"])
+def test_sorted_searches_are_not_expanded(shared_engine: Engine, sort: str) -> None:
+    results = shared_engine.search(LONG, sort=sort)  # type: ignore[arg-type]
+    assert (results.total, results.feedback) == (2, ())
+
+
+def test_match_all_and_any(shared_engine: Engine) -> None:
+    assert shared_engine.search(LONG, match="all").feedback == ()
+    assert shared_engine.search(LONG, match="any").total == 4
+
+
+def test_a_not_inside_a_group_turns_feedback_off(shared_engine: Engine) -> None:
+    results = shared_engine.search("record temperatures across (europe OR -solar) summer")
+    assert results.feedback == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"feedback": "yes"}, "unknown feedback mode 'yes': choose one of auto, on, off"),
+        ({"feedback": "on", "match": "all"},
+         "feedback 'on' adds documents without every word: not with match 'all'"),
+        ({"feedback": "on", "sort": "newest"},
+         "feedback 'on' changes the ranking: not with sort 'newest'"),
+    ],
+)
+def test_bad_feedback_arguments(shared_engine: Engine, kwargs: dict, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        shared_engine.search(LONG, **kwargs)
+    assert str(caught.value) == message
+
+
+WORDS = st.sampled_from(
+    ["heatwave", "europe", "records", "police", "cameras", "mars", "lander", "court", "rates",
+     "solar", "grid", "the", "of", "人脸识别", "zürich", "-solar", "-police", '"facial', "OR"]
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(words=st.lists(WORDS, min_size=1, max_size=8), mode=st.sampled_from(["auto", "on"]))
+def test_expanded_results_are_consistent(
+    shared_engine: Engine, words: list[str], mode: str
+) -> None:
+    text = " ".join(words)
+    try:
+        results = shared_engine.search(text, feedback=mode, limit=50)  # type: ignore[arg-type]
+    except Exception as exc:  # only a query the parser refuses may fail
+        assert type(exc).__name__ == "QueryError", exc
+        return
+    assert len(results.hits) == min(results.total, 50)
+    assert kind_total(results) == results.total
+    excluded = {w[1:] for w in words if w.startswith("-")}
+    for hit in results.hits:
+        text_of_hit = f"{hit.title} {hit.excerpt}".lower()
+        for word in excluded:
+            assert word not in text_of_hit.split(), (text, hit.title)
+    if results.feedback:
+        assert mode == "on" or len([w for w in words if not w.startswith("-")]) > 3
