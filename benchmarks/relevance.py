@@ -591,8 +591,10 @@ def tuned_backend(settings: Settings) -> type:
             self._compiler = Compiler(self.analyzer, self._plain)
             numbers = [p for p in settings.prf.split(":") if p and p not in FEEDBACK_MODES]
             if numbers:
-                docs, terms, weight = numbers
-                self.feedback_settings = wbf.FeedbackSettings(int(docs), int(terms), float(weight))
+                docs, terms, weight, *max_df = numbers
+                self.feedback_settings = wbf.FeedbackSettings(
+                    int(docs), int(terms), float(weight), float(max_df[0]) if max_df else 1.0
+                )
 
         def _suggest(self, *args: Any, **kwargs: Any) -> Any:
             if settings.full == "yes":

@@ -478,7 +478,14 @@ class WhooshBackend:
                 return compiled, ()
         first = searcher.search(compiled.match, filter=allowed, limit=settings.docs, terms=False)
         top = [(hit.docnum, float(hit.score)) for hit in first]
-        model = relevance_model(searcher, self.analyzer, top, settings.terms)
+        keep = None
+        if settings.max_df < 1.0:
+            most = settings.max_df * searcher.doc_count_all()
+
+            def keep(term: str) -> bool:
+                return all(searcher.doc_frequency(f, term) <= most for f in ("title", "excerpt"))
+
+        model = relevance_model(searcher, self.analyzer, top, settings.terms, keep)
         original = Counter(
             term for word in typed_words(request.query) for term in self.analyzer.terms(word)
         )

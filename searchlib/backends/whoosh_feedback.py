@@ -12,7 +12,7 @@ found. ``benchmarks/RELEVANCE.md`` has the measurements behind the settings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from whoosh import query as wq
@@ -30,6 +30,9 @@ class FeedbackSettings:
     docs: int = 10
     terms: int = 30
     original_weight: float = 0.8
+    #: Words in more than this share of the documents are not added: their long postings
+    #: lists cost the most time, and their low idf adds little to a score.
+    max_df: float = 1.0
 
 
 DEFAULT_FEEDBACK = FeedbackSettings()
@@ -73,12 +76,13 @@ def relevance_model(
     analyzer: Analyzer,
     top: Sequence[tuple[int, float]],
     terms: int,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[FeedbackWord]:
     """The ``terms`` strongest words of the top documents, by ``P(word | relevant)``.
 
     Each document contributes its words' relative frequencies in title and excerpt, weighted
     by its share of the top documents' total score. One-letter words and numbers are left out:
-    they carry no subject.
+    they carry no subject; so are the words ``keep`` rejects.
     """
     total = sum(score for _, score in top if score > 0)
     if total <= 0:
@@ -101,8 +105,9 @@ def relevance_model(
             written.setdefault(token.term, Counter())[text[token.start : token.end].casefold()] += 1
     return [
         FeedbackWord(term, written[term].most_common(1)[0][0], weight)
-        for term, weight in sorted(model.items(), key=lambda kv: (-kv[1], kv[0]))[:terms]
-    ]
+        for term, weight in sorted(model.items(), key=lambda kv: (-kv[1], kv[0]))
+        if keep is None or keep(term)
+    ][:terms]
 
 
 def expand(
