@@ -593,7 +593,7 @@ def tuned_backend(settings: Settings) -> type:
             if numbers:
                 docs, terms, weight, *max_df = numbers
                 self.feedback_settings = wbf.FeedbackSettings(
-                    int(docs), int(terms), float(weight), float(max_df[0]) if max_df else 1.0
+                    int(docs), int(terms), float(weight), float(max_df[0]) if max_df else 0.2
                 )
 
         def _suggest(self, *args: Any, **kwargs: Any) -> Any:

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from conftest import NAMES
+from conftest import NAMES, NEWS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchlib import Engine
+from searchlib.backends.whoosh_feedback import FeedbackSettings
 from searchlib.errors import UsageError
 from searchlib.results import SearchResults
 
 LONG = "record temperatures across europe this summer"
+
+
+@pytest.fixture(scope="module")
+def uncapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The fixture corpus with no cap on added words' document frequency.
+
+    In a 12-document corpus every subject word is "common" (3 documents are 25%), so the
+    default cap (20%) would keep out the words these tests follow.
+    """
+    with Engine(tmp_path_factory.mktemp("uncapped") / "index") as eng:
+        eng.index([NEWS])
+        eng.backend.feedback_settings = FeedbackSettings(max_df=1.0)  # type: ignore[attr-defined]
+        yield eng
 
 
 def names(results: SearchResults) -> list[str]:
@@ -23,12 +39,12 @@ def kind_total(results: SearchResults) -> int:
 
 
 def test_long_query_finds_documents_in_the_vocabulary_of_its_top_documents(
-    shared_engine: Engine,
+    uncapped: Engine,
 ) -> None:
-    plain = shared_engine.search(LONG, feedback="off")
+    plain = uncapped.search(LONG, feedback="off")
     assert (names(plain), plain.total, plain.feedback) == (["heatwave", "election"], 2, ())
 
-    expanded = shared_engine.search(LONG)
+    expanded = uncapped.search(LONG)
     # "solar" and "grid" share "heatwave" with the best hit, though none of the typed words.
     assert (names(expanded), expanded.total) == (["heatwave", "election", "grid", "solar"], 4)
     assert expanded.feedback[:4] == ("heatwave", "breaks", "degrees", "kraków")
@@ -37,22 +53,30 @@ def test_long_query_finds_documents_in_the_vocabulary_of_its_top_documents(
     assert expanded.to_dict()["feedback"] == list(expanded.feedback)
 
 
-def test_only_typed_words_are_highlighted(shared_engine: Engine) -> None:
-    hits = {NAMES[h.id]: h for h in shared_engine.search(LONG).hits}
+def test_common_words_are_not_added(shared_engine: Engine) -> None:
+    # "heatwave" is in 3 of the 12 documents: over the 20% cap.
+    results = shared_engine.search(LONG)
+    assert (names(results), results.total) == (["heatwave", "election"], 2)
+    assert results.feedback[:3] == ("breaks", "degrees", "kraków")
+    assert "heatwave" not in results.feedback
+
+
+def test_only_typed_words_are_highlighted(uncapped: Engine) -> None:
+    hits = {NAMES[h.id]: h for h in uncapped.search(LONG).hits}
     assert hits["heatwave"].highlights["title"] == (
         "Heatwave breaks <mark>records</mark> <mark>across</mark> <mark>Europe</mark>"
     )
     assert hits["grid"].highlights["title"] == "Heatwave strains the power grid"
 
 
-def test_excluded_words_stay_excluded_from_added_documents(shared_engine: Engine) -> None:
-    results = shared_engine.search(LONG + " -solar")
+def test_excluded_words_stay_excluded_from_added_documents(uncapped: Engine) -> None:
+    results = uncapped.search(LONG + " -solar")
     assert names(results) == ["heatwave", "election", "grid"]
     assert results.total == 3
 
 
-def test_feedback_respects_filters(shared_engine: Engine) -> None:
-    results = shared_engine.search(LONG, kind="article")
+def test_feedback_respects_filters(uncapped: Engine) -> None:
+    results = uncapped.search(LONG, kind="article")
     assert names(results) == ["heatwave", "election", "solar"]
     assert results.facets["kind"].values[0].count == 3
 
@@ -65,9 +89,9 @@ def test_short_queries_are_not_expanded(shared_engine: Engine, text: str) -> Non
     assert (names(auto), auto.total) == (names(off), off.total)
 
 
-def test_feedback_on_expands_a_short_query(shared_engine: Engine) -> None:
-    assert names(shared_engine.search("europe")) == ["heatwave"]
-    results = shared_engine.search("europe", feedback="on")
+def test_feedback_on_expands_a_short_query(uncapped: Engine) -> None:
+    assert names(uncapped.search("europe")) == ["heatwave"]
+    results = uncapped.search("europe", feedback="on")
     assert names(results)[0] == "heatwave"
     assert {"grid", "solar"} <= set(names(results))
     assert results.feedback[0] == "heatwave"
@@ -79,9 +103,9 @@ def test_sorted_searches_are_not_expanded(shared_engine: Engine, sort: str) -> N
     assert (results.total, results.feedback) == (2, ())
 
 
-def test_match_all_and_any(shared_engine: Engine) -> None:
-    assert shared_engine.search(LONG, match="all").feedback == ()
-    assert shared_engine.search(LONG, match="any").total == 4
+def test_match_all_and_any(uncapped: Engine) -> None:
+    assert uncapped.search(LONG, match="all").feedback == ()
+    assert uncapped.search(LONG, match="any").total == 4
 
 
 def test_a_not_inside_a_group_turns_feedback_off(shared_engine: Engine) -> None:
@@ -116,11 +140,11 @@ WORDS = st.sampled_from(
 )
 @given(words=st.lists(WORDS, min_size=1, max_size=8), mode=st.sampled_from(["auto", "on"]))
 def test_expanded_results_are_consistent(
-    shared_engine: Engine, words: list[str], mode: str
+    uncapped: Engine, words: list[str], mode: str
 ) -> None:
     text = " ".join(words)
     try:
-        results = shared_engine.search(text, feedback=mode, limit=50)  # type: ignore[arg-type]
+        results = uncapped.search(text, feedback=mode, limit=50)  # type: ignore[arg-type]
     except Exception as exc:  # only a query the parser refuses may fail
         assert type(exc).__name__ == "QueryError", exc
         return

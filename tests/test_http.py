@@ -81,11 +81,11 @@ def test_search_is_the_engines_result(client: TestClient, shared_engine: Engine)
 
 
 def test_feedback_parameter(client: TestClient) -> None:
-    text = "record temperatures across europe this summer"
+    text = "police cameras face matching metro network"
     expanded = client.get("/search", params={"q": text}).json()
-    assert (expanded["total"], expanded["feedback"][:2]) == (4, ["heatwave", "breaks"])
+    assert (expanded["total"], expanded["feedback"][:2]) == (5, ["add", "city"])
     plain = client.get("/search", params={"q": text, "feedback": "off"}).json()
-    assert (plain["total"], plain["feedback"]) == (2, [])
+    assert (plain["total"], plain["feedback"]) == (4, [])
 
 
 def test_search_passes_every_parameter(client: TestClient, shared_engine: Engine) -> None:

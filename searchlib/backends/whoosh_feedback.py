@@ -32,7 +32,7 @@ class FeedbackSettings:
     original_weight: float = 0.8
     #: Words in more than this share of the documents are not added: their long postings
     #: lists cost the most time, and their low idf adds little to a score.
-    max_df: float = 1.0
+    max_df: float = 0.2
 
 
 DEFAULT_FEEDBACK = FeedbackSettings()
