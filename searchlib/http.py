@@ -353,6 +353,17 @@ _SCHEMAS: dict[str, Any] = {
         "suggestion": _nullable("string"),
         "feedback": {"type": "array", "items": _STR,
                      "description": "words pseudo-relevance feedback added to a long query"},
+        "relaxed": {"type": "boolean",
+                    "description": "no result had every word: results with any word are shown"},
+        "missing": {"type": "array", "items": _STR,
+                    "description": "with relaxed: typed words that no hit on the page contains"},
+        "empty_filters": {
+            "oneOf": [{"type": "null"}, _obj({
+                "filters": _STRS, "total_without": {"type": "integer"}})],
+            "description": "the filters that emptied a search, and its total without them",
+        },
+        "notices": {"type": "array", "items": _obj({"code": _STR, "message": _STR}),
+                    "description": "what was reinterpreted to run the query"},
     }),
     "Stats": _obj({
         "path": _STR, "documents": {"type": "integer"},

@@ -88,6 +88,38 @@ class Facet:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something searchlib changed in the query to run it, in words a user can read.
+
+    ``code`` is stable for programs: ``syntax`` (text that could not be parsed was read as
+    plain words) or ``truncated`` (a long text was searched by its first words).
+    """
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"code", "message"}``."""
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class EmptyFilters:
+    """Why a search found nothing: these filters (facet names or ``date``) emptied it.
+
+    ``total_without`` is how many results the same query finds with these filters removed
+    (and every other filter kept).
+    """
+
+    filters: tuple[str, ...]
+    total_without: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"filters": [...], "total_without": n}``."""
+        return {"filters": list(self.filters), "total_without": self.total_without}
+
+
+@dataclass(frozen=True)
 class SearchResults:
     """A page of ranked hits, the total number of matches, and facet counts over all matches."""
 
@@ -102,9 +134,19 @@ class SearchResults:
     #: Words that pseudo-relevance feedback added to a long query (as most often written in
     #: the top documents; the typed words left out); empty when the query was not expanded.
     feedback: tuple[str, ...] = ()
+    #: True when a query that needed every word found nothing and was run again with any word.
+    relaxed: bool = False
+    #: With ``relaxed``: the typed words that no hit on the page contains.
+    missing: tuple[str, ...] = ()
+    #: When the filters emptied a search that matches without them: which filters, and how many
+    #: results the query has without them (see :class:`EmptyFilters`).
+    empty_filters: EmptyFilters | None = None
+    #: What was reinterpreted to run the query (lenient parsing): see :class:`Notice`.
+    notices: tuple[Notice, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN §5, plus ``feedback``."""
+        """The JSON shape of DESIGN §5, plus ``feedback``, ``relaxed``, ``missing``,
+        ``empty_filters`` and ``notices``."""
         return {
             "query": self.query,
             "total": self.total,
@@ -115,4 +157,8 @@ class SearchResults:
             "facets": {name: facet.to_dict() for name, facet in self.facets.items()},
             "suggestion": self.suggestion,
             "feedback": list(self.feedback),
+            "relaxed": self.relaxed,
+            "missing": list(self.missing),
+            "empty_filters": None if self.empty_filters is None else self.empty_filters.to_dict(),
+            "notices": [n.to_dict() for n in self.notices],
         }
