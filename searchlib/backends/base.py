@@ -1,107 +1,153 @@
-"""The contract between searchlib and a search engine.
+"""The narrow contract between searchlib's search pipeline and a search engine.
 
-A backend stores :class:`Record` s, answers :class:`SearchRequest` s with
-:class:`~searchlib.results.SearchResults`, and hides every engine type: a second engine
-(tantivy, OpenSearch) is one new module implementing :class:`Backend`.
+An engine stores :class:`~searchlib.records.Record` s and evaluates query plans
+(:mod:`searchlib.plan`); everything else a search does (match modes, feedback, disjunctive
+facets, highlights, suggestions, similar documents) is written once, in
+:mod:`searchlib.searching`, above this protocol. A new engine is one module implementing
+:class:`Backend`, registered by name in :mod:`searchlib.backends`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import ClassVar, Protocol
 
-from ..query import Node
-from ..results import Hit, SearchResults
+from ..plan import Filters, Plan
+from ..records import Record
+from ..schema import Sort
 
-Sort = Literal["relevance", "newest", "oldest", "quality"]
-SORTS: tuple[Sort, ...] = ("relevance", "newest", "oldest", "quality")
-MatchMode = Literal["all", "any", "auto"]
-FeedbackMode = Literal["auto", "on", "off"]
-FACETS = ("topic", "provider", "kind")
+__all__ = ["Backend", "Execution", "IndexInfo", "Record", "TermStats"]
 
 
 @dataclass(frozen=True)
-class Record:
-    """One document as the backend stores it: an article or a related item."""
+class Execution:
+    """What one :meth:`Backend.execute` call answers.
 
-    id: str
-    kind: str
-    title: str
-    excerpt: str
-    url: str
-    provider: str
-    published: datetime | None
-    quality: int | None
-    topics: tuple[str, ...] = ()
-    parents: tuple[str, ...] = ()
-    body: str = ""
-    #: Titles of an article's related items: they count towards its match, with a low weight.
-    related_text: str = ""
-    provider_domain: str = ""
-    path: str = ""
-    content_hash: str = ""
-    related_ids: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    ``page`` holds the records of the requested window with their scores (``None`` unless the
+    order is by relevance of a scored plan). ``facets`` maps each requested facet to the count
+    of matching documents per value (values with no match left out).
+    """
+
+    total: int
+    page: tuple[tuple[Record, float | None], ...]
+    facets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class SearchRequest:
-    """Everything a search asks for, validated by the engine before it reaches a backend."""
+class IndexInfo:
+    """Live documents, bytes on disk, and documents per value of each facet."""
 
-    text: str
-    query: Node
-    topics: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    sort: Sort = "relevance"
-    limit: int = 10
-    offset: int = 0
-    facet_size: int = 10
-    match: MatchMode = "auto"
-    #: Pseudo-relevance feedback: ``auto`` expands long queries, ``on`` any ranked query.
-    feedback: FeedbackMode = "auto"
-    exclude_ids: tuple[str, ...] = ()
-    suggest: bool = True
+    count: int
+    size_bytes: int
+    facets: Mapping[str, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """How many live documents hold a term in a field, and how often it occurs there."""
+
+    doc_frequency: int
+    frequency: int
 
 
 class Backend(Protocol):
-    """What an engine must do for searchlib."""
+    """What an engine implements for searchlib.
 
+    Ordering (``execute``): ``relevance`` is score descending for a scored plan and newest
+    first for :class:`~searchlib.plan.Everything`; ``newest``/``oldest`` by publication date;
+    ``quality`` by quality descending, then newest. Documents without a date (or a quality)
+    come last in every order, and equal keys go newer first.
+    """
+
+    #: The engine's name in ``searchlib.json`` and ``--backend``.
+    name: ClassVar[str]
+    #: Bumped when the engine's on-disk format changes so that old indexes cannot be read.
+    format_version: ClassVar[int]
     language: str
 
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def exists(cls, path: Path) -> bool:
+        """Whether ``path`` holds this engine's index."""
+        ...
+
+    @classmethod
+    def create(cls, path: Path | None, language: str, *, lock_timeout: float = 0.0) -> Backend:
+        """A new, empty index in ``path`` (``None``: in memory, where the engine can)."""
+        ...
+
+    @classmethod
+    def open(cls, path: Path, language: str, *, lock_timeout: float = 0.0) -> Backend:
+        """Open the index in ``path``; a damaged one raises ``IndexCorruptError``."""
+        ...
+
+    @classmethod
+    def owned_files(cls, path: Path) -> list[Path]:
+        """The files and folders in ``path`` that belong to this engine's index."""
+        ...
+
+    def close(self) -> None:
+        """Release files, searchers and connections."""
+        ...
+
+    # -- writing -----------------------------------------------------------------------------
+
     def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
-        """Add or replace ``records`` and delete ``delete_ids`` in one atomic commit."""
+        """Add or replace ``records`` and delete ``delete_ids`` in one atomic, durable commit.
 
-    def get(self, doc_id: str) -> Record | None:
-        """The stored record with that id, or None."""
-
-    def records(self, *, kind: str | None = None) -> Iterator[Record]:
-        """Every stored record (of one kind), in no particular order."""
-
-    def search(self, request: SearchRequest) -> SearchResults:
-        """Run a search."""
-
-    def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
-        """Documents like ``doc_id`` (never itself), filtered and paged as ``request`` says."""
-
-    def to_hit(self, record: Record) -> Hit:
-        """A detached hit for a stored record."""
+        The last record of an id wins; deleting an unknown id is not an error.
+        """
+        ...
 
     def generation(self) -> int:
         """A number that grows with every commit."""
+        ...
 
-    def doc_count(self) -> int:
-        """Documents in the index (not counting deleted ones)."""
+    # -- reading -----------------------------------------------------------------------------
 
-    def counts(self) -> Mapping[str, Mapping[str, int]]:
-        """Documents per value of each facet (``kind``, ``topic``, ``provider``)."""
+    def get(self, doc_id: str) -> Record | None:
+        """The stored record with that id, or None."""
+        ...
 
-    def size_bytes(self) -> int:
-        """Size of the index files on disk."""
+    def records(self, *, kind: str | None = None) -> Iterator[Record]:
+        """Every stored record (of one kind), in no particular order."""
+        ...
 
-    def close(self) -> None:
-        """Release files and searchers."""
+    def info(self) -> IndexInfo:
+        """Counts, size and facet value counts of the whole index."""
+        ...
+
+    def execute(
+        self,
+        plan: Plan | None,
+        filters: Filters,
+        facets: Mapping[str, Filters],
+        sort: Sort,
+        offset: int,
+        limit: int,
+    ) -> Execution:
+        """Evaluate ``plan`` (``None`` matches nothing) under ``filters``, in one call.
+
+        ``total`` counts every match; ``page`` is the window ``[offset, offset + limit)`` in
+        ``sort`` order; each facet in ``facets`` is counted over the documents matching
+        ``plan`` under *that facet's* filters (the pipeline passes the filters without the
+        facet's own, for disjunctive counts).
+        """
+        ...
+
+    def count(self, plan: Plan | None, filters: Filters) -> int:
+        """How many documents match ``plan`` under ``filters``."""
+        ...
+
+    def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
+        """Document frequency and total frequency of each analysed term in ``field``."""
+        ...
+
+    def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
+        """Up to ``limit`` words of titles and excerpts (case-folded, unstemmed: the ``spell``
+        field) within ``max_distance`` edits of ``word`` (Levenshtein) that share its first
+        letter, most frequent first, then alphabetically."""
+        ...
