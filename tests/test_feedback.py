@@ -150,7 +150,12 @@ def test_expanded_results_are_consistent(
         return
     assert len(results.hits) == min(results.total, 50)
     assert kind_total(results) == results.total
-    excluded = {w[1:] for w in words if w.startswith("-")}
+    # A top-level "-word" excludes; next to OR ("a OR -b") or inside quotes it does not.
+    quoted = any(w.startswith('"') for w in words)
+    excluded = {
+        w[1:] for i, w in enumerate(words)
+        if w.startswith("-") and not quoted and "OR" not in words[max(i - 1, 0) : i + 2]
+    }
     for hit in results.hits:
         text_of_hit = f"{hit.title} {hit.excerpt}".lower()
         for word in excluded:
