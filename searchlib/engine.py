@@ -13,27 +13,23 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from . import query as q
 from .analysis import DEFAULT_LANGUAGE, check_language
-from .backends.base import SORTS, FeedbackMode, MatchMode, SearchRequest, Sort
-from .backends.whoosh import WhooshBackend
-from .dates import parse_bound
+from .backends import DEFAULT_BACKEND, backend_class
+from .backends.base import Backend
 from .documents import DEFAULT_MAX_FILE_BYTES
 from .errors import (
     IndexCorruptError,
     IndexNotFoundError,
     NotFoundError,
-    SchemaVersionError,
     SearchIndexError,
     UsageError,
 )
@@ -45,16 +41,23 @@ from .indexer import (
     manifest_from_records,
 )
 from .locking import WriterLock
-from .manifest import MANIFEST_NAME, Manifest
+from .manifest import Manifest
+from .request import MAX_LIMIT, MAX_OFFSET, build_request
 from .results import Hit, SearchResults
+from .schema import KINDS, FeedbackMode, MatchMode, Sort
+from .searching import SearchPipeline
+from .searching.hits import detailed_hit
+from .store import (
+    SCHEMA_VERSION,
+    check_engine,
+    has_index,
+    read_meta,
+    rebuild_hint,
+    remove_index_files,
+    write_meta,
+)
 
-#: Bumped whenever the schema or analysis changes in a way old indexes cannot serve.
-SCHEMA_VERSION = 2
-META_NAME = "searchlib.json"
-MAX_LIMIT = 1000
-MAX_OFFSET = 100_000
-MAX_FACET_SIZE = 100
-KINDS = ("article", "related")
+__all__ = ["KINDS", "MAX_LIMIT", "MAX_OFFSET", "Engine", "Stats", "remove_index"]
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,10 @@ class Stats:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
-            "path": self.path,
-            "documents": self.documents,
+            "path": self.path, "documents": self.documents,
             "by_kind": {"article": self.articles, "related": self.related},
-            "files": self.files,
-            "topics": self.topics,
-            "providers": self.providers,
-            "size_bytes": self.size_bytes,
-            "language": self.language,
+            "files": self.files, "topics": self.topics, "providers": self.providers,
+            "size_bytes": self.size_bytes, "language": self.language,
             "schema_version": self.schema_version,
         }
 
@@ -92,76 +91,69 @@ class Engine:
 
     Thread-safe: one engine can serve searches from many threads while one of them indexes.
     Searches see the latest commit. Use as a context manager, or call :meth:`close`.
+    ``backend`` chooses the engine of a new index (``whoosh``, the default); an existing index
+    opens with the engine it was built with.
     """
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None,
         *,
         language: str | None = None,
         create: bool = True,
         lock_timeout: float = 0.0,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        backend: str | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = None if path is None else Path(path)
         self.lock_timeout = lock_timeout
         self.max_file_bytes = max_file_bytes
         self._write_lock = threading.Lock()
-        self._backend: WhooshBackend | None = None
+        self._backend: Backend | None = None
+        self._memory_manifest = Manifest(generation=0)
         requested = check_language(language) if language is not None else None
-        if WhooshBackend.exists(self.path):
-            meta = self._read_meta()
-            self.language = meta["language"]
-            if requested is not None and requested != self.language:
+        if self.path is not None and has_index(self.path):
+            meta = read_meta(self.path)
+            if requested is not None and requested != meta.language:
                 raise UsageError(
-                    f"the index in {self.path} is in {self.language}, not {requested}: "
+                    f"the index in {self.path} is in {meta.language}, not {requested}: "
                     "rebuild it to change its language"
                 )
-            self._backend = WhooshBackend.open(
-                self.path, self.language, lock_timeout=lock_timeout
-            )
-        elif create:
+            if backend is not None and backend != meta.engine:
+                raise UsageError(
+                    f"the index in {self.path} uses the {meta.engine} backend, not {backend}: "
+                    "rebuild it to change its backend"
+                )
+            check_engine(self.path, meta)
+            self.language, self.backend_name = meta.language, meta.engine
+            with self._recovery():
+                self._backend = backend_class(meta.engine).open(
+                    self.path, self.language, lock_timeout=lock_timeout
+                )
+        elif create or self.path is None:
             self.language = requested or DEFAULT_LANGUAGE
+            self.backend_name = backend or DEFAULT_BACKEND
             self._backend = self._create()
         else:
             raise IndexNotFoundError(
                 f"no index in {self.path}: create one with 'search index PATH --index {self.path}'"
             )
+        self.pipeline = SearchPipeline(self.backend, self.language)
+
+    @classmethod
+    def in_memory(cls, *, language: str | None = None, backend: str = "memory") -> Engine:
+        """An index that lives in memory only: for tests and throwaway use."""
+        return cls(None, language=language, backend=backend)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _read_meta(self) -> dict[str, Any]:
+    def _create(self) -> Backend:
+        cls = backend_class(self.backend_name)
+        if self.path is None:
+            return cls.create(None, self.language)
         try:
-            meta = json.loads((self.path / META_NAME).read_text(encoding="utf-8"))
-            version = int(meta["schema_version"])
-            language = check_language(str(meta["language"]))
-        except (OSError, ValueError, KeyError, TypeError, UsageError) as exc:
-            raise IndexCorruptError(
-                f"the index in {self.path} has no readable {META_NAME}: "
-                f"rebuild it with 'search index --rebuild PATH --index {self.path}'"
-            ) from exc
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"the index in {self.path} has schema version {version}, newer than this "
-                f"searchlib's {SCHEMA_VERSION}: upgrade searchlib or rebuild the index"
-            )
-        if version < SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"the index in {self.path} has schema version {version}, older than this "
-                f"searchlib's {SCHEMA_VERSION}: rebuild it with "
-                f"'search index --rebuild PATH --index {self.path}'"
-            )
-        return {"language": language, "schema_version": version}
-
-    def _create(self) -> WhooshBackend:
-        try:
-            backend = WhooshBackend.create(
-                self.path, self.language, lock_timeout=self.lock_timeout
-            )
-            meta = {"schema_version": SCHEMA_VERSION, "language": self.language,
-                    "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-            text = json.dumps(meta, indent=2) + "\n"
-            (self.path / META_NAME).write_text(text, encoding="utf-8")
+            backend = cls.create(self.path, self.language, lock_timeout=self.lock_timeout)
+            write_meta(self.path, self.language, self.backend_name)
             Manifest(generation=backend.generation()).save(self.path)
         except OSError as exc:
             raise SearchIndexError(
@@ -169,8 +161,20 @@ class Engine:
             ) from exc
         return backend
 
+    @contextmanager
+    def _recovery(self) -> Iterator[None]:
+        """Add the way back to a damaged-index error: rebuild from the source files."""
+        try:
+            yield
+        except IndexCorruptError as exc:
+            if self.path is None or "rebuild" in str(exc):
+                raise
+            raise IndexCorruptError(
+                f"{exc}: rebuild it from the source files with {rebuild_hint(self.path)}"
+            ) from exc
+
     @property
-    def backend(self) -> WhooshBackend:
+    def backend(self) -> Backend:
         """The open backend (raises once the engine is closed)."""
         if self._backend is None:
             raise UsageError("the engine is closed")
@@ -207,29 +211,39 @@ class Engine:
         roots = [Path(p) for p in paths]
         if not roots:
             raise UsageError("give at least one file or folder to index")
-        with self._write_lock, WriterLock(self.path, timeout=self.lock_timeout):
+        if self.path is None:
+            with self._write_lock, self._recovery():
+                if rebuild:
+                    self._wipe()
+                indexer = Indexer(
+                    self.backend, self._memory_manifest, save_manifest=self._keep_manifest,
+                    max_file_bytes=self.max_file_bytes, batch_files=batch_files,
+                )
+                return indexer.run(roots, progress=progress)
+        folder = self.path
+        with self._write_lock, WriterLock(folder, timeout=self.lock_timeout), self._recovery():
             if rebuild:
                 self._wipe()
+            manifest = Manifest.load(folder)
+            if manifest is None or manifest.generation != self.backend.generation():
+                manifest = manifest_from_records(self.backend)
             indexer = Indexer(
-                self.backend,
-                self._load_manifest(),
-                save_manifest=lambda m: m.save(self.path),
-                max_file_bytes=self.max_file_bytes,
-                batch_files=batch_files,
+                self.backend, manifest, save_manifest=lambda m: m.save(folder),
+                max_file_bytes=self.max_file_bytes, batch_files=batch_files,
             )
             return indexer.run(roots, progress=progress)
 
-    def _load_manifest(self) -> Manifest:
-        manifest = Manifest.load(self.path)
-        if manifest is None or manifest.generation != self.backend.generation():
-            manifest = manifest_from_records(self.backend)
-        return manifest
+    def _keep_manifest(self, manifest: Manifest) -> None:
+        self._memory_manifest = manifest
 
     def _wipe(self) -> None:
         """Delete this index's files (and only them) and create an empty index."""
         self.close()
-        remove_index_files(self.path)
+        if self.path is not None:
+            remove_index_files(self.path)
+        self._memory_manifest = Manifest(generation=0)
         self._backend = self._create()
+        self.pipeline = SearchPipeline(self._backend, self.language)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -265,12 +279,14 @@ class Engine:
         expands every such query, ``off`` none; the added words are in
         :attr:`SearchResults.feedback`.
         """
-        request = self._request(
+        request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
             feedback=feedback,
         )
-        return self.backend.search(request)
+        self.backend  # noqa: B018 - raises once the engine is closed
+        with self._recovery():
+            return self.pipeline.search(request)
 
     def similar(
         self,
@@ -284,133 +300,40 @@ class Engine:
     ) -> SearchResults:
         """Documents most like ``doc_id`` (never itself), in the same shape as :meth:`search`."""
         self.get(doc_id)  # raises NotFoundError for an unknown id
-        request = self._request(
+        request = build_request(
             "", topics=topics, providers=providers, kind=kind, since=None, until=None,
             sort="relevance", limit=limit, offset=offset, facet_size=10, match="any",
         )
-        return self.backend.similar(doc_id, request)
+        with self._recovery():
+            return self.pipeline.similar(doc_id, request)
 
     def get(self, doc_id: str) -> Hit:
         """One document with every stored field; raises :class:`NotFoundError` if unknown."""
         if not isinstance(doc_id, str) or not doc_id:
             raise UsageError("a document id must be a non-empty string")
-        record = self.backend.get(doc_id)
+        with self._recovery():
+            record = self.backend.get(doc_id)
         if record is None:
             raise NotFoundError(f"no document with id {doc_id!r}")
-        return self.backend.to_hit(record)
+        return detailed_hit(record)
 
     def stats(self) -> Stats:
         """Counts, size and settings of the index."""
-        backend = self.backend
-        counts = backend.counts()
-        manifest = Manifest.load(self.path)
-        files = len(manifest.files) if manifest is not None else len(
-            list(backend.records(kind="article"))
-        )
-        return Stats(
-            path=str(self.path),
-            documents=backend.doc_count(),
-            articles=counts["kind"].get("article", 0),
-            related=counts["kind"].get("related", 0),
-            files=files,
-            topics=len(counts["topic"]),
-            providers=len(counts["provider"]),
-            size_bytes=backend.size_bytes(),
-            language=self.language,
-            schema_version=SCHEMA_VERSION,
-        )
-
-    # -- validation --------------------------------------------------------------------------
-
-    def _request(
-        self,
-        text: str,
-        *,
-        topics: Sequence[str],
-        providers: Sequence[str],
-        kind: str | None,
-        since: str | datetime | None,
-        until: str | datetime | None,
-        sort: str,
-        limit: int,
-        offset: int,
-        facet_size: int,
-        match: str,
-        feedback: str = "auto",
-    ) -> SearchRequest:
-        if not isinstance(text, str):
-            raise UsageError("the query must be a string")
-        parsed = q.parse(text)
-        if sort not in SORTS:
-            raise UsageError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
-        if match not in ("auto", "all", "any"):
-            raise UsageError(f"unknown match mode {match!r}: choose one of auto, all, any")
-        if feedback not in ("auto", "on", "off"):
-            raise UsageError(f"unknown feedback mode {feedback!r}: choose one of auto, on, off")
-        if feedback == "on" and match == "all":
-            raise UsageError(
-                "feedback 'on' adds documents without every word: not with match 'all'"
+        with self._recovery():
+            info = self.backend.info()
+            manifest = Manifest.load(self.path) if self.path is not None else self._memory_manifest
+            files = len(manifest.files) if manifest is not None else len(
+                list(self.backend.records(kind="article"))
             )
-        if feedback == "on" and sort != "relevance":
-            raise UsageError(f"feedback 'on' changes the ranking: not with sort {sort!r}")
-        if kind is not None and kind not in KINDS:
-            raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
-        _check_int("limit", limit, 0, MAX_LIMIT)
-        _check_int("offset", offset, 0, MAX_OFFSET)
-        _check_int("facet_size", facet_size, 1, MAX_FACET_SIZE)
-        since_dt = parse_bound(since, "since", end=False)
-        until_dt = parse_bound(until, "until", end=True)
-        if since_dt is not None and until_dt is not None and since_dt > until_dt:
-            raise UsageError("since must not be later than until")
-        return SearchRequest(
-            text=text,
-            query=parsed,
-            topics=_values("topic", topics),
-            providers=_values("provider", providers),
-            kinds=(kind,) if kind else (),
-            since=since_dt,
-            until=until_dt,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-            facet_size=facet_size,
-            match=cast(MatchMode, match),
-            feedback=cast(FeedbackMode, feedback),
+        kinds = info.facets.get("kind", {})
+        return Stats(
+            path=str(self.path) if self.path is not None else ":memory:",
+            documents=info.count, articles=kinds.get("article", 0),
+            related=kinds.get("related", 0), files=files,
+            topics=len(info.facets.get("topic", {})),
+            providers=len(info.facets.get("provider", {})),
+            size_bytes=info.size_bytes, language=self.language, schema_version=SCHEMA_VERSION,
         )
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise UsageError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
-
-
-def _values(name: str, values: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        values = [values]
-    out: dict[str, None] = {}
-    for value in values:
-        if not isinstance(value, str):
-            raise UsageError(f"{name} filter values must be strings, not {value!r}")
-        if value:
-            out.setdefault(value, None)
-    return tuple(out)
-
-
-def remove_index_files(folder: Path) -> None:
-    """Delete the files of a searchlib index in ``folder``, and nothing else there."""
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        name = entry.name
-        ours = (
-            name.startswith(("MAIN_", "_MAIN_", ".manifest-"))
-            or name in (MANIFEST_NAME, META_NAME)
-            or name.endswith((".seg", ".toc"))
-        )
-        if ours and entry.is_file():
-            entry.unlink()
-        elif ours and entry.is_dir():
-            shutil.rmtree(entry)
 
 
 def remove_index(path: str | os.PathLike[str], *, lock_timeout: float = 0.0) -> None:

@@ -263,7 +263,7 @@ class Indexer:
         if pending or removed_now:
             self._commit(pending, removed_now, report)
         report.removed = len(vanished)
-        report.documents = self.backend.doc_count()
+        report.documents = self.backend.info().count
         report.took_ms = (time.perf_counter() - started) * 1000
         return report
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .durable import fsync_path
+
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 
@@ -85,17 +87,3 @@ class Manifest:
             Path(tmp).unlink(missing_ok=True)
             raise
         fsync_path(folder)
-
-
-def fsync_path(path: Path) -> None:
-    """fsync a file or folder by path (folders make renames durable on POSIX)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on folders; nothing more can be done
-    finally:
-        os.close(fd)

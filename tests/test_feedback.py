@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchlib import Engine
-from searchlib.backends.whoosh_feedback import FeedbackSettings
+from searchlib.searching.feedback import FeedbackSettings
 from searchlib.errors import UsageError
 from searchlib.results import SearchResults
 
@@ -26,7 +26,7 @@ def uncapped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """
     with Engine(tmp_path_factory.mktemp("uncapped") / "index") as eng:
         eng.index([NEWS])
-        eng.backend.feedback_settings = FeedbackSettings(max_df=1.0)  # type: ignore[attr-defined]
+        eng.pipeline.feedback_settings = FeedbackSettings(max_df=1.0)
         yield eng
 
 

@@ -17,17 +17,14 @@ from __future__ import annotations
 import json
 import math
 import pickle
-import re
 import struct
 import threading
-import time
 import zlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -39,28 +36,16 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
 
-from .. import query as q
-from ..analysis import Analyzer
+from .. import plan as p
+from ..durable import fsync_path
 from ..errors import IndexCorruptError, IndexLockedError
-from ..manifest import fsync_path
-from ..results import Hit, SearchResults
-from .base import FACETS, Record, SearchRequest
+from ..records import Record, field_texts
+from ..schema import BM25_B, BM25_K1, FACETS, Sort
+from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
-from .whoosh_facets import FacetCache, build_facet, facet_key
-from .whoosh_feedback import (
-    DEFAULT_FEEDBACK,
-    FeedbackSettings,
-    expand,
-    nested_negation,
-    relevance_model,
-    typed_words,
-)
-from .whoosh_query import Compiled, QueryCompiler
+from .whoosh_facets import FacetCache, facet_key
+from .whoosh_query import to_whoosh
 
-#: Queries with more words than this rank documents with any word (those with all first).
-SHORT_QUERY_WORDS = 3
-#: Fewer matches than this make a search look for a "did you mean" suggestion.
-SUGGEST_BELOW = 3
 _INDEX_NAME = "MAIN"
 _NO_QUALITY = -(2**31)
 
@@ -115,10 +100,7 @@ _OPEN_DAMAGE: tuple[type[BaseException], ...] = (
 def damaged(path: Path | str, exc: BaseException) -> IndexCorruptError:
     """The error for an index whose files cannot be read, with the way to recover."""
     reason = str(exc) or type(exc).__name__
-    return IndexCorruptError(
-        f"the index in {path} is damaged ({reason}): rebuild it from the source files with "
-        f"'search index --rebuild PATH --index {path}'"
-    )
+    return IndexCorruptError(f"the index in {path} is damaged ({reason})")
 
 
 @contextmanager
@@ -166,8 +148,13 @@ def _aware(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if isinstance(value, datetime) else None
 
 
+
 class WhooshBackend:
     """A searchlib index stored by Whoosh, on disk or in memory."""
+
+    name: ClassVar[str] = "whoosh"
+    #: Version 1: the schema of ``build_schema`` with the ``facet_key`` column.
+    format_version: ClassVar[int] = 1
 
     def __init__(self, ix: Any, language: str, *, lock_timeout: float = 0.0) -> None:
         self._ix = ix
@@ -175,33 +162,35 @@ class WhooshBackend:
         self.location = str(getattr(ix.storage, "folder", "memory"))
         self.language = language
         self.lock_timeout = lock_timeout
-        self.analyzer = Analyzer(language)
-        self._plain = Analyzer(language, stem=False, remove_stopwords=False)
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
         self._cache: FacetCache | None = None
-        self._weighting = LuceneIdfBM25F(B=0.75, K1=1.2)
-        self._compiler = QueryCompiler(self.analyzer, self._plain)
-        #: RM3 settings for long queries (see ``whoosh_feedback``).
-        self.feedback_settings: FeedbackSettings = DEFAULT_FEEDBACK
+        self._info: IndexInfo | None = None
+        self._weighting = LuceneIdfBM25F(B=BM25_B, K1=BM25_K1)
 
-    # -- opening -----------------------------------------------------------------------------
+    # -- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, language: str, **kwargs: Any) -> WhooshBackend:
-        """Create an empty index in ``path`` (an existing one there is replaced)."""
+    def create(
+        cls, path: Path | None, language: str, *, lock_timeout: float = 0.0
+    ) -> WhooshBackend:
+        """Create an empty index in ``path`` (an existing one there is replaced), or in RAM."""
+        if path is None:
+            ix = RamStorage().create_index(build_schema(language), indexname=_INDEX_NAME)
+            return cls(ix, language)
         path.mkdir(parents=True, exist_ok=True)
         ix = _storage(path).create_index(build_schema(language), indexname=_INDEX_NAME)
-        return cls(ix, language, **kwargs)
+        return cls(ix, language, lock_timeout=lock_timeout)
 
     @classmethod
-    def open(cls, path: Path, language: str, **kwargs: Any) -> WhooshBackend:
+    def open(cls, path: Path, language: str, *, lock_timeout: float = 0.0) -> WhooshBackend:
         """Open the index in ``path``."""
         try:
             ix = _storage(path).open_index(_INDEX_NAME)
-            backend = cls(ix, language, **kwargs)
-            backend._current()  # read the segments now: a broken index fails here, not later
-            backend.doc_count()
+            backend = cls(ix, language, lock_timeout=lock_timeout)
+            with backend._lock:
+                backend._current()  # read the segments now: a broken index fails here
+                backend._searcher.doc_count()  # type: ignore[union-attr]
         except _OPEN_DAMAGE as exc:
             raise damaged(path, exc) from exc
         except Exception as exc:  # Whoosh raises many unrelated types for a damaged TOC
@@ -210,17 +199,20 @@ class WhooshBackend:
             raise
         return backend
 
-    @staticmethod
-    def exists(path: Path) -> bool:
+    @classmethod
+    def exists(cls, path: Path) -> bool:
         """Whether ``path`` holds a Whoosh index."""
         return bool(whoosh_index.exists_in(str(path), indexname=_INDEX_NAME))
 
     @classmethod
-    def in_memory(cls, language: str = "english") -> WhooshBackend:
-        """An index in RAM, for tests and throwaway use."""
-        storage = RamStorage()
-        ix = storage.create_index(build_schema(language), indexname=_INDEX_NAME)
-        return cls(ix, language)
+    def owned_files(cls, path: Path) -> list[Path]:
+        """Whoosh's files in ``path``: tables of contents, segments and its lock files."""
+        if not path.is_dir():
+            return []
+        return sorted(
+            entry for entry in path.iterdir()
+            if entry.name.startswith(("MAIN_", "_MAIN_")) or entry.name.endswith((".seg", ".toc"))
+        )
 
     def close(self) -> None:
         """Close the searcher and the index."""
@@ -229,6 +221,7 @@ class WhooshBackend:
                 self._searcher.close()
             self._searcher = None
             self._cache = None
+            self._info = None
             self._ix.close()
 
     # -- writing -----------------------------------------------------------------------------
@@ -262,6 +255,18 @@ class WhooshBackend:
         writer.commit()
         self._sync(before)
 
+    def optimize(self) -> None:
+        """Merge every segment into one (a commit of its own)."""
+        before = self._file_names()
+        try:
+            writer = self._ix.writer(timeout=self.lock_timeout)
+        except LockError as exc:
+            raise IndexLockedError(
+                f"index is locked by another writer: {self.location}"
+            ) from exc
+        writer.commit(optimize=True)
+        self._sync(before)
+
     def _file_names(self) -> set[str]:
         storage = self._ix.storage
         return set() if isinstance(storage, RamStorage) else set(storage.list())
@@ -281,19 +286,13 @@ class WhooshBackend:
         fsync_path(folder)
 
     def _fields(self, r: Record) -> dict[str, Any]:
-        fields: dict[str, Any] = {
+        fields: dict[str, Any] = dict(field_texts(r))
+        fields.update({
             "id": r.id,
             "kind": r.kind,
-            "title": r.title,
-            "excerpt": r.excerpt,
-            "body": r.body,
-            "related": r.related_text,
-            "spell": f"{r.title}\n{r.excerpt}",
             "provider": r.provider,
-            "provider_text": r.provider,
             "topic": ",".join(r.topics),
             "facet_key": facet_key(r.kind, r.provider, r.topics),
-            "topic_text": "\n".join(r.topics),
             "topics": list(r.topics),
             "parents": ",".join(r.parents),
             "url": r.url,
@@ -302,7 +301,7 @@ class WhooshBackend:
             "content_hash": r.content_hash,
             "related_ids": list(r.related_ids),
             "extra": json.dumps(dict(r.extra), ensure_ascii=False) if r.extra else "",
-        }
+        })
         published = _naive_utc(r.published)
         fields["dated"] = int(published is not None)
         if published is not None:
@@ -314,6 +313,10 @@ class WhooshBackend:
         )
         return {k: v for k, v in fields.items() if v != "" or k in ("title", "excerpt")}
 
+    def generation(self) -> int:
+        """The generation number of the latest commit."""
+        return int(self._ix.latest_generation())
+
     # -- reading -----------------------------------------------------------------------------
 
     def _current(self) -> tuple[Searcher, FacetCache]:
@@ -323,34 +326,29 @@ class WhooshBackend:
                 new = self._ix.searcher(weighting=self._weighting)
                 old, self._searcher = self._searcher, new
                 self._cache = FacetCache(new)
+                self._info = None
                 if old is not None:
                     old.close()
             assert self._cache is not None
             return self._searcher, self._cache
 
-    def generation(self) -> int:
-        """The generation number of the latest commit."""
-        return int(self._ix.latest_generation())
-
-    def doc_count(self) -> int:
-        """Live documents in the index."""
+    def info(self) -> IndexInfo:
+        """Live documents, bytes on disk, and documents per facet value (cached per commit)."""
         with self._lock, _guard(self.location):
-            searcher, _ = self._current()
-            return int(searcher.doc_count())
+            searcher, cache = self._current()
+            if self._info is None:
+                facets: dict[str, Mapping[str, int]] = {
+                    name: {v: len(d) for v, d in cache.values(name).items()} for name in FACETS
+                }
+                self._info = IndexInfo(int(searcher.doc_count()), self._size_bytes(), facets)
+            return self._info
 
-    def counts(self) -> Mapping[str, Mapping[str, int]]:
-        """Documents per value, for each facet."""
-        with self._lock, _guard(self.location):
-            _, cache = self._current()
-            return {name: {v: len(d) for v, d in cache.values(name).items()} for name in FACETS}
-
-    def size_bytes(self) -> int:
-        """Bytes used by the index files."""
+    def _size_bytes(self) -> int:
         storage = self._ix.storage
         if isinstance(storage, RamStorage):
             return sum(storage.file_length(name) for name in storage.list())
         folder = Path(storage.folder)
-        return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        return sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file())
 
     def get(self, doc_id: str) -> Record | None:
         """The stored record with that id."""
@@ -392,141 +390,84 @@ class WhooshBackend:
             extra=json.loads(extra) if extra else {},
         )
 
-    def to_hit(self, record: Record) -> Hit:
-        """A hit for a stored record with every stored field (``show``)."""
-        details: dict[str, Any] = {
-            "body": record.body,
-            "path": record.path,
-            "provider_domain": record.provider_domain,
-            "related": list(record.related_ids),
-            "extra": dict(record.extra),
-        }
-        return Hit(
-            id=record.id, kind=record.kind, title=record.title, excerpt=record.excerpt,
-            url=record.url, provider=record.provider, published=record.published,
-            topics=record.topics, parents=record.parents, quality=record.quality,
-            details=details,
-        )
+    def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
+        """Document and total frequency of each term in ``field`` (deleted documents count
+        until their segment is merged, as in Whoosh's own statistics)."""
+        with self._lock, _guard(self.location):
+            searcher, _ = self._current()
+            reader = searcher.reader()
+            out: dict[str, TermStats] = {}
+            for term in terms:
+                if (field, term) in reader:
+                    out[term] = TermStats(
+                        int(reader.doc_frequency(field, term)), int(reader.frequency(field, term))
+                    )
+                else:
+                    out[term] = TermStats(0, 0)
+            return out
+
+    def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
+        """Known words of titles and excerpts within ``max_distance`` edits, most frequent
+        first, then alphabetically."""
+        with self._lock, _guard(self.location):
+            searcher, _ = self._current()
+            reader = searcher.reader()
+            if "spell" not in reader.schema:
+                return []
+            found = [
+                (int(reader.frequency("spell", w)), w)
+                for w in reader.terms_within("spell", word, max_distance, prefix=1)
+            ]
+        found.sort(key=lambda fw: (-fw[0], fw[1]))
+        return [w for _, w in found[:limit]]
 
     # -- searching ---------------------------------------------------------------------------
 
-    def search(self, request: SearchRequest) -> SearchResults:
-        """Run a search: ranked page, total, disjunctive facets, highlights, suggestion.
-
-        Match modes: ``all`` (every word), ``any`` (any word), and ``auto``, the default:
-        a short query (up to :data:`SHORT_QUERY_WORDS` words) must match every word; a longer
-        one, or a short one that no document matches in full, is *tiered*: any word matches,
-        and documents with every word rank first. ``benchmarks/RELEVANCE.md`` has the numbers.
-        """
-        started = time.perf_counter()
+    def execute(
+        self,
+        plan: p.Plan | None,
+        filters: p.Filters,
+        facets: Mapping[str, p.Filters],
+        sort: Sort,
+        offset: int,
+        limit: int,
+    ) -> Execution:
+        """Matching set, page and facet counts of ``plan`` in one pass over one searcher."""
         with self._lock, _guard(self.location):
             searcher, cache = self._current()
-            fell_back = False
-            if request.match == "any":
-                compiled = self._compiler.compile(request.query, "any")
-            elif request.match == "all":
-                compiled = self._compiler.compile(request.query, "all")
-            else:
-                compiled = self._compiler.compile(request.query, "all")
-                if compiled.positive_clauses > SHORT_QUERY_WORDS:
-                    compiled = self._compiler.tiered(request.query)
-                elif compiled.positive_clauses > 1:
-                    matched = self._matching(searcher, cache, compiled.match)
-                    if not self._apply_filters(searcher, cache, request, matched):
-                        # Nothing has every word: rank the documents that have some of them.
-                        compiled = self._compiler.tiered(request.query)
-                        fell_back = True
-            feedback: tuple[str, ...] = ()
-            if self._feedback_applies(request, compiled):
-                compiled, feedback = self._with_feedback(searcher, cache, request, compiled)
-            matched = self._matching(searcher, cache, compiled.match)
-            return self._run(
-                searcher, cache, request, compiled, matched, started, fell_back=fell_back,
-                feedback=feedback,
-            )
-
-    def _feedback_applies(self, request: SearchRequest, compiled: Compiled) -> bool:
-        """Whether the search is expanded by pseudo-relevance feedback (RM3).
-
-        ``auto`` expands queries of more than :data:`SHORT_QUERY_WORDS` words ranked by
-        relevance, which are tiered; short queries keep meaning "documents with my words".
-        Never with ``match="all"`` or a ``NOT`` inside a group (whose scope the added words
-        could not respect).
-        """
-        if (
-            request.feedback == "off"
-            or request.sort != "relevance"
-            or request.match == "all"
-            or compiled.match is None
-            or compiled.positive_clauses == 0
-            or nested_negation(request.query)
-        ):
-            return False
-        return request.feedback == "on" or compiled.positive_clauses > SHORT_QUERY_WORDS
-
-    def _with_feedback(
-        self, searcher: Searcher, cache: FacetCache, request: SearchRequest, compiled: Compiled
-    ) -> tuple[Compiled, tuple[str, ...]]:
-        """``compiled`` expanded with the words of its own top documents, and those words."""
-        settings = self.feedback_settings
-        filters = self._filter_sets(searcher, cache, request)
-        allowed: set[int] | None = None
-        if filters:
-            matched = self._matching(searcher, cache, compiled.match)
-            allowed = set(self._apply_filters(searcher, cache, request, matched))
-            if not allowed:
-                return compiled, ()
-        first = searcher.search(compiled.match, filter=allowed, limit=settings.docs, terms=False)
-        top = [(hit.docnum, float(hit.score)) for hit in first]
-        keep = None
-        if settings.max_df < 1.0:
-            most = settings.max_df * searcher.doc_count_all()
-
-            def keep(term: str) -> bool:
-                return all(searcher.doc_frequency(f, term) <= most for f in ("title", "excerpt"))
-
-        model = relevance_model(searcher, self.analyzer, top, settings.terms, keep)
-        original = Counter(
-            term for word in typed_words(request.query) for term in self.analyzer.terms(word)
-        )
-        match = expand(
-            self._compiler, compiled, original, model, settings.original_weight,
-            self._compiler.excluded(request.query),
-        )
-        if match is compiled.match:
-            return compiled, ()
-        added = tuple(word.surface for word in model if word.term not in original)
-        return Compiled(match, compiled.highlight, compiled.positive_clauses), added
-
-    def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
-        """Documents sharing the most distinctive terms of ``doc_id``."""
-        started = time.perf_counter()
-        with self._lock, _guard(self.location):
-            searcher, cache = self._current()
-            stored = searcher.document(id=doc_id)
-            text = ""
-            if stored is not None:
-                text = f"{stored.get('title') or ''} {stored.get('excerpt') or ''}"
-            terms: list[tuple[str, float]] = []
-            if text.strip():
-                terms = searcher.key_terms_from_text("excerpt", text, numterms=12)
-            clauses = [
-                self._compiler.any_field(term, boost=max(weight, 0.01)) for term, weight in terms
-            ]
-            match = wq.Or(clauses) if clauses else None
-            compiled = Compiled(match, match, len(clauses))
+            match = None if plan is None else to_whoosh(plan)
             matched = self._matching(searcher, cache, match)
-            request = SearchRequest(
-                text=request.text, query=request.query, topics=request.topics,
-                providers=request.providers, kinds=request.kinds, since=request.since,
-                until=request.until, sort=request.sort, limit=request.limit,
-                offset=request.offset, facet_size=request.facet_size,
-                exclude_ids=(*request.exclude_ids, doc_id), suggest=False,
+            sets = _FilterSets(searcher, cache)
+            hit_docs = sets.narrow(matched, filters)
+            counts: dict[str, dict[str, int]] = {}
+            for name, facet_filters in facets.items():
+                docs = sets.narrow(matched, facet_filters)
+                values = cache.values(name)
+                if docs is cache.all_docs:
+                    counted = {value: len(ids) for value, ids in values.items()}
+                else:
+                    counted = {value: len(docs & ids) for value, ids in values.items()}
+                counts[name] = {value: n for value, n in counted.items() if n}
+            page = self._page(
+                searcher, match, hit_docs, sort, offset, limit,
+                filtered=hit_docs is not matched,
             )
-            return self._run(searcher, cache, request, compiled, matched, started)
+            rows = tuple(
+                (self._record(searcher.stored_fields(docnum)), score) for docnum, score in page
+            )
+            return Execution(len(hit_docs), rows, counts)
 
+    def count(self, plan: p.Plan | None, filters: p.Filters) -> int:
+        """How many documents match ``plan`` under ``filters``."""
+        with self._lock, _guard(self.location):
+            searcher, cache = self._current()
+            match = None if plan is None else to_whoosh(plan)
+            matched = self._matching(searcher, cache, match)
+            return len(_FilterSets(searcher, cache).narrow(matched, filters))
+
+    @staticmethod
     def _matching(
-        self, searcher: Searcher, cache: FacetCache, match: wq.Query | None
+        searcher: Searcher, cache: FacetCache, match: wq.Query | None
     ) -> frozenset[int]:
         if match is None:
             return frozenset()
@@ -534,147 +475,55 @@ class WhooshBackend:
             return cache.all_docs
         return frozenset(searcher.docs_for_query(match))
 
-    def _filter_sets(
-        self, searcher: Searcher, cache: FacetCache, request: SearchRequest
-    ) -> dict[str, frozenset[int]]:
-        """The doc set each active filter allows, keyed by facet name (or ``date``/``exclude``)."""
-        sets: dict[str, frozenset[int]] = {}
-        for name, selected in (
-            ("topic", request.topics), ("provider", request.providers), ("kind", request.kinds)
-        ):
-            if selected:
-                values = cache.values(name)
-                union: set[int] = set()
-                for value in selected:
-                    union.update(values.get(value, ()))
-                sets[name] = frozenset(union)
-        if request.since is not None or request.until is not None:
-            date_range = wq.DateRange(
-                "published", _naive_utc(request.since), _naive_utc(request.until)
-            )
-            sets["date"] = frozenset(searcher.docs_for_query(date_range))
-        if request.exclude_ids:
-            excluded = {
-                n for doc_id in request.exclude_ids
-                for n in searcher.docs_for_query(wq.Term("id", doc_id))
-            }
-            sets["exclude"] = cache.all_docs - excluded
-        return sets
-
-    def _apply_filters(
-        self,
-        searcher: Searcher,
-        cache: FacetCache,
-        request: SearchRequest,
-        matched: frozenset[int],
-        *,
-        skip: str | None = None,
-    ) -> frozenset[int]:
-        result = matched
-        for name, allowed in self._filter_sets(searcher, cache, request).items():
-            if name != skip:
-                result = result & allowed
-        return result
-
-    def _run(
-        self,
-        searcher: Searcher,
-        cache: FacetCache,
-        request: SearchRequest,
-        compiled: Compiled,
-        matched: frozenset[int],
-        started: float,
-        *,
-        fell_back: bool = False,
-        feedback: tuple[str, ...] = (),
-    ) -> SearchResults:
-        filters = self._filter_sets(searcher, cache, request)
-
-        def narrowed(skip: str | None) -> frozenset[int]:
-            result = matched
-            for name, allowed in filters.items():
-                if name != skip:
-                    result = result & allowed
-            return result
-
-        hit_docs = narrowed(None)
-        facets = {
-            name: build_facet(cache, name, narrowed(name), selected, request.facet_size)
-            for name, selected in (
-                ("topic", request.topics),
-                ("provider", request.providers),
-                ("kind", request.kinds),
-            )
-        }
-        hits = self._page(searcher, request, compiled, hit_docs, filtered=bool(filters))
-        suggestion = None
-        if request.suggest and (fell_back or len(hit_docs) < SUGGEST_BELOW):
-            suggestion = self._suggest(
-                searcher, cache, request, 0 if fell_back else len(hit_docs)
-            )
-        return SearchResults(
-            query=request.text,
-            total=len(hit_docs),
-            offset=request.offset,
-            limit=request.limit,
-            took_ms=(time.perf_counter() - started) * 1000,
-            hits=hits,
-            facets=facets,
-            suggestion=suggestion,
-            feedback=feedback,
-        )
-
     def _page(
         self,
         searcher: Searcher,
-        request: SearchRequest,
-        compiled: Compiled,
+        match: wq.Query | None,
         hit_docs: frozenset[int],
+        sort: Sort,
+        offset: int,
+        limit: int,
         *,
         filtered: bool,
-    ) -> tuple[Hit, ...]:
-        if not hit_docs or request.limit == 0 or request.offset >= len(hit_docs):
-            return ()
-        window = request.offset + request.limit
-        match = compiled.match if compiled.match is not None else wq.NullQuery
+    ) -> list[tuple[int, float | None]]:
+        if not hit_docs or limit == 0 or offset >= len(hit_docs):
+            return []
+        window = offset + limit
+        query = match if match is not None else wq.NullQuery
         dated_first = FieldFacet("dated", reverse=True)
         newest = MultiFacet([dated_first, FieldFacet("published", reverse=True)])
         sortedby: Any
-        if request.sort == "newest":
+        if sort == "newest":
             sortedby = newest
-        elif request.sort == "oldest":
+        elif sort == "oldest":
             sortedby = MultiFacet([dated_first, FieldFacet("published")])
-        elif request.sort == "quality":
+        elif sort == "quality":
             sortedby = MultiFacet(
                 [FieldFacet("quality_rank", reverse=True), dated_first,
                  FieldFacet("published", reverse=True)]
             )
-        elif isinstance(match, wq.Every):
+        elif isinstance(query, wq.Every):
             sortedby = newest
         else:
             sortedby = MultiFacet(
                 [ScoreFacet(), dated_first, FieldFacet("published", reverse=True)]
             )
         allowed = set(hit_docs) if filtered else None
-        ranked = not isinstance(match, wq.Every)
-        page: list[tuple[int, float | None]] | None = None
-        if request.sort == "relevance" and ranked:
-            page = self._ranked_page(searcher, match, allowed, request.offset, window)
-        if page is None:
-            results = searcher.search(
-                match, filter=allowed, limit=window, sortedby=sortedby, terms=False
-            )
-            page = []
-            for hit in results[request.offset : window]:
-                score = hit.score if request.sort == "relevance" and ranked else None
-                if isinstance(score, tuple):  # sorted by (score, date): the key holds -score
-                    score = -float(score[0])
-                page.append((hit.docnum, score))
-        marker = self._compiler.highlighter(searcher, compiled.highlight)
-        return tuple(
-            self._hit(searcher.stored_fields(docnum), rank, score, marker)
-            for rank, (docnum, score) in enumerate(page, start=request.offset + 1)
+        ranked = not isinstance(query, wq.Every)
+        if sort == "relevance" and ranked:
+            page = self._ranked_page(searcher, query, allowed, offset, window)
+            if page is not None:
+                return page
+        results = searcher.search(
+            query, filter=allowed, limit=window, sortedby=sortedby, terms=False
         )
+        out: list[tuple[int, float | None]] = []
+        for hit in results[offset:window]:
+            score = hit.score if sort == "relevance" and ranked else None
+            if isinstance(score, tuple):  # sorted by (score, date): the key holds -score
+                score = -float(score[0])
+            out.append((hit.docnum, None if score is None else float(score)))
+        return out
 
     @staticmethod
     def _ranked_page(
@@ -697,66 +546,53 @@ class WhooshBackend:
         scored.sort(key=lambda ds: (-ds[1], -dated[ds[0]], -published[ds[0]]))
         return [(docnum, score) for docnum, score in scored[offset:window]]
 
-    def _hit(
-        self, stored: Mapping[str, Any], rank: int, score: Any, marker: Callable[[str], str]
-    ) -> Hit:
-        record = self._record(stored)
-        return Hit(
-            id=record.id, kind=record.kind, title=record.title, excerpt=record.excerpt,
-            url=record.url, provider=record.provider, published=record.published,
-            topics=record.topics, parents=record.parents, rank=rank,
-            score=None if score is None else float(score), quality=record.quality,
-            highlights={"title": marker(record.title), "excerpt": marker(record.excerpt)},
-        )
 
-    # -- suggestions -------------------------------------------------------------------------
+class _FilterSets:
+    """The doc set each filter allows, computed once per search and shared by its facets."""
 
-    def _suggest(
-        self, searcher: Searcher, cache: FacetCache, request: SearchRequest, found: int
-    ) -> str | None:
-        """A corrected query from the index's vocabulary, if it finds more than ``found``.
+    def __init__(self, searcher: Searcher, cache: FacetCache) -> None:
+        self._searcher = searcher
+        self._cache = cache
+        self._memo: dict[tuple[Any, ...], frozenset[int]] = {}
 
-        ``found`` counts the documents with every word of the query (0 when none has them all).
-        """
-        words = [
-            (field, text) for field, text in q.terms(request.query)
-            if field in (None, "title", "excerpt")
-        ]
-        if not words:
-            return None
-        corrector = searcher.corrector("spell")
-        replacements: dict[str, str] = {}
-        for _, text in words:
-            for token in self._plain.tokens(text):
-                word = token.term
-                if word.isdigit() or searcher.doc_frequency("spell", word) > 0:
-                    continue
-                options = corrector.suggest(word, limit=1, maxdist=2, prefix=1)
-                if options:
-                    replacements[text[token.start : token.end]] = options[0]
-        if not replacements:
-            return None
-        suggestion = request.text
-        for wrong, right in replacements.items():
-            suggestion = _replace_word(suggestion, wrong, right)
-        if suggestion == request.text:
-            return None
-        try:
-            parsed = q.parse(suggestion)
-        except Exception:
-            return None
-        retry = SearchRequest(
-            text=suggestion, query=parsed, topics=request.topics, providers=request.providers,
-            kinds=request.kinds, since=request.since, until=request.until, match=request.match,
-            exclude_ids=request.exclude_ids, suggest=False,
-        )
-        # The correction must find more documents that have every word than the query did.
-        compiled = self._compiler.compile(parsed, "all")
-        matched = self._matching(searcher, cache, compiled.match)
-        better = len(self._apply_filters(searcher, cache, retry, matched))
-        return suggestion if better > found else None
+    def narrow(self, docs: frozenset[int], filters: p.Filters) -> frozenset[int]:
+        """``docs`` that every active filter allows (``docs`` itself when none is active)."""
+        result = docs
+        for key in self._keys(filters):
+            result = result & self._allowed(key)
+        return result
 
+    @staticmethod
+    def _keys(filters: p.Filters) -> list[tuple[Any, ...]]:
+        keys: list[tuple[Any, ...]] = []
+        for name in ("topic", "provider", "kind"):
+            values = filters.values(name)
+            if values:
+                keys.append((name, tuple(sorted(values))))
+        if filters.since is not None or filters.until is not None:
+            keys.append(("date", filters.since, filters.until))
+        if filters.exclude_ids:
+            keys.append(("exclude", tuple(sorted(filters.exclude_ids))))
+        return keys
 
-def _replace_word(text: str, wrong: str, right: str) -> str:
-    return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", right, text, flags=re.IGNORECASE)
-
+    def _allowed(self, key: tuple[Any, ...]) -> frozenset[int]:
+        if key in self._memo:
+            return self._memo[key]
+        name = key[0]
+        if name in ("topic", "provider", "kind"):
+            values = self._cache.values(name)
+            union: set[int] = set()
+            for value in key[1]:
+                union.update(values.get(value, ()))
+            allowed = frozenset(union)
+        elif name == "date":
+            date_range = wq.DateRange("published", _naive_utc(key[1]), _naive_utc(key[2]))
+            allowed = frozenset(self._searcher.docs_for_query(date_range))
+        else:
+            excluded = {
+                n for doc_id in key[1]
+                for n in self._searcher.docs_for_query(wq.Term("id", doc_id))
+            }
+            allowed = self._cache.all_docs - excluded
+        self._memo[key] = allowed
+        return allowed

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from whoosh.searching import Searcher
 
-from ..results import Facet, FacetValue
-
 #: Separators inside the ``facet_key`` column: kind, provider, topics; and between topics.
 FIELD_SEP = "\x1e"
 TOPIC_SEP = "\x1f"
@@ -69,28 +67,3 @@ class FacetCache:
             name: {value: frozenset(docs) for value, docs in table.items()}
             for name, table in (("kind", kinds), ("provider", providers), ("topic", topics))
         }
-
-
-def build_facet(
-    cache: FacetCache, name: str, docs: frozenset[int], selected: tuple[str, ...], size: int
-) -> Facet:
-    """The top ``size`` values of ``name`` over ``docs``, selected values always included."""
-    values = cache.values(name)
-    if docs is cache.all_docs:
-        counts = {value: len(ids) for value, ids in values.items()}
-    else:
-        counts = {value: len(docs & ids) for value, ids in values.items()}
-    ranked = sorted(
-        ((value, count) for value, count in counts.items() if count > 0),
-        key=lambda vc: (-vc[1], vc[0]),
-    )
-    chosen = set(selected)
-    top = ranked[:size]
-    shown = {value for value, _ in top}
-    # A selected value is always shown, so a user can see it and untick it.
-    top += [(value, counts.get(value, 0)) for value in selected if value not in shown]
-    return Facet(
-        name=name,
-        values=tuple(FacetValue(v, c, v in chosen) for v, c in top),
-        truncated=len(ranked) > size,
-    )

@@ -1,4 +1,4 @@
-"""The searcher lifecycle: new commits, merges and deletions become visible, nothing comes back.
+"""Whoosh backend: the searcher lifecycle: new commits, merges and deletions become visible, nothing comes back.
 
 Whoosh 2.7.5's ``Searcher.refresh()`` can return segments that a merge already replaced, so
 deleted documents reappear and counts double. searchlib reopens a searcher instead; these tests
@@ -39,8 +39,8 @@ def test_counts_stay_right_across_commits_merges_and_deletes(tmp_path: Path) -> 
             ("Even", 10), ("Odd", 10)
         ]
         # Force a full merge, then check that nothing deleted comes back and nothing doubles.
-        writer = backend._ix.writer()
-        writer.commit(optimize=True)
+        assert isinstance(backend, WhooshBackend)
+        backend.optimize()
         results = engine.search("common", limit=100)
         assert results.total == 20
         assert sorted(h.id for h in results.hits) == sorted(
@@ -63,8 +63,8 @@ def test_a_second_engine_sees_commits_of_another(tmp_path: Path) -> None:
 
 
 def test_in_memory_backend_works_like_the_disk_one() -> None:
-    backend = WhooshBackend.in_memory()
+    backend = WhooshBackend.create(None, "english")
     backend.write([record(1), record(2)], [])
-    assert backend.doc_count() == 2
+    assert backend.info().count == 2
     assert backend.get("doc2") == record(2)
     backend.close()

@@ -15,12 +15,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from whoosh import query as wq
-from whoosh.searching import Searcher
-
+from .. import plan as p
 from .. import query as q
 from ..analysis import Analyzer
-from .whoosh_query import Compiled, QueryCompiler, _scaled
+from ..records import Record
+from .compile import Compiler
 
 
 @dataclass(frozen=True)
@@ -72,13 +71,13 @@ class FeedbackWord:
 
 
 def relevance_model(
-    searcher: Searcher,
     analyzer: Analyzer,
-    top: Sequence[tuple[int, float]],
-    terms: int,
+    top: Sequence[tuple[Record, float]],
+    terms: int | None,
     keep: Callable[[str], bool] | None = None,
 ) -> list[FeedbackWord]:
-    """The ``terms`` strongest words of the top documents, by ``P(word | relevant)``.
+    """The ``terms`` strongest words of the top documents (all for ``None``), by
+    ``P(word | relevant)``.
 
     Each document contributes its words' relative frequencies in title and excerpt, weighted
     by its share of the top documents' total score. One-letter words and numbers are left out:
@@ -89,11 +88,10 @@ def relevance_model(
         return []
     model: dict[str, float] = {}
     written: dict[str, Counter[str]] = {}
-    for docnum, score in top:
+    for record, score in top:
         if score <= 0:
             continue
-        stored = searcher.stored_fields(docnum)
-        text = f"{stored.get('title') or ''} {stored.get('excerpt') or ''}"
+        text = f"{record.title or ''} {record.excerpt or ''}"
         tokens = [
             t for t in analyzer.tokens(text) if len(t.term) > 1 and not t.term.isdigit()
         ]
@@ -111,23 +109,22 @@ def relevance_model(
 
 
 def expand(
-    compiler: QueryCompiler,
-    compiled: Compiled,
+    compiled_match: p.Plan | None,
     original: Counter[str],
     model: Sequence[FeedbackWord],
     original_weight: float,
-    excluded: wq.Query | None = None,
-) -> wq.Query | None:
+    excluded: p.Plan | None = None,
+) -> p.Plan | None:
     """The compiled query interpolated with the feedback words (RM3).
 
     A typed word weighs ``original_weight * count / typed``; a feedback word
     ``(1 - original_weight) * P(word | relevant) / sum of P``. The typed query keeps its
-    structure (tiers, phrases), so it is scaled as a whole; boosts are divided by the largest
-    weight so that scores stay on the scale of an unexpanded query. ``excluded`` (the query's
+    structure (tiers, phrases), so it is scaled as a whole; weights are divided by the largest
+    so that scores stay on the scale of an unexpanded query. ``excluded`` (the query's
     ``-words``) is kept out of the documents the feedback words bring in, too.
     """
-    if compiled.match is None or not model or not original:
-        return compiled.match
+    if compiled_match is None or not model or not original:
+        return compiled_match
     typed = sum(original.values())
     mass = sum(word.weight for word in model) or 1.0
     feedback = [(word.term, (1 - original_weight) * word.weight / mass) for word in model]
@@ -135,7 +132,7 @@ def expand(
         [original_weight * count / typed for count in original.values()]
         + [weight for _, weight in feedback]
     )
-    clauses = [_scaled(compiled.match, original_weight / typed / largest)]
-    clauses += [compiler.any_field(term, boost=weight / largest) for term, weight in feedback]
-    combined = wq.Or(clauses)
-    return wq.AndNot(combined, excluded) if excluded is not None else combined
+    clauses: list[p.Plan] = [p.Boost(compiled_match, original_weight / typed / largest)]
+    clauses += [Compiler.any_field(term, boost=weight / largest) for term, weight in feedback]
+    combined = p.Any(tuple(clauses))
+    return p.Exclude(combined, excluded) if excluded is not None else combined

@@ -1,0 +1,123 @@
+"""The public search request: what ``Engine.search`` accepts, validated once, frozen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import query as q
+from .dates import parse_bound
+from .errors import UsageError
+from .plan import Filters
+from .schema import FEEDBACK_MODES, KINDS, MATCH_MODES, SORTS, FeedbackMode, MatchMode, Sort
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 100_000
+MAX_FACET_SIZE = 100
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """Everything a search asks for, validated before it reaches the pipeline."""
+
+    text: str
+    query: q.Node
+    topics: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: Sort = "relevance"
+    limit: int = 10
+    offset: int = 0
+    facet_size: int = 10
+    match: MatchMode = "auto"
+    #: Pseudo-relevance feedback: ``auto`` expands long queries, ``on`` any ranked query.
+    feedback: FeedbackMode = "auto"
+    exclude_ids: tuple[str, ...] = ()
+    suggest: bool = True
+
+    @property
+    def filters(self) -> Filters:
+        """The structured filters, as typed (the pipeline resolves facet values)."""
+        return Filters(
+            topics=self.topics, providers=self.providers, kinds=self.kinds,
+            since=self.since, until=self.until, exclude_ids=self.exclude_ids,
+        )
+
+
+def build_request(
+    text: str,
+    *,
+    topics: Sequence[str],
+    providers: Sequence[str],
+    kind: str | None,
+    since: str | datetime | None,
+    until: str | datetime | None,
+    sort: str,
+    limit: int,
+    offset: int,
+    facet_size: int,
+    match: str,
+    feedback: str = "auto",
+) -> SearchRequest:
+    """A validated request; :class:`UsageError` (or ``QueryError``) names the bad argument."""
+    if not isinstance(text, str):
+        raise UsageError("the query must be a string")
+    parsed = q.parse(text)
+    if sort not in SORTS:
+        raise UsageError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+    if match not in MATCH_MODES:
+        raise UsageError(f"unknown match mode {match!r}: choose one of auto, all, any")
+    if feedback not in FEEDBACK_MODES:
+        raise UsageError(f"unknown feedback mode {feedback!r}: choose one of auto, on, off")
+    if feedback == "on" and match == "all":
+        raise UsageError(
+            "feedback 'on' adds documents without every word: not with match 'all'"
+        )
+    if feedback == "on" and sort != "relevance":
+        raise UsageError(f"feedback 'on' changes the ranking: not with sort {sort!r}")
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+    check_int("limit", limit, 0, MAX_LIMIT)
+    check_int("offset", offset, 0, MAX_OFFSET)
+    check_int("facet_size", facet_size, 1, MAX_FACET_SIZE)
+    since_dt = parse_bound(since, "since", end=False)
+    until_dt = parse_bound(until, "until", end=True)
+    if since_dt is not None and until_dt is not None and since_dt > until_dt:
+        raise UsageError("since must not be later than until")
+    return SearchRequest(
+        text=text,
+        query=parsed,
+        topics=filter_values("topic", topics),
+        providers=filter_values("provider", providers),
+        kinds=(kind,) if kind else (),
+        since=since_dt,
+        until=until_dt,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        facet_size=facet_size,
+        match=match,
+        feedback=feedback,
+    )
+
+
+def check_int(name: str, value: object, low: int, high: int) -> None:
+    """A ``UsageError`` unless ``value`` is a whole number from ``low`` to ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UsageError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+
+
+def filter_values(name: str, values: Sequence[str]) -> tuple[str, ...]:
+    """Filter values without empties and repeats; one string counts as one value."""
+    if isinstance(values, str):
+        values = [values]
+    out: dict[str, None] = {}
+    for value in values:
+        if not isinstance(value, str):
+            raise UsageError(f"{name} filter values must be strings, not {value!r}")
+        if value:
+            out.setdefault(value, None)
+    return tuple(out)

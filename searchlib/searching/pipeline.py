@@ -1,0 +1,188 @@
+"""One search, start to end: plan, match mode, feedback, one backend call, facets, hits.
+
+Match modes (``auto``, the default): a short query (up to
+:data:`~searchlib.schema.SHORT_QUERY_WORDS` words) must match every word; a longer one, or a
+short one that no document matches in full, is *tiered*: any word matches, and documents with
+every word rank first. ``benchmarks/RELEVANCE.md`` has the numbers behind these choices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import replace
+
+from ..analysis import Analyzer
+from ..backends.base import Backend
+from ..plan import Filters
+from ..request import SearchRequest
+from ..results import Facet, SearchResults
+from ..schema import FACETS, SHORT_QUERY_WORDS
+from .compile import Compiled, Compiler
+from .facets import build_facet, facet_filters
+from .feedback import (
+    DEFAULT_FEEDBACK,
+    FeedbackSettings,
+    expand,
+    nested_negation,
+    relevance_model,
+    typed_words,
+)
+from .highlight import highlighter
+from .hits import hit_from_record
+from .similar import key_terms, similar_plan
+from .suggest import SUGGEST_BELOW, suggest
+
+
+class SearchPipeline:
+    """Runs searches against one backend with the index's analysis."""
+
+    def __init__(
+        self, backend: Backend, language: str, feedback: FeedbackSettings = DEFAULT_FEEDBACK
+    ) -> None:
+        self.backend = backend
+        self.analyzer = Analyzer(language)
+        self.plain = Analyzer(language, stem=False, remove_stopwords=False)
+        self.compiler = Compiler(self.analyzer, self.plain)
+        #: RM3 settings for long queries (see ``feedback``).
+        self.feedback_settings = feedback
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        """Run a search: ranked page, total, disjunctive facets, highlights, suggestion."""
+        started = time.perf_counter()
+        filters = self.filters(request)
+        fell_back = False
+        if request.match in ("any", "all"):
+            compiled = self.compiler.compile(request.query, request.match)
+        else:
+            compiled = self.compiler.compile(request.query, "all")
+            if compiled.positive_clauses > SHORT_QUERY_WORDS:
+                compiled = self.compiler.tiered(request.query)
+            elif compiled.positive_clauses > 1 and not self.backend.count(compiled.match, filters):
+                # Nothing has every word: rank the documents that have some of them.
+                compiled = self.compiler.tiered(request.query)
+                fell_back = True
+        added: tuple[str, ...] = ()
+        if self._feedback_applies(request, compiled):
+            compiled, added = self._with_feedback(request, filters, compiled)
+        return self._run(request, filters, compiled, started, fell_back=fell_back, added=added)
+
+    def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
+        """Documents sharing the most distinctive terms of ``doc_id`` (never itself)."""
+        started = time.perf_counter()
+        record = self.backend.get(doc_id)
+        terms = [] if record is None else key_terms(self.backend, self.analyzer, record)
+        plan = similar_plan(terms)
+        request = replace(
+            request, exclude_ids=(*request.exclude_ids, doc_id), suggest=False, feedback="off"
+        )
+        compiled = Compiled(plan, plan, len(terms))
+        return self._run(request, self.filters(request), compiled, started)
+
+    def filters(self, request: SearchRequest) -> Filters:
+        """The request's filters as the backend compares them."""
+        return request.filters
+
+    # -- feedback ----------------------------------------------------------------------------
+
+    def _feedback_applies(self, request: SearchRequest, compiled: Compiled) -> bool:
+        """Whether the search is expanded by pseudo-relevance feedback (RM3).
+
+        ``auto`` expands queries of more than :data:`SHORT_QUERY_WORDS` words ranked by
+        relevance, which are tiered; short queries keep meaning "documents with my words".
+        Never with ``match="all"`` or a ``NOT`` inside a group (whose scope the added words
+        could not respect).
+        """
+        if (
+            request.feedback == "off"
+            or request.sort != "relevance"
+            or request.match == "all"
+            or compiled.match is None
+            or compiled.positive_clauses == 0
+            or nested_negation(request.query)
+        ):
+            return False
+        return request.feedback == "on" or compiled.positive_clauses > SHORT_QUERY_WORDS
+
+    def _with_feedback(
+        self, request: SearchRequest, filters: Filters, compiled: Compiled
+    ) -> tuple[Compiled, tuple[str, ...]]:
+        """``compiled`` expanded with the words of its own top documents, and those words."""
+        settings = self.feedback_settings
+        first = self.backend.execute(compiled.match, filters, {}, "relevance", 0, settings.docs)
+        top = [(record, float(score or 0.0)) for record, score in first.page]
+        if not top:
+            return compiled, ()
+        model = relevance_model(self.analyzer, top, None)
+        if settings.max_df < 1.0 and model:
+            most = settings.max_df * self.backend.info().count
+            candidates = [word.term for word in model]
+            too_common: set[str] = set()
+            for field in ("title", "excerpt"):
+                stats = self.backend.term_stats(field, candidates)
+                too_common |= {t for t, s in stats.items() if s.doc_frequency > most}
+            model = [word for word in model if word.term not in too_common]
+        model = model[: settings.terms]
+        original = Counter(
+            term for word in typed_words(request.query) for term in self.analyzer.terms(word)
+        )
+        match = expand(
+            compiled.match, original, model, settings.original_weight,
+            self.compiler.excluded(request.query),
+        )
+        if match is compiled.match:
+            return compiled, ()
+        added = tuple(word.surface for word in model if word.term not in original)
+        return Compiled(match, compiled.highlight, compiled.positive_clauses), added
+
+    # -- one backend call, then hits and facets ----------------------------------------------
+
+    def _run(
+        self,
+        request: SearchRequest,
+        filters: Filters,
+        compiled: Compiled,
+        started: float,
+        *,
+        fell_back: bool = False,
+        added: tuple[str, ...] = (),
+    ) -> SearchResults:
+        execution = self.backend.execute(
+            compiled.match, filters, facet_filters(filters), request.sort,
+            request.offset, request.limit,
+        )
+        facets: dict[str, Facet] = {
+            name: build_facet(
+                name, execution.facets.get(name, {}), filters.values(name), request.facet_size
+            )
+            for name in FACETS
+        }
+        mark = highlighter(self.analyzer, compiled.highlight)
+        hits = tuple(
+            hit_from_record(
+                record, rank, score,
+                {"title": mark(record.title), "excerpt": mark(record.excerpt)},
+            )
+            for rank, (record, score) in enumerate(execution.page, start=request.offset + 1)
+        )
+        suggestion = None
+        if request.suggest and (fell_back or execution.total < SUGGEST_BELOW):
+            suggestion = suggest(
+                self.backend, self.plain, request.text, request.query,
+                lambda tree: self.backend.count(self.compiler.compile(tree, "all").match, filters),
+                0 if fell_back else execution.total,
+            )
+        return SearchResults(
+            query=request.text,
+            total=execution.total,
+            offset=request.offset,
+            limit=request.limit,
+            took_ms=(time.perf_counter() - started) * 1000,
+            hits=hits,
+            facets=facets,
+            suggestion=suggestion,
+            feedback=added,
+        )
+
