@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from .errors import DocumentError
 
@@ -203,9 +205,28 @@ def parse_text(text: str, *, path: str) -> Article:
     match = _FRONT_MATTER.match(text)
     if match is None:
         raise DocumentError(path, "no front matter (the file must start with a '---' line)")
-    raw_meta, body = match.group(1) or "", match.group(2)
-    meta = _load_yaml(raw_meta, path)
+    if not (match.group(1) or "").strip():
+        return _article_from_meta({}, match.group(2).strip(), path)
+    meta, body = frontmatter.parse(text, handler=_GuardedYAML(path))
     return _article_from_meta(meta, body.strip(), path)
+
+
+class _GuardedYAML(YAMLHandler):  # type: ignore[misc]
+    """python-frontmatter's YAML handler, loading with searchlib's guarded loader.
+
+    python-frontmatter splits the file (front matter between ``---`` lines, then the body);
+    loading goes through :func:`_load_yaml`, which refuses alias bombs, deep nesting and
+    huge documents, reads timestamps leniently, and raises :class:`DocumentError` (with the
+    file) for anything that is not a mapping, where python-frontmatter would ignore it.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def load(self, fm: str, **kwargs: object) -> dict[str, Any]:
+        # The split leaves the end of the opening "---" line in front: drop it, so that YAML's
+        # line numbers count from the file's second line, as error messages say.
+        return _load_yaml(fm.removeprefix("\n"), self.path)
 
 
 def _load_yaml(raw: str, path: str) -> dict[str, Any]:
