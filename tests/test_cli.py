@@ -190,7 +190,7 @@ def test_similar(indexed: Path) -> None:
     assert (code, [h["id"] for h in data["hits"]]) == (0, [IDS["descent"]])
     assert set(data) == {
         "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
-        "feedback",
+        "feedback", "relaxed", "missing", "empty_filters", "notices",
     }
 
 

@@ -79,6 +79,10 @@ def test_whole_result_shape(shared_engine: Engine) -> None:
         },
         "suggestion": None,
         "feedback": [],
+        "relaxed": False,
+        "missing": [],
+        "empty_filters": None,
+        "notices": [],
     }
     hit = data["hits"][0]
     assert hit["parents"] == []
@@ -343,7 +347,7 @@ def test_similar(shared_engine: Engine) -> None:
     assert names(results) == ["china-limits", "shenhai", "police"]
     assert set(results.to_dict()) == {
         "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
-        "feedback",
+        "feedback", "relaxed", "missing", "empty_filters", "notices",
     }
     assert names(shared_engine.similar(IDS["mars"])) == ["descent"]
     with pytest.raises(NotFoundError, match="no document with id 'nope'"):
