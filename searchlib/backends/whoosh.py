@@ -418,6 +418,10 @@ class WhooshBackend:
         a short query (up to :data:`SHORT_QUERY_WORDS` words) must match every word; a longer
         one, or a short one that no document matches in full, is *tiered*: any word matches,
         and documents with every word rank first. ``benchmarks/RELEVANCE.md`` has the numbers.
+
+        Only the fallback of a short query is ``relaxed`` (with the ``missing`` words): long
+        queries rank by any word by design. A search that its filters emptied names them in
+        ``empty_filters``.
         """
         started = time.perf_counter()
         with self._lock, _guard(self.location):
@@ -835,7 +839,6 @@ class WhooshBackend:
 
 def _replace_word(text: str, wrong: str, right: str) -> str:
     return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", right, text, flags=re.IGNORECASE)
-
 
 
 #: Where an unfielded typed word counts as present for :meth:`WhooshBackend._missing`.
