@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from . import query as q
-from .analysis import DEFAULT_LANGUAGE, check_language
+from .analysis import DEFAULT_LANGUAGE, check_language, fold_value
 from .backends.base import SORTS, FeedbackMode, MatchMode, SearchRequest, Sort
 from .backends.whoosh import WhooshBackend
 from .dates import parse_bound
@@ -254,7 +254,8 @@ class Engine:
         ``text`` uses the query language (see the README): words, ``"phrases"``, ``-word``,
         ``OR``, ``(groups)``, ``field:value``, ``prefix*``, ``fuzzy~``. Filters are structured:
         several ``topics`` (or ``providers``) match any of them; filters of different kinds all
-        apply. ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601 and
+        apply; their values match whatever their case, accents or spacing (``reuters`` finds
+        ``Reuters``). ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601 and
         are inclusive, in UTC. Raises :class:`~searchlib.errors.QueryError` for a query that
         cannot run and :class:`~searchlib.errors.UsageError` for bad arguments.
 
@@ -353,6 +354,8 @@ class Engine:
             )
         if feedback == "on" and sort != "relevance":
             raise UsageError(f"feedback 'on' changes the ranking: not with sort {sort!r}")
+        if kind is not None and fold_value(kind) in KINDS:
+            kind = fold_value(kind)  # "Article" is "article", like every facet filter value
         if kind is not None and kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
         _check_int("limit", limit, 0, MAX_LIMIT)
@@ -385,15 +388,18 @@ def _check_int(name: str, value: object, low: int, high: int) -> None:
 
 
 def _values(name: str, values: Sequence[str]) -> tuple[str, ...]:
+    """Filter values as given, without blank ones and without repeats of one folded key
+    (they select the same facet values: ``ai`` and ``AI``)."""
     if isinstance(values, str):
         values = [values]
-    out: dict[str, None] = {}
+    out: dict[str, str] = {}
     for value in values:
         if not isinstance(value, str):
             raise UsageError(f"{name} filter values must be strings, not {value!r}")
-        if value:
-            out.setdefault(value, None)
-    return tuple(out)
+        key = fold_value(value)
+        if key:
+            out.setdefault(key, value)
+    return tuple(out.values())
 
 
 def remove_index_files(folder: Path) -> None:

@@ -25,6 +25,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from .. import query as q
 from ..analysis import Analyzer
 from ..errors import IndexCorruptError, IndexLockedError
 from ..manifest import fsync_path
-from ..results import Hit, SearchResults
+from ..results import EmptyFilters, Hit, SearchResults
 from .base import FACETS, Record, SearchRequest
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_facets import FacetCache, build_facet, facet_key
@@ -417,33 +418,52 @@ class WhooshBackend:
         a short query (up to :data:`SHORT_QUERY_WORDS` words) must match every word; a longer
         one, or a short one that no document matches in full, is *tiered*: any word matches,
         and documents with every word rank first. ``benchmarks/RELEVANCE.md`` has the numbers.
+
+        Only the fallback of a short query is ``relaxed`` (with the ``missing`` words): long
+        queries rank by any word by design. A search that its filters emptied names them in
+        ``empty_filters``.
         """
         started = time.perf_counter()
         with self._lock, _guard(self.location):
             searcher, cache = self._current()
-            fell_back = False
-            if request.match == "any":
-                compiled = self._compiler.compile(request.query, "any")
-            elif request.match == "all":
-                compiled = self._compiler.compile(request.query, "all")
-            else:
-                compiled = self._compiler.compile(request.query, "all")
-                if compiled.positive_clauses > SHORT_QUERY_WORDS:
-                    compiled = self._compiler.tiered(request.query)
-                elif compiled.positive_clauses > 1:
-                    matched = self._matching(searcher, cache, compiled.match)
-                    if not self._apply_filters(searcher, cache, request, matched):
-                        # Nothing has every word: rank the documents that have some of them.
-                        compiled = self._compiler.tiered(request.query)
-                        fell_back = True
-            feedback: tuple[str, ...] = ()
-            if self._feedback_applies(request, compiled):
-                compiled, feedback = self._with_feedback(searcher, cache, request, compiled)
-            matched = self._matching(searcher, cache, compiled.match)
+            plan = self._plan(searcher, cache, request)
+
+            def total(variant: SearchRequest) -> int:
+                matched = self._plan(searcher, cache, variant).matched
+                return len(self._apply_filters(searcher, cache, variant, matched))
+
             return self._run(
-                searcher, cache, request, compiled, matched, started, fell_back=fell_back,
-                feedback=feedback,
+                searcher, cache, request, plan.compiled, plan.matched, started,
+                fell_back=plan.fell_back, feedback=plan.feedback, total=total,
             )
+
+    def _plan(self, searcher: Searcher, cache: FacetCache, request: SearchRequest) -> _Plan:
+        """How ``request`` is run: its compiled query (after the match mode and feedback
+        decisions) and the documents that query matches before filters."""
+        fell_back = False
+        matched: frozenset[int] | None = None
+        if request.match == "any":
+            compiled = self._compiler.compile(request.query, "any")
+        elif request.match == "all":
+            compiled = self._compiler.compile(request.query, "all")
+        else:
+            compiled = self._compiler.compile(request.query, "all")
+            if compiled.positive_clauses > SHORT_QUERY_WORDS:
+                compiled = self._compiler.tiered(request.query)
+            elif compiled.positive_clauses > 1:
+                matched = self._matching(searcher, cache, compiled.match)
+                if not self._apply_filters(searcher, cache, request, matched):
+                    # Nothing has every word: rank the documents that have some of them.
+                    compiled = self._compiler.tiered(request.query)
+                    fell_back = True
+                    matched = None
+        feedback: tuple[str, ...] = ()
+        if self._feedback_applies(request, compiled):
+            compiled, feedback = self._with_feedback(searcher, cache, request, compiled)
+            matched = None
+        if matched is None:
+            matched = self._matching(searcher, cache, compiled.match)
+        return _Plan(compiled, matched, fell_back, feedback)
 
     def _feedback_applies(self, request: SearchRequest, compiled: Compiled) -> bool:
         """Whether the search is expanded by pseudo-relevance feedback (RM3).
@@ -523,7 +543,11 @@ class WhooshBackend:
                 offset=request.offset, facet_size=request.facet_size,
                 exclude_ids=(*request.exclude_ids, doc_id), suggest=False,
             )
-            return self._run(searcher, cache, request, compiled, matched, started)
+
+            def total(variant: SearchRequest) -> int:
+                return len(self._apply_filters(searcher, cache, variant, matched))
+
+            return self._run(searcher, cache, request, compiled, matched, started, total=total)
 
     def _matching(
         self, searcher: Searcher, cache: FacetCache, match: wq.Query | None
@@ -543,10 +567,11 @@ class WhooshBackend:
             ("topic", request.topics), ("provider", request.providers), ("kind", request.kinds)
         ):
             if selected:
+                # Filter values match written values case- and accent-insensitively.
                 values = cache.values(name)
                 union: set[int] = set()
-                for value in selected:
-                    union.update(values.get(value, ()))
+                for value in cache.matching(name, selected):
+                    union.update(values[value])
                 sets[name] = frozenset(union)
         if request.since is not None or request.until is not None:
             date_range = wq.DateRange(
@@ -587,7 +612,13 @@ class WhooshBackend:
         *,
         fell_back: bool = False,
         feedback: tuple[str, ...] = (),
+        total: Callable[[SearchRequest], int] | None = None,
     ) -> SearchResults:
+        """The results of ``compiled`` (matching ``matched`` before filters) for ``request``.
+
+        ``total`` gives the total of the same search with other filters: it explains a search
+        that its filters emptied (:meth:`_empty_filters`).
+        """
         filters = self._filter_sets(searcher, cache, request)
 
         def narrowed(skip: str | None) -> frozenset[int]:
@@ -606,7 +637,18 @@ class WhooshBackend:
                 ("kind", request.kinds),
             )
         }
-        hits = self._page(searcher, request, compiled, hit_docs, filtered=bool(filters))
+        page = self._page(searcher, request, compiled, hit_docs, filtered=bool(filters))
+        hits = tuple(hit for _, hit in page)
+        # "Relaxed" is the fallback of a short query from every word to any word, only: long
+        # queries rank documents with any word by design.
+        relaxed = fell_back and bool(hit_docs)
+        missing = (
+            self._missing(searcher, request.query, [docnum for docnum, _ in page])
+            if relaxed else ()
+        )
+        empty = None
+        if not hit_docs and total is not None:
+            empty = _empty_filters(request, total)
         suggestion = None
         if request.suggest and (fell_back or len(hit_docs) < SUGGEST_BELOW):
             suggestion = self._suggest(
@@ -622,6 +664,9 @@ class WhooshBackend:
             facets=facets,
             suggestion=suggestion,
             feedback=feedback,
+            relaxed=relaxed,
+            missing=missing,
+            empty_filters=empty,
         )
 
     def _page(
@@ -632,9 +677,10 @@ class WhooshBackend:
         hit_docs: frozenset[int],
         *,
         filtered: bool,
-    ) -> tuple[Hit, ...]:
+    ) -> list[tuple[int, Hit]]:
+        """The hits of the requested page, each with its docnum."""
         if not hit_docs or request.limit == 0 or request.offset >= len(hit_docs):
-            return ()
+            return []
         window = request.offset + request.limit
         match = compiled.match if compiled.match is not None else wq.NullQuery
         dated_first = FieldFacet("dated", reverse=True)
@@ -671,10 +717,10 @@ class WhooshBackend:
                     score = -float(score[0])
                 page.append((hit.docnum, score))
         marker = self._compiler.highlighter(searcher, compiled.highlight)
-        return tuple(
-            self._hit(searcher.stored_fields(docnum), rank, score, marker)
+        return [
+            (docnum, self._hit(searcher.stored_fields(docnum), rank, score, marker))
             for rank, (docnum, score) in enumerate(page, start=request.offset + 1)
-        )
+        ]
 
     @staticmethod
     def _ranked_page(
@@ -707,6 +753,40 @@ class WhooshBackend:
             topics=record.topics, parents=record.parents, rank=rank,
             score=None if score is None else float(score), quality=record.quality,
             highlights={"title": marker(record.title), "excerpt": marker(record.excerpt)},
+        )
+
+    def _missing(self, searcher: Searcher, query: q.Node, page: list[int]) -> tuple[str, ...]:
+        """The typed words (positive ones, as first typed) that no document of ``page`` has.
+
+        Words are listed once (compared case-insensitively), in query order, each as typed:
+        ``crash``, ``recog*``, ``lander~``; a phrase counts word by word.
+
+        A word is in a document when the word, analysed as the search analyses it (stemmed:
+        *crashes* has *crash*), is in its title, excerpt or body, or in the field it names
+        (``title:crash``, ``provider:reuters``). Words that analysis drops (stopwords) are
+        not searched for, so never missing.
+        """
+        if not page:
+            return ()
+        on_page = frozenset(page)
+        words: dict[str, list[wq.Query]] = {}
+        first: dict[str, str] = {}
+        for leaf in _positive_words(query):
+            typed = leaf.text
+            if isinstance(leaf, q.Prefix):
+                typed += "*"
+            elif isinstance(leaf, q.Fuzzy):
+                typed += "~" if leaf.distance == 1 else f"~{leaf.distance}"
+            key = typed.casefold()
+            first.setdefault(key, typed)
+            fields = _TEXT_FIELDS if leaf.field is None else (leaf.field,)
+            for field in fields:
+                match = self._compiler.compile(replace(leaf, field=field), "all").match
+                if match is not None:
+                    words.setdefault(key, []).append(match)
+        return tuple(
+            first[key] for key, queries in words.items()
+            if not on_page.intersection(searcher.docs_for_query(wq.Or(queries)))
         )
 
     # -- suggestions -------------------------------------------------------------------------
@@ -760,3 +840,80 @@ class WhooshBackend:
 def _replace_word(text: str, wrong: str, right: str) -> str:
     return re.sub(rf"(?<!\w){re.escape(wrong)}(?!\w)", right, text, flags=re.IGNORECASE)
 
+
+#: Where an unfielded typed word counts as present for :meth:`WhooshBackend._missing`.
+_TEXT_FIELDS = ("title", "excerpt", "body")
+#: The filters a search can be emptied by, in the order :func:`_empty_filters` tries them.
+_FILTERS = ("topic", "provider", "kind", "date")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A search's compiled query, what it matches before filters, and how it was chosen."""
+
+    compiled: Compiled
+    matched: frozenset[int]
+    fell_back: bool
+    feedback: tuple[str, ...]
+
+
+def _positive_words(node: q.Node) -> list[q.Term | q.Prefix | q.Fuzzy]:
+    """The words a query asks for (not under ``NOT``), in query order; a phrase gives its
+    words one by one."""
+    words: list[q.Term | q.Prefix | q.Fuzzy] = []
+    stack: list[q.Node] = [node]  # no recursion: NOT chains can be deep
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (q.Term, q.Prefix, q.Fuzzy)):
+            words.append(current)
+        elif isinstance(current, q.Phrase):
+            words.extend(q.Term(word, current.field) for word in current.words)
+        elif isinstance(current, (q.Seq, q.And, q.Or)):
+            stack.extend(reversed(current.children))
+    return words
+
+
+def _without(request: SearchRequest, names: Iterable[str]) -> SearchRequest:
+    """``request`` with the filters ``names`` (facet names or ``date``) removed."""
+    changes: dict[str, Any] = {}
+    for name in names:
+        if name == "date":
+            changes.update(since=None, until=None)
+        else:
+            changes[{"topic": "topics", "provider": "providers", "kind": "kinds"}[name]] = ()
+    return replace(request, **changes)
+
+
+def _empty_filters(
+    request: SearchRequest, total: Callable[[SearchRequest], int]
+) -> EmptyFilters | None:
+    """Which filters emptied a search with no results, and the total without them.
+
+    None unless the search has active filters and finds something without any of them. The
+    filter whose removal alone finds the most is named (the first of topic, provider, kind,
+    date on a tie); when removing any one alone still finds nothing, all of them are.
+    """
+    active = [
+        name for name, on in zip(
+            _FILTERS,
+            (request.topics, request.providers, request.kinds,
+             request.since is not None or request.until is not None),
+            strict=True,
+        )
+        if on
+    ]
+    if not active:
+        return None
+    unfiltered = total(_without(request, active))
+    if unfiltered == 0:
+        return None
+    if len(active) == 1:
+        return EmptyFilters((active[0],), unfiltered)
+    best, best_total = None, 0
+    for name in active:
+        found = total(_without(request, (name,)))
+        if found > best_total:
+            best, best_total = name, found
+    if best is None:
+        return EmptyFilters(tuple(active), unfiltered)
+    return EmptyFilters((best,), best_total)

@@ -4,12 +4,20 @@ Whoosh's ``groupedby`` costs ~36 ms at 20k documents. Instead, each searcher get
 :class:`FacetCache` of facet value -> set of live docnums (built on first use from one column
 that holds every document's facet values), and a facet's counts are the sizes of those sets
 intersected with the matching docs.
+
+Filters match facet values by their folded key (:func:`~searchlib.analysis.fold_value`: case,
+accents and spacing ignored), while facets list each value as the files write it: a filter
+``reuters`` selects the written value ``Reuters``, and a filter ``ai`` selects both ``AI`` and
+``Ai`` if the files hold both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from whoosh.searching import Searcher
 
+from ..analysis import fold_value
 from ..results import Facet, FacetValue
 
 #: Separators inside the ``facet_key`` column: kind, provider, topics; and between topics.
@@ -33,6 +41,7 @@ class FacetCache:
     def __init__(self, searcher: Searcher) -> None:
         self._searcher = searcher
         self._values: dict[str, dict[str, frozenset[int]]] | None = None
+        self._forms: dict[str, dict[str, tuple[str, ...]]] = {}
         self._all: frozenset[int] | None = None
 
     @property
@@ -47,6 +56,25 @@ class FacetCache:
         if self._values is None:
             self._values = self._build()
         return self._values[field]
+
+    def forms(self, field: str) -> dict[str, tuple[str, ...]]:
+        """Folded key -> the written values of one facet with that key (usually one)."""
+        forms = self._forms.get(field)
+        if forms is None:
+            grouped: dict[str, list[str]] = {}
+            for value in sorted(self.values(field)):
+                grouped.setdefault(fold_value(value), []).append(value)
+            forms = self._forms[field] = {key: tuple(vs) for key, vs in grouped.items()}
+        return forms
+
+    def matching(self, field: str, selected: Iterable[str]) -> tuple[str, ...]:
+        """The written values of ``field`` that the filter values ``selected`` select."""
+        forms = self.forms(field)
+        chosen: dict[str, None] = {}
+        for value in selected:
+            for written in forms.get(fold_value(value), ()):
+                chosen.setdefault(written, None)
+        return tuple(chosen)
 
     def _build(self) -> dict[str, dict[str, frozenset[int]]]:
         kinds: dict[str, list[int]] = {}
@@ -84,11 +112,24 @@ def build_facet(
         ((value, count) for value, count in counts.items() if count > 0),
         key=lambda vc: (-vc[1], vc[0]),
     )
-    chosen = set(selected)
     top = ranked[:size]
-    shown = {value for value, _ in top}
-    # A selected value is always shown, so a user can see it and untick it.
-    top += [(value, counts.get(value, 0)) for value in selected if value not in shown]
+    listed = {value for value, _ in top}
+    chosen: set[str] = set()
+    keys: set[str] = set()
+    forms = cache.forms(name)
+    # A filter value selects the written values with its folded key. Selected values are
+    # always listed, so a user can see them and untick them; one that selects nothing is
+    # listed as first typed (once per key) with a count of 0.
+    for typed in selected:
+        key = fold_value(typed)
+        if key in keys:
+            continue
+        keys.add(key)
+        for value in forms.get(key) or (typed,):
+            chosen.add(value)
+            if value not in listed:
+                listed.add(value)
+                top.append((value, counts.get(value, 0)))
     return Facet(
         name=name,
         values=tuple(FacetValue(v, c, v in chosen) for v, c in top),
