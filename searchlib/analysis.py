@@ -79,6 +79,18 @@ def fold_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def fold_value(value: str) -> str:
+    """The key under which facet values match: case and accents folded, spaces collapsed.
+
+    ``fold_value("  Zürich   News ") == fold_value("ZURICH news") == "zurich news"``. A filter
+    value selects every facet value with the same key, so ``--provider reuters`` finds
+    ``Reuters``. Accents go first, since case folding turns some marks into letters (U+0345
+    into ``ι``), and again after it, since case folding can produce marks (``İ`` -> ``i̇``).
+    """
+    folded = fold_accents(fold_accents(value).casefold()).casefold()
+    return " ".join(folded.split())
+
+
 def check_language(language: str) -> str:
     """Return ``language`` normalised, or raise :class:`UsageError` listing the choices."""
     name = language.strip().lower()

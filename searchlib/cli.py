@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 from click_default_group import DefaultGroup
 
+from .analysis import fold_value
 from .engine import KINDS, MAX_LIMIT, MAX_OFFSET, Engine, remove_index
 from .errors import SearchlibError
 from .indexer import DEFAULT_BATCH_FILES, IndexReport
@@ -103,15 +104,78 @@ def _hit_lines(hit: Hit) -> list[str]:
     return lines
 
 
-def _print_results(results: SearchResults) -> None:
+def _count(total: int) -> str:
+    """``1 result``, ``67 results``."""
+    return f"{total} result{'' if total == 1 else 's'}"
+
+
+def _listed(items: list[str], word: str) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (with ``word`` for "and")."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+def _filter_texts(
+    topics: tuple[str, ...], providers: tuple[str, ...], kind: str | None,
+    since: str | None, until: str | None,
+) -> dict[str, str]:
+    """How each active filter reads in a sentence, as the user typed it."""
+    texts = {}
+    for name, values in (("topic", topics), ("provider", providers)):
+        if any(fold_value(value) for value in values):
+            # As the search sees them: blank values and other spellings of one value dropped.
+            kept: dict[str, str] = {}
+            for value in values:
+                if fold_value(value):
+                    kept.setdefault(fold_value(value), value)
+            quoted = [json.dumps(value, ensure_ascii=False) for value in kept.values()]
+            texts[name] = f"{name} {_listed(quoted, 'or')}"
+    if kind:
+        texts["kind"] = f"kind {json.dumps(kind, ensure_ascii=False)}"
+    if since and until:
+        texts["date"] = f"dates from {since} to {until}"
+    elif since or until:
+        texts["date"] = f"dates from {since}" if since else f"dates up to {until}"
+    return texts
+
+
+def _empty_filters_line(results: SearchResults, texts: dict[str, str]) -> str | None:
+    """``No results with provider "x"; without that filter: 67 results.``, or None."""
+    empty = results.empty_filters
+    if empty is None:
+        return None
+    named = [texts.get(name, f"the {name} filter") for name in empty.filters]
+    which = "that filter" if len(named) == 1 else "these filters"
+    return (
+        f"No results with {_listed(named, 'and')}; without {which}: "
+        f"{_count(empty.total_without)}."
+    )
+
+
+def _relaxed_line(results: SearchResults) -> str | None:
+    """``No results with every word; showing results with any. Missing: crash``, or None."""
+    if not results.relaxed:
+        return None
+    line = "No results with every word; showing results with any."
+    return f"{line} Missing: {', '.join(results.missing)}" if results.missing else line
+
+
+def _print_results(results: SearchResults, filters: dict[str, str] | None = None) -> None:
+    """Hits, then "did you mean", added words and facets. ``filters``: how each active
+    filter reads in a sentence (see :func:`_filter_texts`)."""
     if not results.hits:
         shown = (
             "No results" if results.total == 0 else f"No results on this page of {results.total}"
         )
         click.echo(f"{shown} for {results.query!r}." if results.query else f"{shown}.")
+        empty = _empty_filters_line(results, filters or {})
+        if empty:
+            click.echo(empty)
     else:
         first, last = results.hits[0].rank, results.hits[-1].rank
-        click.echo(f"{results.total} results, showing {first}-{last} ({results.took_ms:.1f} ms)")
+        click.echo(f"{_count(results.total)}, showing {first}-{last} ({results.took_ms:.1f} ms)")
+        relaxed = _relaxed_line(results)
+        if relaxed:
+            click.echo(relaxed)
         click.echo()
         for hit in results.hits:
             for line in _hit_lines(hit):
@@ -227,10 +291,12 @@ def _run_index(
 
 @cli.command("query")
 @click.argument("text", nargs=-1)
-@click.option("--topic", "topics", multiple=True, help="Only this topic (repeat to OR several).")
+@click.option("--topic", "topics", multiple=True,
+              help="Only this topic, in any case (repeat to OR several).")
 @click.option("--provider", "providers", multiple=True,
-              help="Only this provider (repeat to OR several).")
-@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only articles or related.")
+              help="Only this provider, in any case (repeat to OR several).")
+@click.option("--kind", type=click.Choice(KINDS, case_sensitive=False), default=None,
+              help="Only articles or related.")
 @click.option("--since", default=None, help="From this date (YYYY, YYYY-MM, YYYY-MM-DD, ISO).")
 @click.option("--until", default=None, help="Up to this date, inclusive.")
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest", "quality"]),
@@ -276,7 +342,7 @@ def query_command(
     if as_json:
         _emit_json(results.to_dict())
     else:
-        _print_results(results)
+        _print_results(results, _filter_texts(topics, providers, kind, since, until))
 
 
 @cli.command("show")

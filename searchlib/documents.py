@@ -211,7 +211,7 @@ def parse_text(text: str, *, path: str) -> Article:
     return _article_from_meta(meta, body.strip(), path)
 
 
-class _GuardedYAML(YAMLHandler):  # type: ignore[misc]
+class _GuardedYAML(YAMLHandler):
     """python-frontmatter's YAML handler, loading with searchlib's guarded loader.
 
     python-frontmatter splits the file (front matter between ``---`` lines, then the body);

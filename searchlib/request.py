@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import query as q
+from .analysis import fold_value
 from .dates import parse_bound
 from .errors import UsageError
 from .plan import Filters
@@ -78,6 +79,8 @@ def build_request(
         )
     if feedback == "on" and sort != "relevance":
         raise UsageError(f"feedback 'on' changes the ranking: not with sort {sort!r}")
+    if kind is not None and fold_value(kind) in KINDS:
+        kind = fold_value(kind)  # "Article" is "article", like every facet filter value
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
     check_int("limit", limit, 0, MAX_LIMIT)
@@ -111,13 +114,15 @@ def check_int(name: str, value: object, low: int, high: int) -> None:
 
 
 def filter_values(name: str, values: Sequence[str]) -> tuple[str, ...]:
-    """Filter values without empties and repeats; one string counts as one value."""
+    """Filter values as given, without blank ones and without repeats of one folded key
+    (they select the same facet values: ``ai`` and ``AI``); one string counts as one value."""
     if isinstance(values, str):
         values = [values]
-    out: dict[str, None] = {}
+    out: dict[str, str] = {}
     for value in values:
         if not isinstance(value, str):
             raise UsageError(f"{name} filter values must be strings, not {value!r}")
-        if value:
-            out.setdefault(value, None)
-    return tuple(out)
+        key = fold_value(value)
+        if key:
+            out.setdefault(key, value)
+    return tuple(out.values())

@@ -202,6 +202,60 @@ def test_shared_url_dates_sort_and_suggestion(page: Page, server: str) -> None:
     expect(page.locator("#error")).to_have_text("unclosed quote at position 0")
 
 
+def test_empty_filters_message_and_its_button(page: Page, server: str) -> None:
+    # Filter values in another case still select their facet values.
+    page.goto(f"{server}/?q=lander&provider=space+today")
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    assert facet(page, "provider", "Space Today").is_checked()
+    expect(page.locator("#messages .message")).to_have_count(0)
+    # Unticking the value as written removes the value as typed in the URL.
+    facet(page, "provider", "Space Today").uncheck()
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    assert "provider=" not in page.url
+
+    # One filter emptied the search: say which, and offer to remove it.
+    page.goto(f"{server}/?q=lander&provider=Jurist")
+    expect(page.locator("#summary")).to_have_text("No results for “lander”.")
+    message = page.locator("#messages .empty-filters")
+    expect(message).to_have_text(
+        "No results with provider “Jurist”; without that filter: 2 results. Remove that filter"
+    )
+    message.get_by_role("button", name="Remove that filter").click()
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    assert "provider=" not in page.url and "q=lander" in page.url
+    expect(page.locator("#messages .message")).to_have_count(0)
+
+    # Several filters together, a date among them: all are named, one button removes them.
+    page.goto(f"{server}/?q=lander&topic=AI&provider=Jurist&since=2027-01-01")
+    expect(page.locator("#messages .empty-filters")).to_have_text(
+        "No results with topic “AI”, provider “Jurist” and dates from 2027-01-01; without "
+        "these filters: 2 results. Remove these filters"
+    )
+    page.get_by_role("button", name="Remove these filters").click()
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    assert page.url == f"{server}/?q=lander"
+    page.go_back()
+    expect(page.locator("#messages .empty-filters")).to_contain_text("these filters: 2 results.")
+
+
+def test_relaxed_sentence_and_added_words(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q=heatwave+zebra")
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    expect(page.locator("#messages .relaxed")).to_have_text(
+        "No results with every word; showing results with any. Missing: zebra"
+    )
+    expect(page.locator("#messages .feedback")).to_have_count(0)
+
+    # A long query is not "relaxed"; its added words are listed as the CLI lists them.
+    page.fill("#q", "police cameras face matching metro network")
+    page.press("#q", "Enter")
+    expect(page.locator("#summary")).to_contain_text("5 results")
+    expect(page.locator("#messages .relaxed")).to_have_count(0)
+    expect(page.locator("#messages .feedback")).to_have_text(
+        "Also searched for: add, city, expand, flaw, script, court, shops, consent, limits, ruled"
+    )
+
+
 def test_screenshot(page: Page, server: str) -> None:
     page.goto(f"{server}/?q=facial+OR+heatwave&topic=AI&topic=Climate")
     expect(page.locator("#summary")).to_contain_text("results")

@@ -134,6 +134,81 @@ def test_feedback_words_are_shown_and_can_be_turned_off(indexed: Path) -> None:
     assert "Also searched for" not in out
 
 
+def test_filters_ignore_case_accents_and_spacing(indexed: Path) -> None:
+    code, out, _ = run(
+        "query", "lander", "--topic", "space", "--provider", " SPACE   today", "--kind", "Related",
+        "--index", str(indexed), "--json",
+    )
+    data = json.loads(out)
+    assert (code, [h["id"] for h in data["hits"]]) == (0, [IDS["descent"]])
+    assert {"value": "Space Today", "count": 1, "selected": True} in (
+        data["facets"]["provider"]["values"]
+    )
+    code, out, _ = run("query", "lander", "--provider", "space today", "--index", str(indexed))
+    assert code == 0
+    assert "provider: *Space Today (2)\n" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["lander", "--provider", "jurist"],
+         'No results with provider "jurist"; without that filter: 2 results.'),
+        (["lander", "--provider", "Jurist", "--provider", "TechNode", "--provider", "Grid News"],
+         'No results with provider "Jurist", "TechNode" or "Grid News"; without that filter: '
+         "2 results."),
+        (["lander", "--topic", "AI", "--provider", "Jurist", "--topic", "ai", "--topic", " "],
+         'No results with topic "AI" and provider "Jurist"; without these filters: 2 results.'),
+        (["lander", "--topic", "AI", "--provider", "Jurist", "--since", "2027"],
+         'No results with topic "AI", provider "Jurist" and dates from 2027; without these '
+         "filters: 2 results."),
+        (["mars", "--until", "2026-09"],
+         "No results with dates up to 2026-09; without that filter: 1 result."),
+        (["lander", "--since", "2026-11", "--until", "2026-12", "--kind", "related"],
+         "No results with dates from 2026-11 to 2026-12; without that filter: 1 result."),
+        (["heatwave", "--kind", "related", "--provider", "Weather Desk"],
+         'No results with provider "Weather Desk"; without that filter: 1 result.'),
+    ],
+)
+def test_says_which_filter_emptied_the_search(
+    indexed: Path, args: list[str], line: str
+) -> None:
+    code, out, err = run("query", *args, "--index", str(indexed))
+    assert (code, err) == (0, "")
+    assert out == f"No results for {args[0]!r}.\n{line}\n"
+
+
+def test_no_filter_line_when_the_query_finds_nothing_anyway(indexed: Path) -> None:
+    code, out, _ = run("query", "qqqqzzzz", "--topic", "AI", "--index", str(indexed))
+    assert (code, out) == (0, "No results for 'qqqqzzzz'.\n")
+
+
+def test_relaxed_query_line(indexed: Path) -> None:
+    code, out, _ = run("query", "heatwave zebra", "--index", str(indexed))
+    assert code == 0
+    lines = out.splitlines()
+    assert re.fullmatch(r"3 results, showing 1-3 \(\d+\.\d ms\)", lines[0])
+    assert lines[1:3] == [
+        "No results with every word; showing results with any. Missing: zebra", "",
+    ]
+    # Every word is on the page, though no document has both: no "Missing".
+    _, out, _ = run("query", "heatwave parliament", "--index", str(indexed))
+    assert out.splitlines()[1] == "No results with every word; showing results with any."
+    code, out, _ = run("query", "heatwave zebra", "--index", str(indexed), "--json")
+    data = json.loads(out)
+    assert (code, data["relaxed"], data["missing"], data["empty_filters"]) == (
+        0, True, ["zebra"], None
+    )
+    for text in ("heatwave solar", "heatwave zebra giraffe lion"):  # all words; a long query
+        _, out, _ = run("query", text, "--index", str(indexed))
+        assert "No results with every word" not in out
+
+
+def test_one_result_is_singular(indexed: Path) -> None:
+    _, out, _ = run("query", "solar", "--index", str(indexed))
+    assert out.startswith("1 result, showing 1-1 (")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

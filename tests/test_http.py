@@ -108,6 +108,34 @@ def test_search_passes_every_parameter(client: TestClient, shared_engine: Engine
     assert sorted(selected) == ["Jurist", "Metro Daily"]
 
 
+def test_topic_and_provider_ignore_case_and_accents(client: TestClient) -> None:
+    exact = client.get("/search", params=[("q", "facial"), ("topic", "Privacy"),
+                                          ("provider", "TechNode")]).json()
+    data = client.get("/search", params=[("q", "facial"), ("topic", " PRIVACY "),
+                                         ("provider", "téchnode"), ("kind", "Related")]).json()
+    assert data["total"] == exact["total"] == 1
+    assert [h["id"] for h in data["hits"]] == [IDS["china-limits"]]
+    assert data["facets"]["topic"] == exact["facets"]["topic"]
+    assert {"value": "TechNode", "count": 1, "selected": True} in (
+        data["facets"]["provider"]["values"]
+    )
+    assert {"value": "related", "count": 1, "selected": True} in data["facets"]["kind"]["values"]
+
+
+def test_empty_filters_and_relaxed_fields(client: TestClient) -> None:
+    data = client.get("/search", params=[("q", "lander"), ("topic", "AI"),
+                                         ("provider", "jurist")]).json()
+    assert (data["total"], data["hits"]) == (0, [])
+    assert data["empty_filters"] == {"filters": ["topic", "provider"], "total_without": 2}
+    assert (data["relaxed"], data["missing"]) == (False, [])
+    data = client.get("/search", params=[("q", "lander"), ("since", "2027")]).json()
+    assert data["empty_filters"] == {"filters": ["date"], "total_without": 2}
+    data = client.get("/search", params={"q": "heatwave zebra"}).json()
+    assert (data["total"], data["relaxed"], data["missing"], data["empty_filters"]) == (
+        3, True, ["zebra"], None
+    )
+
+
 def test_search_without_a_query_lists_everything(client: TestClient) -> None:
     data = client.get("/search").json()
     assert data["total"] == 12

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
-from ..analysis import Analyzer
+from ..analysis import Analyzer, fold_value
 from ..backends.base import Backend
 from ..plan import Filters
 from ..request import SearchRequest
-from ..results import Facet, SearchResults
+from ..results import EmptyFilters, Facet, SearchResults
 from ..schema import FACETS, SHORT_QUERY_WORDS
 from .compile import Compiled, Compiler
 from .facets import build_facet, facet_filters
@@ -30,6 +31,7 @@ from .feedback import (
 )
 from .highlight import highlighter
 from .hits import hit_from_record
+from .missing import missing_words
 from .similar import key_terms, similar_plan
 from .suggest import SUGGEST_BELOW, suggest
 
@@ -50,9 +52,27 @@ class SearchPipeline:
     # -- searching ---------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResults:
-        """Run a search: ranked page, total, disjunctive facets, highlights, suggestion."""
+        """Run a search: ranked page, total, disjunctive facets, highlights, suggestion.
+
+        Only the fallback of a short query is ``relaxed`` (with the ``missing`` words): long
+        queries rank by any word by design. A search that its filters emptied names them in
+        ``empty_filters``.
+        """
         started = time.perf_counter()
         filters = self.filters(request)
+        chosen = self._choose(request, filters)
+
+        def total_with(other: Filters) -> int:
+            # The same search with other filters, its match mode and feedback decided again.
+            return self.backend.count(self._choose(request, other).compiled.match, other)
+
+        return self._run(
+            request, filters, chosen.compiled, started, fell_back=chosen.fell_back,
+            added=chosen.added, total_with=total_with,
+        )
+
+    def _choose(self, request: SearchRequest, filters: Filters) -> _Choice:
+        """The compiled query a search runs after its match mode and feedback decisions."""
         fell_back = False
         if request.match in ("any", "all"):
             compiled = self.compiler.compile(request.query, request.match)
@@ -67,7 +87,7 @@ class SearchPipeline:
         added: tuple[str, ...] = ()
         if self._feedback_applies(request, compiled):
             compiled, added = self._with_feedback(request, filters, compiled)
-        return self._run(request, filters, compiled, started, fell_back=fell_back, added=added)
+        return _Choice(compiled, fell_back, added)
 
     def similar(self, doc_id: str, request: SearchRequest) -> SearchResults:
         """Documents sharing the most distinctive terms of ``doc_id`` (never itself)."""
@@ -79,11 +99,29 @@ class SearchPipeline:
             request, exclude_ids=(*request.exclude_ids, doc_id), suggest=False, feedback="off"
         )
         compiled = Compiled(plan, plan, len(terms))
-        return self._run(request, self.filters(request), compiled, started)
+        return self._run(
+            request, self.filters(request), compiled, started,
+            total_with=lambda other: self.backend.count(plan, other),
+        )
 
     def filters(self, request: SearchRequest) -> Filters:
-        """The request's filters as the backend compares them."""
-        return request.filters
+        """The request's filters with facet values resolved to the values as written.
+
+        Filter values match facet values by their folded key (case, accents and spacing
+        ignored): ``reuters`` selects ``Reuters``, and ``ai`` both ``AI`` and ``Ai`` if the
+        files hold both. A value that selects nothing is kept as typed (it matches nothing).
+        """
+        filters = request.filters
+        if not (filters.topics or filters.providers or filters.kinds):
+            return filters
+        known = self.backend.info().facets
+        resolved = {
+            name: _resolve(filters.values(name), known.get(name, {})) for name in FACETS
+        }
+        return replace(
+            filters, topics=resolved["topic"], providers=resolved["provider"],
+            kinds=resolved["kind"],
+        )
 
     # -- feedback ----------------------------------------------------------------------------
 
@@ -148,7 +186,13 @@ class SearchPipeline:
         *,
         fell_back: bool = False,
         added: tuple[str, ...] = (),
+        total_with: Callable[[Filters], int] | None = None,
     ) -> SearchResults:
+        """One backend call, then hits with highlights, facets, and what to tell the user.
+
+        ``total_with(filters)`` counts the same search under other filters: it explains a
+        search that its filters emptied.
+        """
         execution = self.backend.execute(
             compiled.match, filters, facet_filters(filters), request.sort,
             request.offset, request.limit,
@@ -167,6 +211,15 @@ class SearchPipeline:
             )
             for rank, (record, score) in enumerate(execution.page, start=request.offset + 1)
         )
+        # "Relaxed" is the fallback of a short query from every word to any word, only.
+        relaxed = fell_back and execution.total > 0
+        missing = (
+            missing_words(self.compiler, request.query, [r for r, _ in execution.page])
+            if relaxed else ()
+        )
+        empty = None
+        if execution.total == 0 and total_with is not None:
+            empty = empty_filters(filters, total_with)
         suggestion = None
         if request.suggest and (fell_back or execution.total < SUGGEST_BELOW):
             suggestion = suggest(
@@ -184,5 +237,56 @@ class SearchPipeline:
             facets=facets,
             suggestion=suggestion,
             feedback=added,
+            relaxed=relaxed,
+            missing=missing,
+            empty_filters=empty,
         )
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """A search's compiled query, and how it was chosen."""
+
+    compiled: Compiled
+    fell_back: bool
+    added: tuple[str, ...]
+
+
+def _resolve(typed: tuple[str, ...], known: Mapping[str, int]) -> tuple[str, ...]:
+    """The written values that ``typed`` filter values select (see ``filters``)."""
+    if not typed:
+        return ()
+    forms: dict[str, list[str]] = {}
+    for value in sorted(known):
+        forms.setdefault(fold_value(value), []).append(value)
+    out: dict[str, None] = {}
+    for value in typed:
+        for written in forms.get(fold_value(value)) or [value]:
+            out.setdefault(written, None)
+    return tuple(out)
+
+
+def empty_filters(filters: Filters, total_with: Callable[[Filters], int]) -> EmptyFilters | None:
+    """Which filters emptied a search with no results, and the total without them.
+
+    None unless the search has active filters and finds something without any of them. The
+    filter whose removal alone finds the most is named (the first of topic, provider, kind,
+    date on a tie); when removing any one alone still finds nothing, all of them are.
+    """
+    active = filters.active()
+    if not active:
+        return None
+    unfiltered = total_with(filters.without(*active))
+    if unfiltered == 0:
+        return None
+    if len(active) == 1:
+        return EmptyFilters(active, unfiltered)
+    best, best_total = "", 0
+    for name in active:
+        found = total_with(filters.without(name))
+        if found > best_total:
+            best, best_total = name, found
+    if not best:
+        return EmptyFilters(active, unfiltered)
+    return EmptyFilters((best,), best_total)
 

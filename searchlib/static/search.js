@@ -15,6 +15,12 @@
     suggestion: byId("suggestion"), suggestionLink: byId("suggestion-link"),
     pager: byId("pager"), prev: byId("prev"), next: byId("next"), pageInfo: byId("page-info"),
   };
+  // Messages about the results (relaxed query, emptying filters, added words), between the
+  // summary and the hits; made here so that the page shell needs no change.
+  el.messages = document.createElement("div");
+  el.messages.id = "messages";
+  el.messages.className = "messages";
+  el.summary.after(el.messages);
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -108,6 +114,7 @@
     el.error.hidden = true;
     renderSummary(data);
     renderSuggestion(data.suggestion);
+    renderMessages(data);
     el.hits.replaceChildren(...data.hits.map(renderHit));
     el.hits.start = data.offset + 1;
     for (const name of FACETS) renderFacet(name, data.facets[name]);
@@ -128,6 +135,70 @@
 
   function count(total) {
     return `${total.toLocaleString()} result${total === 1 ? "" : "s"}`;
+  }
+
+  // The same sentences as the `search` command prints.
+  function renderMessages(data) {
+    const messages = [];
+    if (data.relaxed) {
+      let text = "No results with every word; showing results with any.";
+      if (data.missing.length) text += ` Missing: ${data.missing.join(", ")}`;
+      messages.push(message("relaxed", text));
+    }
+    if (data.empty_filters) messages.push(emptyFiltersMessage(data.empty_filters));
+    if (data.feedback.length) {
+      const words = data.feedback.slice(0, 10).join(", ");
+      messages.push(message("feedback", `Also searched for: ${words}`));
+    }
+    el.messages.replaceChildren(...messages);
+  }
+
+  function message(className, text) {
+    const node = document.createElement("p");
+    node.className = `message ${className}`;
+    node.textContent = text;
+    return node;
+  }
+
+  // "No results with provider “x”; without that filter: 67 results." and a button that
+  // removes that filter (or those filters).
+  function emptyFiltersMessage({ filters, total_without: without }) {
+    const named = filters.map(filterText);
+    const which = filters.length === 1 ? "that filter" : "these filters";
+    const node = message(
+      "empty-filters",
+      `No results with ${listed(named, "and")}; without ${which}: ${count(without)}. `,
+    );
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.textContent = filters.length === 1 ? "Remove that filter" : "Remove these filters";
+    button.addEventListener("click", () => {
+      const changes = {};
+      for (const name of filters) {
+        if (name === "date") Object.assign(changes, { since: "", until: "" });
+        else changes[name] = Array.isArray(state[name]) ? [] : "";
+      }
+      navigate(changes);
+    });
+    node.append(button);
+    return node;
+  }
+
+  function filterText(name) {
+    const quoted = (value) => `“${value}”`;
+    if (name === "date") {
+      const { since, until } = state;
+      if (since && until) return `dates from ${since} to ${until}`;
+      return since ? `dates from ${since}` : `dates up to ${until}`;
+    }
+    const values = [state[name]].flat().filter(Boolean);
+    return values.length ? `${name} ${listed(values.map(quoted), "or")}` : `the ${name} filter`;
+  }
+
+  function listed(items, word) {
+    if (items.length < 2) return items.join("");
+    return `${items.slice(0, -1).join(", ")} ${word} ${items[items.length - 1]}`;
   }
 
   function renderSuggestion(suggestion) {
@@ -237,13 +308,21 @@
     box.value = value;
     box.checked = selected || state[name].includes(value);
     box.addEventListener("change", () => {
-      const chosen = state[name].filter((v) => v !== value);
+      // The URL may hold the value in another case or spelling ("reuters" for "Reuters").
+      const chosen = state[name].filter((v) => foldKey(v) !== foldKey(value));
       if (box.checked) chosen.push(value);
       navigate({ [name]: chosen });
     });
     label.append(box, " ", span("value", value), " ", span("count", String(n)));
     item.append(label);
     return item;
+  }
+
+  // As the server matches filter values: case, accents and spacing ignored (an
+  // approximation of Python's casefold, enough to untick a value).
+  function foldKey(value) {
+    return value.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
+      .replace(/ß/g, "ss").split(/\s+/).filter(Boolean).join(" ");
   }
 
   function renderPager({ total, offset, limit }) {
@@ -258,6 +337,7 @@
     el.error.textContent = message;
     el.error.hidden = false;
     el.summary.textContent = "";
+    el.messages.replaceChildren();
     el.hits.replaceChildren();
     el.pager.hidden = true;
     el.suggestion.hidden = true;
