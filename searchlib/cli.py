@@ -442,14 +442,19 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @click.option("--token-env", metavar="NAME", default=None,
               help="Enable POST /index for clients sending the bearer token held in this "
                    "environment variable.")
+@click.option("--show-paths", is_flag=True,
+              help="Include the server's file paths in /stats and /documents/ID answers.")
 @_index_option
 @click.help_option("-h", "--help")
-def serve_command(host: str, port: int, token_env: str | None, index_dir: Path) -> None:
+def serve_command(
+    host: str, port: int, token_env: str | None, show_paths: bool, index_dir: Path
+) -> None:
     """Serve the HTTP API and a search page (needs the extra: pip install 'searchlib[server]').
 
-    GET /search, /documents/ID, /documents/ID/similar, /stats, /healthz, /openapi.json, and
-    the page at /. Read-only unless --token-env names a variable holding a token: then
-    POST /index with 'Authorization: Bearer <token>' indexes files on the server.
+    GET /search, /facets/NAME, /documents/ID, /documents/ID/similar, /stats, /healthz,
+    /openapi.json, and the page at /. Read-only unless --token-env names a variable holding a
+    token: then POST /index with 'Authorization: Bearer <token>' indexes files on the server.
+    The index folder and source file paths are left out of answers unless --show-paths.
 
     Example:
 
@@ -475,7 +480,7 @@ def serve_command(host: str, port: int, token_env: str | None, index_dir: Path) 
         click.echo(f"Warning: listening on {host}: other machines can reach this server",
                    err=True)
     with _errors(), _open(index_dir) as engine:
-        serve(engine, host=host, port=port, token=token)
+        serve(engine, host=host, port=port, token=token, show_paths=show_paths)
 
 
 def _human_bytes(size: int) -> str:

@@ -353,3 +353,17 @@ def test_query_facet_size(indexed: Path) -> None:
     )
     code, _, err = run("query", "x", "--facet-size", "1001", "--index", str(indexed))
     assert code == 2 and "Invalid value for '--facet-size'" in err
+
+
+@pytest.mark.parametrize(("flags", "shown"), [([], False), (["--show-paths"], True)])
+def test_serve_shows_paths_only_when_asked(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], shown: bool
+) -> None:
+    pytest.importorskip("starlette", reason="search serve needs the server extra")
+    import searchlib.http
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(searchlib.http, "serve", lambda engine, **kwargs: calls.append(kwargs))
+    code, _, err = run("serve", *flags, "--index", str(indexed))
+    assert (code, err) == (0, "")
+    assert calls == [{"host": "127.0.0.1", "port": 8000, "token": None, "show_paths": shown}]
