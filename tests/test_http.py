@@ -255,6 +255,25 @@ def test_no_server_paths_by_default(client: TestClient, shared_engine: Engine) -
         assert schemas[name]["additionalProperties"] is False
 
 
+@pytest.mark.parametrize("show_paths", [False, True])
+def test_documents_and_stats_match_their_schema(shared_engine: Engine, show_paths: bool) -> None:
+    """The schema's Stats and Document describe exactly what the app answers."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs", reason="comes with schemathesis")
+    with TestClient(create_app(shared_engine, show_paths=show_paths)) as client:
+        components = client.get("/openapi.json").json()["components"]
+
+        def check(name: str, data: Any) -> None:
+            schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+            jsonschema_rs.validator_for(schema).validate(data)
+
+        check("Stats", client.get("/stats").json())
+        for doc_id in (IDS["court"], IDS["descent"]):  # an article, a related item
+            check("Document", client.get(f"/documents/{doc_id}").json())
+        with pytest.raises(jsonschema_rs.ValidationError):  # the schema is not lax
+            check("Stats", {**client.get("/stats").json(), "path": "/srv"} if not show_paths
+                  else {k: v for k, v in client.get("/stats").json().items() if k != "path"})
+
+
 def test_server_paths_with_show_paths(shared_engine: Engine) -> None:
     with TestClient(create_app(shared_engine, show_paths=True)) as client:
         assert client.get("/stats").json() == shared_engine.stats().to_dict()
