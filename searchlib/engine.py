@@ -16,16 +16,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from . import query as q
 from .analysis import DEFAULT_LANGUAGE, check_language, fold_value
-from .backends.base import SORTS, FeedbackMode, MatchMode, SearchRequest, Sort
+from .backends.base import FACETS, SORTS, FeedbackMode, MatchMode, SearchRequest, Sort
 from .backends.whoosh import WhooshBackend
 from .dates import parse_bound
 from .documents import DEFAULT_MAX_FILE_BYTES
@@ -46,14 +47,16 @@ from .indexer import (
 )
 from .locking import WriterLock
 from .manifest import MANIFEST_NAME, Manifest
-from .results import Hit, SearchResults
+from .results import Facet, Hit, SearchResults
 
 #: Bumped whenever the schema or analysis changes in a way old indexes cannot serve.
 SCHEMA_VERSION = 2
 META_NAME = "searchlib.json"
 MAX_LIMIT = 1000
 MAX_OFFSET = 100_000
-MAX_FACET_SIZE = 100
+#: The most values ``search`` returns per facet (each facet of every search gets this many):
+#: enough for any list a person reads. Every value of one facet comes from ``Engine.facet``.
+MAX_FACET_SIZE = 1000
 KINDS = ("article", "related")
 
 
@@ -273,6 +276,51 @@ class Engine:
         )
         return self.backend.search(request)
 
+    def facet(
+        self,
+        name: str,
+        text: str = "",
+        *,
+        topics: Sequence[str] = (),
+        providers: Sequence[str] = (),
+        kind: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        limit: int | None = None,
+        sort: Sort = "relevance",
+        match: MatchMode = "auto",
+        feedback: FeedbackMode = "auto",
+    ) -> Facet:
+        """Every value of one facet (``topic``, ``provider`` or ``kind``) with its count.
+
+        The counts are those of :meth:`search` with the same arguments, over all its matches,
+        and just as disjunctive: the facet's own filter is not applied to them, so the other
+        values of a filtered facet keep their counts. Values are sorted by count (highest
+        first), then name. ``limit=None`` returns them all; otherwise the first ``limit`` are
+        returned, ``truncated`` is set when more exist, and selected values are always
+        listed (after the others, as in :meth:`search`). Values without a match are left out,
+        unless selected. Raises :class:`~searchlib.errors.UsageError` for an unknown facet
+        and for the arguments :meth:`search` refuses.
+
+        Example::
+
+            engine.facet("provider", "vaccine", topics=["Health"])  # all providers, counted
+        """
+        if not isinstance(name, str) or name not in FACETS:
+            raise UsageError(f"unknown facet {name!r}: choose one of {', '.join(FACETS)}")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise UsageError(f"limit must be a whole number of at least 1, not {limit!r}")
+        request = self._request(
+            text, topics=topics, providers=providers, kind=kind, since=since, until=until,
+            sort=sort, limit=0, offset=0, facet_size=1, match=match, feedback=feedback,
+        )
+        # No page, no suggestion; every value of every facet (their counts come in one pass).
+        request = replace(request, facet_size=sys.maxsize, suggest=False)
+        every = self.backend.search(request).facets[name]
+        return _first_values(every, limit)
+
     def similar(
         self,
         doc_id: str,
@@ -380,6 +428,18 @@ class Engine:
             match=cast(MatchMode, match),
             feedback=cast(FeedbackMode, feedback),
         )
+
+
+def _first_values(facet: Facet, limit: int | None) -> Facet:
+    """``facet`` cut to its first ``limit`` values by count, selected values always kept."""
+    # The backend lists the values with a match by count, then selected ones without.
+    counted = [v for v in facet.values if v.count > 0]
+    if limit is None or len(counted) <= limit:
+        return facet
+    kept = counted[:limit]
+    kept += [v for v in counted[limit:] if v.selected]
+    kept += [v for v in facet.values if v.count == 0]
+    return Facet(name=facet.name, values=tuple(kept), truncated=True)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:
