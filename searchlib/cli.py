@@ -20,10 +20,12 @@ import click
 from click_default_group import DefaultGroup
 
 from .analysis import fold_value
-from .engine import KINDS, MAX_LIMIT, MAX_OFFSET, Engine, remove_index
+from .engine import Engine, remove_index
 from .errors import SearchlibError
 from .indexer import DEFAULT_BATCH_FILES, IndexReport
-from .results import Hit, SearchResults
+from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
+from .results import Facet, Hit, SearchResults
+from .schema import FEEDBACK_MODES, KINDS, SORTS
 
 EXIT_SKIPPED = 3
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)
@@ -299,13 +301,16 @@ def _run_index(
               help="Only articles or related.")
 @click.option("--since", default=None, help="From this date (YYYY, YYYY-MM, YYYY-MM-DD, ISO).")
 @click.option("--until", default=None, help="Up to this date, inclusive.")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest", "quality"]),
+@click.option("--sort", type=click.Choice(SORTS),
               default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0, MAX_OFFSET), default=0, show_default=True)
-@click.option("--feedback", type=click.Choice(["auto", "on", "off"]), default="auto",
+@click.option("--feedback", type=click.Choice(FEEDBACK_MODES), default="auto",
               show_default=True,
               help="Add words of the top documents to the query (auto: over 3 words).")
+@click.option("--facet-size", type=click.IntRange(1, MAX_FACET_SIZE), default=10,
+              show_default=True,
+              help="Values listed per facet (all of one facet: search facets NAME).")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -320,6 +325,7 @@ def query_command(
     limit: int,
     offset: int,
     feedback: str,
+    facet_size: int,
     index_dir: Path,
     as_json: bool,
 ) -> None:
@@ -337,12 +343,80 @@ def query_command(
         results = engine.search(
             " ".join(text), topics=topics, providers=providers, kind=kind, since=since,
             until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
-            feedback=feedback,  # type: ignore[arg-type]
+            feedback=feedback, facet_size=facet_size,  # type: ignore[arg-type]
         )
     if as_json:
         _emit_json(results.to_dict())
     else:
         _print_results(results, _filter_texts(topics, providers, kind, since, until))
+
+
+@cli.command("facets")
+@click.argument("name", metavar="{topic|provider|kind}")
+@click.argument("text", nargs=-1)
+@click.option("--topic", "topics", multiple=True, help="Only this topic (repeat to OR several).")
+@click.option("--provider", "providers", multiple=True,
+              help="Only this provider (repeat to OR several).")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only articles or related.")
+@click.option("--since", default=None, help="From this date (YYYY, YYYY-MM, YYYY-MM-DD, ISO).")
+@click.option("--until", default=None, help="Up to this date, inclusive.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="List only the values with the most matches (default: all).")
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def facets_command(
+    name: str,
+    text: tuple[str, ...],
+    topics: tuple[str, ...],
+    providers: tuple[str, ...],
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    index_dir: Path,
+    as_json: bool,
+) -> None:
+    """Every value of one facet with its number of matches, most first.
+
+    Counts are those of `search query` with the same text and filters; the facet's own
+    filter does not narrow them (selected values are marked *). Without TEXT, they count
+    the whole index.
+
+    Example:
+
+    \b
+        search facets provider
+        search facets topic "mars lander" --provider "Space Today"
+    """
+    with _errors(), _open(index_dir) as engine:
+        facet = engine.facet(
+            name, " ".join(text), topics=topics, providers=providers, kind=kind, since=since,
+            until=until, limit=limit,
+        )
+    if as_json:
+        _emit_json({"name": facet.name, **facet.to_dict()})
+    else:
+        _print_facet(facet, " ".join(text))
+
+
+def _print_facet(facet: Facet, text: str) -> None:
+    """One value a line: its count right-aligned (thousands separated), then the value.
+
+    Counts come first so that the columns stay aligned however long a value is (some
+    provider names are whole URLs).
+    """
+    if not facet.values:
+        click.echo(f"No {facet.name} values{f' for {text!r}' if text else ''}.")
+        return
+    counts = [f"{v.count:,}" for v in facet.values]
+    width = max(len(c) for c in counts)
+    marked = any(v.selected for v in facet.values)
+    for value, count in zip(facet.values, counts, strict=True):
+        mark = ("* " if value.selected else "  ") if marked else ""
+        click.echo(f"{count:>{width}}  {mark}{value.value}")
+    if facet.truncated:
+        click.echo("... more values: raise --limit, or leave it out to list them all")
 
 
 @cli.command("show")
@@ -436,14 +510,19 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @click.option("--token-env", metavar="NAME", default=None,
               help="Enable POST /index for clients sending the bearer token held in this "
                    "environment variable.")
+@click.option("--show-paths", is_flag=True,
+              help="Include the server's file paths in /stats and /documents/ID answers.")
 @_index_option
 @click.help_option("-h", "--help")
-def serve_command(host: str, port: int, token_env: str | None, index_dir: Path) -> None:
+def serve_command(
+    host: str, port: int, token_env: str | None, show_paths: bool, index_dir: Path
+) -> None:
     """Serve the HTTP API and a search page (needs the extra: pip install 'searchlib[server]').
 
-    GET /search, /documents/ID, /documents/ID/similar, /stats, /healthz, /openapi.json, and
-    the page at /. Read-only unless --token-env names a variable holding a token: then
-    POST /index with 'Authorization: Bearer <token>' indexes files on the server.
+    GET /search, /facets/NAME, /documents/ID, /documents/ID/similar, /stats, /healthz,
+    /openapi.json, and the page at /. Read-only unless --token-env names a variable holding a
+    token: then POST /index with 'Authorization: Bearer <token>' indexes files on the server.
+    The index folder and source file paths are left out of answers unless --show-paths.
 
     Example:
 
@@ -469,7 +548,7 @@ def serve_command(host: str, port: int, token_env: str | None, index_dir: Path) 
         click.echo(f"Warning: listening on {host}: other machines can reach this server",
                    err=True)
     with _errors(), _open(index_dir) as engine:
-        serve(engine, host=host, port=port, token=token)
+        serve(engine, host=host, port=port, token=token, show_paths=show_paths)
 
 
 def _human_bytes(size: int) -> str:

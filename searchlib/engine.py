@@ -42,8 +42,8 @@ from .indexer import (
 )
 from .locking import WriterLock
 from .manifest import Manifest
-from .request import MAX_LIMIT, MAX_OFFSET, build_request
-from .results import Hit, SearchResults
+from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, build_request, check_facet
+from .results import Facet, Hit, SearchResults
 from .schema import KINDS, FeedbackMode, MatchMode, Sort
 from .searching import SearchPipeline
 from .searching.hits import detailed_hit
@@ -57,7 +57,9 @@ from .store import (
     write_meta,
 )
 
-__all__ = ["KINDS", "MAX_LIMIT", "MAX_OFFSET", "Engine", "Stats", "remove_index"]
+__all__ = [
+    "KINDS", "MAX_FACET_SIZE", "MAX_LIMIT", "MAX_OFFSET", "Engine", "Stats", "remove_index",
+]
 
 
 @dataclass(frozen=True)
@@ -287,6 +289,43 @@ class Engine:
         self.backend  # noqa: B018 - raises once the engine is closed
         with self._recovery():
             return self.pipeline.search(request)
+
+    def facet(
+        self,
+        name: str,
+        text: str = "",
+        *,
+        topics: Sequence[str] = (),
+        providers: Sequence[str] = (),
+        kind: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        limit: int | None = None,
+        sort: Sort = "relevance",
+        match: MatchMode = "auto",
+        feedback: FeedbackMode = "auto",
+    ) -> Facet:
+        """Every value of one facet (``topic``, ``provider`` or ``kind``) with its count.
+
+        The counts are those of :meth:`search` with the same arguments, over all its matches,
+        and just as disjunctive: the facet's own filter is not applied to them. Values are
+        sorted by count (highest first), then name. ``limit=None`` returns them all;
+        otherwise the first ``limit`` are returned, ``truncated`` is set when more exist, and
+        selected values are always listed. Raises :class:`~searchlib.errors.UsageError` for an
+        unknown facet and for the arguments :meth:`search` refuses.
+
+        Example::
+
+            engine.facet("provider", "vaccine", topics=["Health"])  # all providers, counted
+        """
+        check_facet(name, limit)
+        request = build_request(
+            text, topics=topics, providers=providers, kind=kind, since=since, until=until,
+            sort=sort, limit=0, offset=0, facet_size=1, match=match, feedback=feedback,
+        )
+        self.backend  # noqa: B018 - raises once the engine is closed
+        with self._recovery():
+            return self.pipeline.facet(name, request, limit)
 
     def similar(
         self,

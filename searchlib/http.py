@@ -10,11 +10,13 @@ Example::
     engine = Engine("index", create=False)
     app = create_app(engine)            # run it with uvicorn, or mount it in another app
 
-Endpoints (all JSON but ``/``): ``GET /search``, ``GET /documents/{id}``,
-``GET /documents/{id}/similar``, ``GET /stats``, ``GET /healthz``, ``GET /openapi.json``, the
-search page at ``GET /``, and ``POST /index`` only when a token is configured. Errors are
-``{"error": {"type", "message"}}`` with the status of the error class (``http_status``).
-The engine is shared by every request; its synchronous methods run in Starlette's thread pool.
+Endpoints (all JSON but ``/``): ``GET /search``, ``GET /facets/{name}``,
+``GET /documents/{id}``, ``GET /documents/{id}/similar``, ``GET /stats``, ``GET /healthz``,
+``GET /openapi.json``, the search page at ``GET /``, and ``POST /index`` only when a token is
+configured. Errors are ``{"error": {"type", "message"}}`` with the status of the error class
+(``http_status``). The engine is shared by every request; its synchronous methods run in
+Starlette's thread pool. The server's file paths are left out of every answer unless the app
+is created with ``show_paths=True``.
 """
 
 from __future__ import annotations
@@ -39,19 +41,25 @@ from starlette.routing import Route
 from .engine import Engine
 from .errors import NotFoundError, QueryError, SearchlibError, UsageError
 from .http_page import SECURITY_HEADERS, Page
+from .request import MAX_FACET_SIZE
+from .schema import FACETS, FEEDBACK_MODES, KINDS, SORTS
 
 logger = logging.getLogger("searchlib.http")
 
 #: The largest ``POST /index`` body read (bytes).
 MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
-_SINGLE = ("q", "kind", "since", "until", "sort", "feedback", "limit", "offset")
+_SINGLE = (
+    "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size"
+)
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
                413: "ContentTooLarge"}
 
 
-def create_app(engine: Engine, *, token: str | None = None) -> Starlette:
+def create_app(
+    engine: Engine, *, token: str | None = None, show_paths: bool = False
+) -> Starlette:
     """An ASGI app serving ``engine``, read-only unless ``token`` is given.
 
     With a ``token``, ``POST /index`` (body ``{"paths": [...]}``) runs ``engine.index(paths)``
@@ -59,15 +67,19 @@ def create_app(engine: Engine, *, token: str | None = None) -> Starlette:
     surrounding spaces ignored). Whoever has the token can have any file the server can read
     indexed, and so shown by the API: keep it secret. The app can be run by any ASGI
     server or mounted in a Starlette/FastAPI app (``parent.mount("/search", app)``).
+
+    The index folder (``path`` in ``/stats``) and each document's source file (``path`` in
+    ``/documents/{id}``) are the server's business and are left out, unless ``show_paths``.
     """
     if token is not None and not token.strip():
         raise ValueError("the token must not be empty")
-    api = _Api(engine, token)
+    api = _Api(engine, token, show_paths=show_paths)
     page = Page()
     routes = [
         Route("/", page.page, methods=["GET"]),
         Route("/static/{name}", page.asset, methods=["GET"]),
         Route("/search", api.search, methods=["GET"]),
+        Route("/facets/{name}", api.facet, methods=["GET"]),
         Route("/documents/{doc_id}", api.document, methods=["GET"]),
         Route("/documents/{doc_id}/similar", api.similar, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
@@ -92,23 +104,26 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     token: str | None = None,
+    show_paths: bool = False,
     log_level: str = "info",
 ) -> None:
-    """Run ``create_app(engine, token=token)`` with uvicorn until interrupted."""
+    """Run ``create_app(engine, token=token, show_paths=show_paths)`` with uvicorn until
+    interrupted."""
     import uvicorn
 
     uvicorn.run(
-        create_app(engine, token=token), host=host, port=port, log_level=log_level,
-        proxy_headers=False, server_header=False,
+        create_app(engine, token=token, show_paths=show_paths), host=host, port=port,
+        log_level=log_level, proxy_headers=False, server_header=False,
     )
 
 
 class _Api:
     """The request handlers, bound to one engine."""
 
-    def __init__(self, engine: Engine, token: str | None) -> None:
+    def __init__(self, engine: Engine, token: str | None, *, show_paths: bool) -> None:
         self.engine = engine
         self._token = token.strip().encode("utf-8") if token is not None else None
+        self._show_paths = show_paths
 
     async def search(self, request: Request) -> Response:
         params = request.query_params
@@ -125,13 +140,34 @@ class _Api:
             limit=_int_param(params, "limit", 10),
             offset=_int_param(params, "offset", 0),
             feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
+            facet_size=_int_param(params, "facet_size", 10),
         )
         return _json(results.to_dict())
+
+    async def facet(self, request: Request) -> Response:
+        params = request.query_params
+        _check_single(params)
+        # No limit (absent or empty) lists every value.
+        limit = _int_param(params, "limit", 0) if params.get("limit", "").strip() else None
+        facet = await run_in_threadpool(
+            self.engine.facet,
+            request.path_params["name"],
+            params.get("q", ""),
+            topics=params.getlist("topic"),
+            providers=params.getlist("provider"),
+            kind=params.get("kind") or None,
+            since=params.get("since") or None,
+            until=params.get("until") or None,
+            sort=params.get("sort") or "relevance",  # type: ignore[arg-type]
+            feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
+            limit=limit,
+        )
+        return _json({"name": facet.name, **facet.to_dict()})
 
     async def document(self, request: Request) -> Response:
         doc_id = request.path_params["doc_id"]
         hit = await run_in_threadpool(_not_found_without_path(self.engine.get), doc_id)
-        return _json(hit.to_dict())
+        return _json(self._paths_removed(hit.to_dict()))
 
     async def similar(self, request: Request) -> Response:
         params = request.query_params
@@ -145,7 +181,7 @@ class _Api:
 
     async def stats(self, request: Request) -> Response:
         stats = await run_in_threadpool(self.engine.stats)
-        return _json(stats.to_dict())
+        return _json(self._paths_removed(stats.to_dict()))
 
     async def healthz(self, request: Request) -> Response:
         try:
@@ -156,13 +192,21 @@ class _Api:
 
     async def openapi(self, request: Request) -> Response:
         root = request.scope.get("root_path", "") or "/"
-        return _json(openapi_schema(with_index=self._token is not None, server_url=root))
+        return _json(openapi_schema(
+            with_index=self._token is not None, server_url=root, show_paths=self._show_paths
+        ))
 
     async def index(self, request: Request) -> Response:
         self._authorize(request)
         paths = _index_paths(await _read_body(request))
         report = await run_in_threadpool(self.engine.index, paths)
         return _json(report.to_dict())
+
+    def _paths_removed(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` without its ``path`` (a folder or file on the server), unless shown."""
+        if not self._show_paths:
+            data.pop("path", None)
+        return data
 
     def _authorize(self, request: Request) -> None:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -326,25 +370,36 @@ def _responses(ok: str, description: str, *errors: int) -> dict[str, Any]:
     return out
 
 
+_FACET_SIZE = _param(
+    "facet_size", {"type": "integer", "minimum": 1, "maximum": MAX_FACET_SIZE, "default": 10},
+    f"values per facet (1-{MAX_FACET_SIZE:,}); every value of one facet: GET /facets/{{name}}",
+)
 _LIMIT = _param("limit", {"type": "integer", "minimum": 0, "maximum": 1000, "default": 10},
                 "hits per page (0-1000)")
 _OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": 100_000, "default": 0},
                  "hits to skip (0-100,000)")
 _ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
 
+_HIT: dict[str, Any] = {
+    "rank": {"type": "integer"}, "id": _STR, "kind": {"enum": list(KINDS)},
+    "score": _nullable("number"), "title": _STR, "excerpt": _STR, "url": _STR,
+    "provider": _STR, "published": _nullable("string"), "topics": _STRS, "parents": _STRS,
+    "quality": _nullable("integer"),
+    "highlights": {"type": "object", "additionalProperties": _STR,
+                   "description": "matched words in <mark>, all else HTML-escaped"},
+}
+_FACET_VALUES: dict[str, Any] = {
+    "values": {"type": "array", "items": _ref("FacetValue"),
+               "description": "by count, highest first, then by value; selected values last"
+                              " when cut"},
+    "truncated": {"type": "boolean", "description": "more values exist than are listed"},
+}
 _SCHEMAS: dict[str, Any] = {
-    "Hit": _obj({
-        "rank": {"type": "integer"}, "id": _STR, "kind": {"enum": ["article", "related"]},
-        "score": _nullable("number"), "title": _STR, "excerpt": _STR, "url": _STR,
-        "provider": _STR, "published": _nullable("string"), "topics": _STRS, "parents": _STRS,
-        "quality": _nullable("integer"),
-        "highlights": {"type": "object", "additionalProperties": _STR,
-                       "description": "matched words in <mark>, all else HTML-escaped"},
-    }, extra=True),
+    "Hit": _obj(_HIT, extra=True),
     "FacetValue": _obj({"value": _STR, "count": {"type": "integer"},
                         "selected": {"type": "boolean"}}),
-    "Facet": _obj({"values": {"type": "array", "items": _ref("FacetValue")},
-                   "truncated": {"type": "boolean"}}),
+    "Facet": _obj(_FACET_VALUES),
+    "FacetValues": _obj({"name": {"enum": list(FACETS)}, **_FACET_VALUES}),
     "SearchResults": _obj({
         "query": _STR, "total": {"type": "integer"}, "offset": {"type": "integer"},
         "limit": {"type": "integer"}, "took_ms": {"type": "number"},
@@ -365,13 +420,6 @@ _SCHEMAS: dict[str, Any] = {
         "notices": {"type": "array", "items": _obj({"code": _STR, "message": _STR}),
                     "description": "what was reinterpreted to run the query"},
     }),
-    "Stats": _obj({
-        "path": _STR, "documents": {"type": "integer"},
-        "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "files": {"type": "integer"}, "topics": {"type": "integer"},
-        "providers": {"type": "integer"}, "size_bytes": {"type": "integer"}, "language": _STR,
-        "schema_version": {"type": "integer"},
-    }),
     "Health": _obj({"status": {"const": "ok"}}),
     "IndexReport": _obj({
         "added": {"type": "integer"}, "updated": {"type": "integer"},
@@ -386,32 +434,67 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
-def openapi_schema(*, with_index: bool, server_url: str = "/") -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the API (``POST /index`` only ``with_index``)."""
-    search_params = [
+def _path_schemas(show_paths: bool) -> dict[str, Any]:
+    """``Stats`` and ``Document``, with the server's ``path`` only when the app shows it."""
+    path = {"path": _STR} if show_paths else {}
+    return {
+        "Stats": _obj({
+            **path, "documents": {"type": "integer"},
+            "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "files": {"type": "integer"}, "topics": {"type": "integer"},
+            "providers": {"type": "integer"}, "size_bytes": {"type": "integer"},
+            "language": _STR, "schema_version": {"type": "integer"},
+        }),
+        "Document": _obj({
+            **_HIT, "body": _STR, **path, "provider_domain": _STR, "related": _STRS,
+            "extra": {"type": "object", "description": "other front matter, as written"},
+        }),
+    }
+
+
+def openapi_schema(
+    *, with_index: bool, server_url: str = "/", show_paths: bool = False
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the API (``POST /index`` only ``with_index``; the
+    server's paths in ``Stats`` and ``Document`` only with ``show_paths``)."""
+    query_params = [
         _param("q", {"type": "string", "maxLength": 1000, "default": ""},
                "the query (query language of the README); empty lists everything"),
         _param("topic", _STR, "only these topics (OR-ed)", many=True),
         _param("provider", _STR, "only these providers (OR-ed)", many=True),
-        _param("kind", {"enum": ["article", "related"]}, "only articles or related items"),
+        _param("kind", {"enum": list(KINDS)}, "only articles or related items"),
         _param("since", _STR, "from this date: YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601 (UTC)"),
         _param("until", _STR, "up to this date, inclusive"),
-        _param("sort", {"enum": ["relevance", "newest", "oldest", "quality"],
+        _param("sort", {"enum": list(SORTS),
                         "default": "relevance"}, "result order"),
-        _param("feedback", {"enum": ["auto", "on", "off"], "default": "auto"},
+        _param("feedback", {"enum": list(FEEDBACK_MODES), "default": "auto"},
                "expand the query with words of its top documents (RM3): auto = queries of "
                "more than 3 words ranked by relevance"),
-        _LIMIT, _OFFSET,
+    ]
+    facet_params = [
+        _param("name", {"enum": list(FACETS)}, "the facet", where="path"),
+        *query_params,
+        _param("limit", {"type": "integer", "minimum": 1},
+               "only the values with the most matches (selected values are always listed); "
+               "empty or absent: every value"),
     ]
     paths: dict[str, Any] = {
         "/search": {"get": {
             "summary": "Search: ranked hits with highlights and disjunctive facet counts",
-            "operationId": "search", "parameters": search_params,
+            "operationId": "search",
+            "parameters": [*query_params, _LIMIT, _OFFSET, _FACET_SIZE],
             "responses": _responses("SearchResults", "a page of results", 400, 422),
+        }},
+        "/facets/{name}": {"get": {
+            "summary": "Every value of one facet with its count, for a query and filters",
+            "description": "The counts of GET /search with the same parameters, over all its "
+                           "matches; the facet's own filter does not narrow them.",
+            "operationId": "facet", "parameters": facet_params,
+            "responses": _responses("FacetValues", "the facet's values", 400, 422),
         }},
         "/documents/{doc_id}": {"get": {
             "summary": "One document with every stored field", "operationId": "getDocument",
-            "parameters": [_ID], "responses": _responses("Hit", "the document", 404),
+            "parameters": [_ID], "responses": _responses("Document", "the document", 404),
         }},
         "/documents/{doc_id}/similar": {"get": {
             "summary": "Documents like this one (never itself)", "operationId": "similar",
@@ -423,7 +506,7 @@ def openapi_schema(*, with_index: bool, server_url: str = "/") -> dict[str, Any]
         "/healthz": {"get": {"summary": "Liveness", "operationId": "health",
                              "responses": _responses("Health", "the service is up", 503)}},
     }
-    components: dict[str, Any] = {"schemas": _SCHEMAS}
+    components: dict[str, Any] = {"schemas": {**_SCHEMAS, **_path_schemas(show_paths)}}
     if with_index:
         body = _obj({"paths": {**_STRS, "minItems": 1}})
         paths["/index"] = {"post": {

@@ -11,11 +11,12 @@ from .analysis import fold_value
 from .dates import parse_bound
 from .errors import UsageError
 from .plan import Filters
-from .schema import FEEDBACK_MODES, KINDS, MATCH_MODES, SORTS, FeedbackMode, MatchMode, Sort
+from .schema import FACETS, FEEDBACK_MODES, KINDS, MATCH_MODES, SORTS, FeedbackMode, MatchMode, Sort
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 100_000
-MAX_FACET_SIZE = 100
+#: Facet values a search returns at most per facet (``Engine.facet`` lists them all).
+MAX_FACET_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -126,3 +127,11 @@ def filter_values(name: str, values: Sequence[str]) -> tuple[str, ...]:
         if key:
             out.setdefault(key, value)
     return tuple(out.values())
+
+
+def check_facet(name: object, limit: object) -> None:
+    """A ``UsageError`` for an unknown facet name or a bad ``limit`` of ``Engine.facet``."""
+    if not isinstance(name, str) or name not in FACETS:
+        raise UsageError(f"unknown facet {name!r}: choose one of {', '.join(FACETS)}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"limit must be a whole number of at least 1, not {limit!r}")

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,44 @@ uvicorn = pytest.importorskip("uvicorn", reason="the HTTP API needs the server e
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from searchlib import Engine  # noqa: E402
+from searchlib.cli import sample_corpus  # noqa: E402
 from searchlib.http import create_app  # noqa: E402
 
 QUERY = "facial OR cameras OR heatwave"
+PHONE = {"width": 390, "height": 844}
+# The sample corpus's providers, by count then name: 20, more than the page first shows.
+SAMPLE_PROVIDERS = [
+    "Kestrel Science", "Foghorn Review", "Atlas Policy Desk", "Ledgerline Markets",
+    "Copper Valley News", "Meridian Wire", "Vital Signs Journal", "Greenline Report",
+    "Northgate Times", "Quill & Byte", "Bellwether Finance", "Circuit Review", "Datum Weekly",
+    "Harbor Ledger", "Lakeside Courier", "Pinecrest Daily", "Stadium Post", "Orbital Notes",
+    "The Civic Lantern", "Tidewater Gazette",
+]
 
 
 @pytest.fixture(scope="module")
 def server(shared_engine: Engine) -> Iterator[str]:
     """uvicorn serving the fixture corpus on a free loopback port; yields its base URL."""
+    with serving(shared_engine) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """uvicorn serving the bundled sample corpus (20 providers); yields its base URL."""
+    with Engine(tmp_path_factory.mktemp("sample") / "index") as engine:
+        engine.index([sample_corpus()])
+        with serving(engine) as url:
+            yield url
+
+
+@contextmanager
+def serving(engine: Engine) -> Iterator[str]:
+    """uvicorn serving ``engine`` on a free loopback port, in a thread; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(shared_engine), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -71,8 +98,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
+def viewport() -> dict[str, int]:
+    """The page's window size (a test overrides it with ``@pytest.mark.parametrize``)."""
+    return {"width": 1100, "height": 900}
+
+
+@pytest.fixture
+def page(browser: Any, viewport: dict[str, int]) -> Iterator[Page]:
+    context = browser.new_context(viewport=viewport, locale="en-US")
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     problems: list[str] = []
@@ -84,6 +117,10 @@ def page(browser: Any) -> Iterator[Page]:
     yield tab
     context.close()
     assert problems == []
+
+
+def facet_values(page: Page, name: str) -> list[str]:
+    return page.locator(f"#facet-{name} .facet-values .value").all_inner_texts()
 
 
 def summary_total(page: Page) -> int:
@@ -263,3 +300,193 @@ def test_screenshot(page: Page, server: str) -> None:
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_show_more_and_fewer(page: Page, sample_server: str) -> None:
+    page.goto(f"{sample_server}/")
+    expect(page.locator("#summary")).to_contain_text("93 results")
+    more = page.locator("#facet-provider .facet-more")
+    expect(more).to_have_text("Show more")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    assert facet_values(page, "provider") == SAMPLE_PROVIDERS[:10]
+    expect(page.locator("#facet-topic .facet-more")).to_be_hidden()  # 10 topics: all shown
+
+    # With the keyboard: the button loads every value, sorted by count, then name.
+    more.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(20)
+    assert facet_values(page, "provider") == SAMPLE_PROVIDERS
+    assert facet_count(page, "provider", "Tidewater Gazette") == 2
+    expect(more).to_have_text("Show fewer")
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_be_focused()
+
+    # Ticking a value keeps the list open, re-counted for the new search, and the focus.
+    facet(page, "provider", "Orbital Notes").focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    assert "provider=Orbital+Notes" in page.url
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(20)
+    expect(facet(page, "provider", "Orbital Notes")).to_be_checked()
+    expect(facet(page, "provider", "Orbital Notes")).to_be_focused()
+    # Topic counts follow the provider; the provider facet keeps every provider's count.
+    assert facet_count(page, "provider", "Kestrel Science") == 10
+
+    # Ticking a topic re-counts the open provider list (disjunctive: its own filter is off).
+    facet(page, "topic", "Space").check()
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    expect(page.locator("#facet-provider .facet-values li")).not_to_have_count(20)
+    assert facet_values(page, "provider") == page.evaluate(
+        """async () => (await (await fetch("facets/provider?topic=Space&provider=Orbital+Notes"))
+            .json()).values.map((v) => v.value)"""
+    )
+    expect(more).to_be_hidden()  # these few are all there are
+
+    # Without the topic, every provider again, until "Show fewer".
+    facet(page, "topic", "Space").uncheck()
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(20)
+    more.click()
+    expect(more).to_have_text("Show more")
+    # The top ten, and the selected provider, which is always listed.
+    assert facet_values(page, "provider") == [*SAMPLE_PROVIDERS[:10], "Orbital Notes"]
+
+
+def test_provider_filter_box(page: Page, sample_server: str) -> None:
+    page.goto(f"{sample_server}/")
+    box = page.locator("#filter-provider")
+    expect(box).to_be_visible()
+    expect(page.get_by_label("Filter providers")).to_have_count(1)
+
+    # Typing searches every provider, not only the ten shown: case and accents do not matter.
+    box.fill("LEDGER")
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(2)
+    assert facet_values(page, "provider") == ["Ledgerline Markets", "Harbor Ledger"]
+    expect(page.locator("#facet-provider .facet-more")).to_be_hidden()
+    box.fill("gazétte")
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(1)
+    assert facet_values(page, "provider") == ["Tidewater Gazette"]
+    box.fill("nothing like it")
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(0)
+    expect(page.locator("#facet-provider .facet-empty")).to_have_text(
+        "No provider matches “nothing like it”."
+    )
+
+    # Arrow down from the box to the values; Space ticks one; the filter stays.
+    box.fill("ledger")
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(2)
+    box.press("ArrowDown")
+    expect(facet(page, "provider", "Ledgerline Markets")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.locator("#summary")).to_contain_text("8 results")
+    expect(box).to_have_value("ledger")
+    assert facet_values(page, "provider") == ["Ledgerline Markets", "Harbor Ledger"]
+    expect(facet(page, "provider", "Ledgerline Markets")).to_be_checked()
+
+    # Escape empties the box: the top ten again.
+    box.press("Escape")
+    expect(page.locator("#facet-provider .facet-values li")).to_have_count(10)
+    expect(box).to_have_value("")
+    expect(page.locator("#facet-provider .facet-empty")).to_be_hidden()
+
+
+def test_kind_facet(page: Page, server: str) -> None:
+    page.goto(f"{server}/")
+    expect(page.locator("#summary")).to_contain_text("12 results")
+    assert facet_values(page, "kind") == ["Articles", "Related coverage"]
+    assert facet_count(page, "kind", "article") == 9
+    assert facet_count(page, "kind", "related") == 3
+
+    facet(page, "kind", "related").check()
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    assert page.url.endswith("/?kind=related")
+    expect(facet(page, "kind", "related")).to_be_checked()
+    expect(facet(page, "kind", "article")).not_to_be_checked()
+    assert facet_count(page, "kind", "article") == 9  # disjunctive: still counted
+    assert page.locator("#hits .kind").all_inner_texts() == ["related"] * 3
+
+    # Both kinds are no filter at all (click: the box is unticked again once the page loads).
+    facet(page, "kind", "article").click()
+    expect(page.locator("#summary")).to_contain_text("12 results")
+    assert "kind=" not in page.url
+    expect(facet(page, "kind", "article")).not_to_be_checked()
+    expect(facet(page, "kind", "related")).not_to_be_checked()
+
+    facet(page, "kind", "article").check()
+    expect(page.locator("#summary")).to_contain_text("9 results")
+    facet(page, "kind", "article").uncheck()
+    expect(page.locator("#summary")).to_contain_text("12 results")
+
+
+def test_busy_while_a_search_runs(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q=lander")
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    expect(page.locator("#main")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#busy")).to_be_hidden()
+    before = page.locator("#hits").bounding_box()
+
+    held: list[Any] = []
+    # Requests to /search are held, and answered only when released below.
+    page.route(re.compile(r"/search\?"), lambda route: held.append(route))
+    page.fill("#q", "heatwave")
+    page.press("#q", "Enter")
+    expect(page.locator("#main")).to_have_attribute("aria-busy", "true")
+    expect(page.locator("#busy")).to_be_visible()
+    assert page.locator("#hits").bounding_box() == before  # nothing moves
+    assert len(held) == 1
+
+    held[0].continue_()
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    expect(page.locator("#main")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#busy")).to_be_hidden()
+
+
+@pytest.mark.parametrize("viewport", [PHONE])
+def test_phone_layout(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q={QUERY}&topic=AI")
+    expect(page.locator("#summary")).to_contain_text("3 results")
+
+    # Results first: the first hit is on screen without scrolling; the facets wait.
+    first = page.locator("#hits .hit").first
+    expect(first).to_be_in_viewport(ratio=1)
+    box = first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"]
+    expect(page.locator("#facet-topic")).to_be_hidden()
+    toggle = page.locator("#filters-toggle")
+    expect(toggle).to_be_visible()
+    expect(toggle).to_have_text("Filters 1")  # one active filter
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The toggle opens the facets; a value ticked there filters; "Show 2 results" closes.
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#facet-topic")).to_be_visible()
+    expect(page.locator("#facet-kind")).to_be_visible()
+    facet(page, "provider", "Jurist").check()
+    expect(page.locator("#summary")).to_contain_text("1 result ")
+    expect(toggle).to_have_text("Filters 2")
+    done = page.locator("#filters-done")
+    expect(done).to_have_text("Show 1 result")
+    done.click()
+    expect(page.locator("#facet-topic")).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_be_focused()
+
+    # Escape closes it too; a second click on the toggle as well.
+    toggle.press("Enter")
+    expect(page.locator("#facet-topic")).to_be_visible()
+    facet(page, "topic", "AI").focus()
+    page.keyboard.press("Escape")
+    expect(page.locator("#facet-topic")).to_be_hidden()
+    expect(toggle).to_be_focused()
+    toggle.click()
+    toggle.click()
+    expect(page.locator("#facet-topic")).to_be_hidden()
+
+    # At desktop width the facets show beside the results, with no toggle.
+    page.set_viewport_size({"width": 1100, "height": 900})
+    expect(toggle).to_be_hidden()
+    expect(page.locator("#facet-topic")).to_be_visible()
+    hits = page.locator("#hits").bounding_box()
+    facets = page.locator("#filters").bounding_box()
+    assert hits is not None and facets is not None and facets["x"] < hits["x"]

@@ -295,3 +295,150 @@ def test_version_and_module_entry_point() -> None:
         [sys.executable, "-m", "searchlib", "--help"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "Search news articles" in proc.stdout
+
+
+# -- search facets and --facet-size ------------------------------------------------------------
+
+
+def test_facets_lists_every_value_with_counts(indexed: Path) -> None:
+    code, out, err = run("facets", "provider", "--index", str(indexed))
+    assert (code, err) == (0, "")
+    assert out == (
+        "2  Jurist\n"
+        "2  Metro Daily\n"
+        "2  Space Today\n"
+        "1  Energy Wire\n"
+        "1  Grid News\n"
+        "1  Money Times\n"
+        "1  TechNode\n"
+        "1  Tidewater Gazette\n"
+        "1  Weather Desk\n"
+    )
+
+
+def test_facets_for_a_query_and_filters(indexed: Path) -> None:
+    code, out, _ = run("facets", "topic", "facial", "OR", "cameras", "OR", "heatwave",
+                       "--provider", "Metro Daily", "--index", str(indexed))
+    assert (code, out) == (0, "2  Security\n1  AI\n")
+    # The facet's own filter does not narrow its counts; selected values are marked.
+    code, out, _ = run("facets", "topic", "--topic", "Space", "--topic", "Finance",
+                       "--index", str(indexed))
+    assert (code, out) == (0, (
+        "4    AI\n3    Climate\n3    Privacy\n3    Security\n2    Energy\n2  * Space\n"
+        "1    Elections\n1  * Finance\n"
+    ))
+    code, out, _ = run("facets", "kind", "--since", "2026-10", "--index", str(indexed))
+    assert (code, out) == (0, "5  article\n1  related\n")
+
+
+def test_facets_limit(indexed: Path) -> None:
+    code, out, _ = run("facets", "provider", "--limit", "2", "--index", str(indexed))
+    assert (code, out) == (0, (
+        "2  Jurist\n2  Metro Daily\n"
+        "... more values: raise --limit, or leave it out to list them all\n"
+    ))
+    code, out, _ = run("facets", "provider", "--limit", "9", "--index", str(indexed))
+    assert (code, len(out.splitlines())) == (0, 9)
+
+
+def test_facets_json(indexed: Path) -> None:
+    code, out, _ = run("facets", "kind", "lander", "--json", "--index", str(indexed))
+    assert code == 0
+    assert json.loads(out) == {
+        "name": "kind",
+        "values": [
+            {"value": "article", "count": 1, "selected": False},
+            {"value": "related", "count": 1, "selected": False},
+        ],
+        "truncated": False,
+    }
+    code, out, _ = run("facets", "provider", "--limit", "1", "--provider", "TechNode", "--json",
+                       "--index", str(indexed))
+    assert json.loads(out) == {
+        "name": "provider",
+        "values": [
+            {"value": "Jurist", "count": 2, "selected": False},
+            {"value": "TechNode", "count": 1, "selected": True},
+        ],
+        "truncated": True,
+    }
+
+
+def test_facets_without_matches(indexed: Path) -> None:
+    assert run("facets", "topic", "zzyzx", "--index", str(indexed)) == (
+        0, "No topic values for 'zzyzx'.\n", ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["facets", "year"], "Error: unknown facet 'year': choose one of topic, provider, kind\n"),
+        (["facets", "topic", '"mars'], "Error: unclosed quote at position 0\n"),
+        (["facets", "topic", "--since", "2026-10", "--until", "2026-09"],
+         "Error: since must not be later than until\n"),
+    ],
+)
+def test_facets_errors_exit_2(indexed: Path, args: list[str], message: str) -> None:
+    assert run(*args, "--index", str(indexed)) == (2, "", message)
+
+
+def test_facets_bad_limit_and_missing_name(indexed: Path) -> None:
+    code, _, err = run("facets", "topic", "--limit", "0", "--index", str(indexed))
+    assert code == 2 and "Invalid value for '--limit': 0 is not in the range x>=1." in err
+    code, _, err = run("facets", "--index", str(indexed))
+    assert code == 2 and "Missing argument '{topic|provider|kind}'." in err
+
+
+def test_facet_counts_are_aligned_with_thousands_separators(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from searchlib.cli import _print_facet
+    from searchlib.results import Facet, FacetValue
+
+    facet = Facet("provider", (
+        FacetValue("Reuters", 12_205), FacetValue("U.S. News & World Report", 1_155, True),
+        FacetValue("SFGate", 115), FacetValue("人民日报", 7),
+    ), truncated=True)
+    _print_facet(facet, "")
+    assert capsys.readouterr().out == (
+        "12,205    Reuters\n"
+        " 1,155  * U.S. News & World Report\n"
+        "   115    SFGate\n"
+        "     7    人民日报\n"
+        "... more values: raise --limit, or leave it out to list them all\n"
+    )
+
+
+def test_query_facet_size(indexed: Path) -> None:
+    code, out, _ = run("query", "--facet-size", "2", "--json", "--index", str(indexed))
+    facets = json.loads(out)["facets"]
+    assert code == 0
+    assert facets["provider"] == {
+        "values": [
+            {"value": "Jurist", "count": 2, "selected": False},
+            {"value": "Metro Daily", "count": 2, "selected": False},
+        ],
+        "truncated": True,
+    }
+    assert [len(facets[name]["values"]) for name in ("topic", "provider", "kind")] == [2, 2, 2]
+    code, out, _ = run("--facet-size", "1", "heatwave", "--index", str(indexed))
+    assert code == 0 and out.endswith(
+        "topic: Climate (3), ...\nprovider: Energy Wire (1), ...\nkind: article (2), ...\n"
+    )
+    code, _, err = run("query", "x", "--facet-size", "1001", "--index", str(indexed))
+    assert code == 2 and "Invalid value for '--facet-size'" in err
+
+
+@pytest.mark.parametrize(("flags", "shown"), [([], False), (["--show-paths"], True)])
+def test_serve_shows_paths_only_when_asked(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], shown: bool
+) -> None:
+    pytest.importorskip("starlette", reason="search serve needs the server extra")
+    import searchlib.http
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(searchlib.http, "serve", lambda engine, **kwargs: calls.append(kwargs))
+    code, _, err = run("serve", *flags, "--index", str(indexed))
+    assert (code, err) == (0, "")
+    assert calls == [{"host": "127.0.0.1", "port": 8000, "token": None, "show_paths": shown}]

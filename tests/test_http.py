@@ -136,6 +136,89 @@ def test_empty_filters_and_relaxed_fields(client: TestClient) -> None:
     )
 
 
+def test_search_facet_size(client: TestClient, shared_engine: Engine) -> None:
+    response = client.get("/search", params={"q": "facial OR heatwave", "facet_size": "2"})
+    assert response.status_code == 200, response.text
+    expected = shared_engine.search("facial OR heatwave", facet_size=2).to_dict()
+    assert without_took(response.json()) == without_took(expected)
+    assert response.json()["facets"]["topic"] == {"values": [
+        {"value": "AI", "count": 3, "selected": False},
+        {"value": "Climate", "count": 3, "selected": False},
+    ], "truncated": True}
+    everything = client.get("/search", params={"facet_size": "1000"}).json()
+    assert len(everything["facets"]["provider"]["values"]) == 9
+
+
+def test_facet_endpoint(client: TestClient, shared_engine: Engine) -> None:
+    response = client.get("/facets/provider")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"name": "provider", "values": [
+        {"value": "Jurist", "count": 2, "selected": False},
+        {"value": "Metro Daily", "count": 2, "selected": False},
+        {"value": "Space Today", "count": 2, "selected": False},
+        {"value": "Energy Wire", "count": 1, "selected": False},
+        {"value": "Grid News", "count": 1, "selected": False},
+        {"value": "Money Times", "count": 1, "selected": False},
+        {"value": "TechNode", "count": 1, "selected": False},
+        {"value": "Tidewater Gazette", "count": 1, "selected": False},
+        {"value": "Weather Desk", "count": 1, "selected": False},
+    ], "truncated": False}
+    assert client.get("/facets/provider?limit=").json() == response.json()
+    limited = client.get("/facets/provider", params={"limit": "1", "provider": "TechNode"})
+    assert limited.json() == {"name": "provider", "values": [
+        {"value": "Jurist", "count": 2, "selected": False},
+        {"value": "TechNode", "count": 1, "selected": True},
+    ], "truncated": True}
+
+
+def test_facet_endpoint_passes_every_parameter(
+    client: TestClient, shared_engine: Engine
+) -> None:
+    params = [
+        ("q", "police cameras face matching metro network"), ("topic", "AI"),
+        ("topic", "Security"), ("provider", "Metro Daily"), ("provider", "Jurist"),
+        ("kind", "article"), ("since", "2026-09"), ("until", "2026-10-31"),
+        ("sort", "relevance"), ("feedback", "off"), ("limit", "3"),
+    ]
+    for name in ("topic", "provider", "kind"):
+        response = client.get(f"/facets/{name}", params=params)
+        assert response.status_code == 200, response.text
+        expected = shared_engine.facet(
+            name, "police cameras face matching metro network", topics=["AI", "Security"],
+            providers=["Metro Daily", "Jurist"], kind="article", since="2026-09",
+            until="2026-10-31", sort="relevance", feedback="off", limit=3,
+        )
+        assert response.json() == {"name": name, **expected.to_dict()}
+    topic = client.get("/facets/topic", params=params).json()
+    assert topic["values"] == [
+        {"value": "AI", "count": 2, "selected": True},
+        {"value": "Security", "count": 2, "selected": True},
+        {"value": "Privacy", "count": 1, "selected": False},
+    ]
+    # The counts are those of /search with the same parameters.
+    search = client.get("/search", params=[p for p in params if p[0] != "limit"]).json()
+    assert search["facets"]["topic"]["values"] == topic["values"]
+
+
+def test_facet_endpoint_errors(client: TestClient) -> None:
+    assert assert_error(client.get("/facets/year"), 422, "UsageError")["message"] == (
+        "unknown facet 'year': choose one of topic, provider, kind"
+    )
+    assert assert_error(client.get("/facets/topic?limit=0"), 422, "UsageError")["message"] == (
+        "limit must be a whole number of at least 1, not 0"
+    )
+    assert assert_error(client.get("/facets/topic?limit=all"), 422, "UsageError")["message"] == (
+        "limit must be a whole number, not 'all'"
+    )
+    assert assert_error(
+        client.get("/facets/topic?limit=1&limit=2"), 422, "UsageError"
+    )["message"] == "give the parameter 'limit' once, not several times"
+    assert client.get("/facets/topic", params={"q": '"mars'}).json() == {"error": {
+        "type": "QueryError", "message": "unclosed quote at position 0", "position": 0,
+    }}
+
+
 def test_search_without_a_query_lists_everything(client: TestClient) -> None:
     data = client.get("/search").json()
     assert data["total"] == 12
@@ -163,7 +246,10 @@ def test_suggestion(client: TestClient) -> None:
 def test_document(client: TestClient, shared_engine: Engine) -> None:
     response = client.get(f"/documents/{IDS['court']}")
     assert response.status_code == 200
-    assert response.json() == shared_engine.get(IDS["court"]).to_dict()
+    expected = shared_engine.get(IDS["court"]).to_dict()
+    assert expected["path"].endswith("a1-court-facial-recognition.md")
+    del expected["path"]  # the server's file: not shown by default
+    assert response.json() == expected
     assert response.json()["title"] == "Court limits facial recognition in shops"
 
 
@@ -176,8 +262,56 @@ def test_similar(client: TestClient, shared_engine: Engine) -> None:
 
 
 def test_stats_and_health(client: TestClient, shared_engine: Engine) -> None:
-    assert client.get("/stats").json() == shared_engine.stats().to_dict()
+    expected = shared_engine.stats().to_dict()
+    del expected["path"]  # the server's index folder: not shown by default
+    assert client.get("/stats").json() == expected
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_no_server_paths_by_default(client: TestClient, shared_engine: Engine) -> None:
+    folder = str(shared_engine.path)
+    source = shared_engine.get(IDS["court"]).to_dict()["path"]
+    for url in ("/stats", f"/documents/{IDS['court']}", f"/documents/{IDS['descent']}",
+                "/openapi.json", "/search?q=court", "/facets/provider"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "path" not in response.json(), url
+        assert folder not in response.text and source not in response.text, url
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("Stats", "Document"):
+        assert "path" not in schemas[name]["properties"]
+        assert schemas[name]["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("show_paths", [False, True])
+def test_documents_and_stats_match_their_schema(shared_engine: Engine, show_paths: bool) -> None:
+    """The schema's Stats and Document describe exactly what the app answers."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs", reason="comes with schemathesis")
+    with TestClient(create_app(shared_engine, show_paths=show_paths)) as client:
+        components = client.get("/openapi.json").json()["components"]
+
+        def check(name: str, data: Any) -> None:
+            schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+            jsonschema_rs.validator_for(schema).validate(data)
+
+        check("Stats", client.get("/stats").json())
+        for doc_id in (IDS["court"], IDS["descent"]):  # an article, a related item
+            check("Document", client.get(f"/documents/{doc_id}").json())
+        with pytest.raises(jsonschema_rs.ValidationError):  # the schema is not lax
+            check("Stats", {**client.get("/stats").json(), "path": "/srv"} if not show_paths
+                  else {k: v for k, v in client.get("/stats").json().items() if k != "path"})
+
+
+def test_server_paths_with_show_paths(shared_engine: Engine) -> None:
+    with TestClient(create_app(shared_engine, show_paths=True)) as client:
+        assert client.get("/stats").json() == shared_engine.stats().to_dict()
+        assert client.get("/stats").json()["path"] == str(shared_engine.path)
+        document = client.get(f"/documents/{IDS['court']}").json()
+        assert document == shared_engine.get(IDS["court"]).to_dict()
+        assert document["path"] == str(NEWS / "a1-court-facial-recognition.md")
+        schemas = client.get("/openapi.json").json()["components"]["schemas"]
+        assert "path" in schemas["Stats"]["required"]
+        assert "path" in schemas["Document"]["required"]
 
 
 def test_health_of_a_closed_engine(index_dir: Path) -> None:
@@ -191,11 +325,22 @@ def test_openapi_schema(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) == {
-        "/search", "/documents/{doc_id}", "/documents/{doc_id}/similar", "/stats", "/healthz",
+        "/search", "/facets/{name}", "/documents/{doc_id}", "/documents/{doc_id}/similar",
+        "/stats", "/healthz",
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
     assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
-                     "limit", "offset"]
+                     "limit", "offset", "facet_size"]
+    facet_size = schema["paths"]["/search"]["get"]["parameters"][-1]["schema"]
+    assert facet_size == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}
+    facets = schema["paths"]["/facets/{name}"]["get"]
+    assert [p["name"] for p in facets["parameters"]] == [
+        "name", "q", "topic", "provider", "kind", "since", "until", "sort", "feedback", "limit",
+    ]
+    assert facets["parameters"][0]["schema"] == {"enum": ["topic", "provider", "kind"]}
+    assert facets["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FacetValues"
+    }
 
 
 def test_openapi_lists_index_only_with_a_token(writer: TestClient) -> None:
@@ -228,6 +373,14 @@ def test_openapi_lists_index_only_with_a_token(writer: TestClient) -> None:
         ("/search?q=x&feedback=on&sort=newest", 422, "UsageError"),
         ("/search?feedback=on&feedback=off", 422, "UsageError"),
         ("/search?kind=video", 422, "UsageError"),
+        ("/search?facet_size=0", 422, "UsageError"),
+        ("/search?facet_size=1001", 422, "UsageError"),
+        ("/search?facet_size=ten", 422, "UsageError"),
+        ("/search?facet_size=5&facet_size=6", 422, "UsageError"),
+        ("/facets/", 404, "NotFound"),
+        ("/facets/kind?kind=video", 422, "UsageError"),
+        ("/facets/kind?sort=random", 422, "UsageError"),
+        ("/facets/provider?since=2026-10&until=2026-09", 422, "UsageError"),
         ("/search?since=yesterday", 422, "UsageError"),
         ("/search?since=2026-10&until=2026-09", 422, "UsageError"),
         ("/documents/nope", 404, "NotFoundError"),

@@ -104,6 +104,15 @@ class SearchPipeline:
             total_with=lambda other: self.backend.count(plan, other),
         )
 
+    def facet(self, name: str, request: SearchRequest, limit: int | None) -> Facet:
+        """Every value of one facet (the first ``limit``) with the counts ``search`` gives."""
+        filters = self.filters(request)
+        chosen = self._choose(request, filters)
+        execution = self.backend.execute(
+            chosen.compiled.match, filters, {name: filters.without(name)}, request.sort, 0, 0
+        )
+        return build_facet(name, execution.facets.get(name, {}), filters.values(name), limit)
+
     def filters(self, request: SearchRequest) -> Filters:
         """The request's filters with facet values resolved to the values as written.
 

@@ -2,11 +2,15 @@
 // (q, topic, provider, kind, since, until, sort, limit, offset), so the page's URL and the
 // request it sends to `search` carry the same query string. Only the API's `highlights`
 // become HTML, and only their <mark> elements survive; every other string is textContent.
+// A facet's "Show more" and its filter box load all its values from `facets/{name}` with the
+// same query string; which facets are open is page state, not part of the URL.
 "use strict";
 
 (() => {
   const DEFAULT_LIMIT = 10;
-  const FACETS = ["topic", "provider"];
+  const FACETS = ["kind", "topic", "provider"];
+  const MULTI = ["topic", "provider"]; // repeatable parameters; `kind` takes one value
+  const KIND_LABELS = { article: "Articles", related: "Related coverage" };
   const byId = (id) => document.getElementById(id);
   const el = {
     form: byId("search-form"), q: byId("q"), since: byId("since"), until: byId("until"),
@@ -14,6 +18,8 @@
     summary: byId("summary"), error: byId("error"), hits: byId("hits"),
     suggestion: byId("suggestion"), suggestionLink: byId("suggestion-link"),
     pager: byId("pager"), prev: byId("prev"), next: byId("next"), pageInfo: byId("page-info"),
+    busy: byId("busy"), filters: byId("filters"), filtersToggle: byId("filters-toggle"),
+    filtersActive: byId("filters-active"), filtersDone: byId("filters-done"),
   };
   // Messages about the results (relaxed query, emptying filters, added words), between the
   // summary and the hits; made here so that the page shell needs no change.
@@ -21,6 +27,7 @@
   el.messages.id = "messages";
   el.messages.className = "messages";
   el.summary.after(el.messages);
+  const phone = window.matchMedia("(max-width: 44rem)");
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -48,7 +55,7 @@
   function toQuery(state) {
     const p = new URLSearchParams();
     if (state.q) p.set("q", state.q);
-    for (const name of FACETS) for (const value of state[name]) p.append(name, value);
+    for (const name of MULTI) for (const value of state[name]) p.append(name, value);
     for (const name of ["kind", "since", "until"]) if (state[name]) p.set(name, state[name]);
     if (state.sort !== "relevance") p.set("sort", state.sort);
     if (state.limit !== DEFAULT_LIMIT) p.set("limit", String(state.limit));
@@ -82,21 +89,34 @@
     inFlight?.abort();
     const controller = new AbortController();
     inFlight = controller;
-    el.main.setAttribute("aria-busy", "true");
+    setBusy(true);
     const query = toQuery(state);
+    // Facets showing all their values need them again for the new state: ask at once.
+    const open = startFacetLoads(controller.signal);
     try {
       const response = await fetch(`search${query ? `?${query}` : ""}`, {
         headers: { Accept: "application/json" }, signal: controller.signal,
       });
       const data = await response.json();
-      if (response.ok) render(data);
-      else showError(data.error ? data.error.message : `The server answered ${response.status}.`);
+      if (response.ok) {
+        const lists = await Promise.all(open.map(([, values]) => values));
+        if (controller.signal.aborted) return; // a newer search owns the page now
+        open.forEach(([name], i) => setAllValues(name, lists[i]));
+        render(data);
+      } else showError(data.error ? data.error.message : `The server answered ${response.status}.`);
     } catch (error) {
       if (error.name === "AbortError") return;
       showError("The search service cannot be reached.");
     } finally {
-      if (inFlight === controller) el.main.setAttribute("aria-busy", "false");
+      if (inFlight === controller) setBusy(false);
     }
+  }
+
+  // The results area says it is busy (aria-busy, for assistive technology) and a bar under
+  // the search box moves (placed over the page's edge, so nothing else moves).
+  function setBusy(busy) {
+    el.main.setAttribute("aria-busy", String(busy));
+    el.busy.hidden = !busy;
   }
 
   function syncControls() {
@@ -106,6 +126,10 @@
     el.until.value = FULL_DATE.test(state.until) ? state.until : "";
     el.clearDates.hidden = !(state.since || state.until);
     document.title = state.q ? `${state.q} - Search` : "Search";
+    const active = state.topic.length + state.provider.length + (state.kind ? 1 : 0)
+      + (state.since || state.until ? 1 : 0);
+    el.filtersActive.textContent = active ? String(active) : "";
+    el.filtersActive.hidden = active === 0;
   }
 
   // -- rendering ----------------------------------------------------------------------------
@@ -117,7 +141,7 @@
     renderMessages(data);
     el.hits.replaceChildren(...data.hits.map(renderHit));
     el.hits.start = data.offset + 1;
-    for (const name of FACETS) renderFacet(name, data.facets[name]);
+    renderFacets(data);
     renderPager(data);
   }
 
@@ -285,17 +309,128 @@
     }
   }
 
-  function renderFacet(name, facet) {
-    const section = byId(`facet-${name}`);
-    const values = facet ? facet.values : [];
-    section.hidden = values.length === 0;
-    const list = section.querySelector(".facet-values");
-    list.replaceChildren(...values.map((value) => facetItem(name, value)));
-    if (facet && facet.truncated) {
-      const more = document.createElement("li");
-      more.className = "more";
-      more.textContent = "…";
-      list.append(more);
+  // -- facets -------------------------------------------------------------------------------
+
+  // Per facet: the values the search returned (`top`), every value once loaded (`all`), and
+  // whether the user asked for all of them (`expanded`) or typed in its filter box (`filter`).
+  const facets = Object.fromEntries(FACETS.map((name) => [name, {
+    top: [], truncated: false, all: null, expanded: false, filter: "", pending: null,
+    section: byId(`facet-${name}`),
+  }]));
+  for (const name of FACETS) {
+    const facet = facets[name];
+    facet.list = facet.section.querySelector(".facet-values");
+    facet.more = facet.section.querySelector(".facet-more");
+    facet.box = facet.section.querySelector(".facet-filter input");
+    facet.empty = facet.section.querySelector(".facet-empty");
+  }
+
+  function selectedValues(name) {
+    return name === "kind" ? (state.kind ? [state.kind] : []) : state[name];
+  }
+
+  async function fetchFacet(name, signal) {
+    const query = toQuery({ ...state, limit: DEFAULT_LIMIT, offset: 0 });
+    const response = await fetch(`facets/${name}${query ? `?${query}` : ""}`, {
+      headers: { Accept: "application/json" }, signal,
+    });
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error ? data.error.message : String(response.status));
+    return data.values;
+  }
+
+  // On a new search: drop every facet's loaded values, and fetch them again for the facets
+  // that show them all. A failed load falls back to the search's own values.
+  function startFacetLoads(signal) {
+    const loads = [];
+    for (const name of FACETS) {
+      const facet = facets[name];
+      facet.pending?.abort();
+      facet.pending = null;
+      facet.all = null;
+      if (facet.expanded || facet.filter) {
+        loads.push([name, fetchFacet(name, signal).catch(() => null)]);
+      }
+    }
+    return loads;
+  }
+
+  // Every value of a facet, or null when they could not be loaded: then the facet shows the
+  // search's own values, and "Show more" again.
+  function setAllValues(name, values) {
+    facets[name].all = values;
+    if (values === null) facets[name].expanded = false;
+  }
+
+  // Load every value of one facet now ("Show more", or typing in its filter box).
+  async function loadAll(name) {
+    const facet = facets[name];
+    if (facet.all || facet.pending) return;
+    const controller = new AbortController();
+    facet.pending = controller;
+    facet.section.setAttribute("aria-busy", "true");
+    try {
+      setAllValues(name, await fetchFacet(name, controller.signal));
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      setAllValues(name, null);
+    } finally {
+      if (facet.pending === controller) {
+        facet.pending = null;
+        facet.section.removeAttribute("aria-busy");
+      }
+    }
+    renderFacet(name);
+  }
+
+  function renderFacets(data) {
+    for (const name of FACETS) {
+      const facet = facets[name];
+      facet.top = data.facets[name] ? data.facets[name].values : [];
+      facet.truncated = Boolean(data.facets[name] && data.facets[name].truncated);
+      renderFacet(name);
+    }
+    el.filtersDone.textContent = `Show ${count(data.total)}`;
+  }
+
+  // Accent- and case-insensitive "contains", for the filter box.
+  const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
+  function renderFacet(name) {
+    const facet = facets[name];
+    let values = facet.top;
+    if (facet.filter) {
+      const wanted = fold(facet.filter);
+      values = (facet.all || facet.top).filter(({ value }) => fold(value).includes(wanted));
+    } else if (facet.expanded && facet.all) {
+      values = facet.all;
+    }
+    const long = facet.truncated || (facet.all !== null && facet.all.length > facet.top.length);
+    facet.section.hidden = facet.top.length === 0 && !facet.filter;
+    facet.section.classList.toggle("expanded", values.length > DEFAULT_LIMIT);
+
+    // Re-rendering replaces the checkboxes: keep the keyboard focus on the same value.
+    const focused = facet.list.contains(document.activeElement) ? document.activeElement.value : null;
+    facet.list.replaceChildren(...values.map((value) => facetItem(name, value)));
+    if (focused !== null) {
+      const again = [...facet.list.querySelectorAll("input")].find((box) => box.value === focused);
+      const boxShown = facet.box && !facet.box.parentElement.hidden;
+      (again || facet.list.querySelector("input") || (boxShown ? facet.box : el.filters))
+        .focus();
+    }
+
+    if (facet.box) {
+      facet.box.parentElement.hidden = !(long || facet.filter);
+      if (facet.box.value.trim() !== facet.filter) facet.box.value = facet.filter;
+    }
+    if (facet.empty) {
+      facet.empty.hidden = !(facet.filter && values.length === 0 && !facet.pending);
+      facet.empty.textContent = `No ${name} matches “${facet.filter}”.`;
+    }
+    if (facet.more) {
+      facet.more.hidden = !facet.truncated || Boolean(facet.filter);
+      facet.more.textContent = facet.expanded ? "Show fewer" : "Show more";
+      facet.more.setAttribute("aria-expanded", String(facet.expanded));
     }
   }
 
@@ -306,14 +441,20 @@
     box.type = "checkbox";
     box.name = name;
     box.value = value;
-    box.checked = selected || state[name].includes(value);
+    box.checked = selected || selectedValues(name).includes(value);
     box.addEventListener("change", () => {
+      if (name === "kind") {
+        // One kind is a filter; both kinds are no filter at all.
+        navigate({ kind: box.checked && !state.kind ? value : "" });
+        return;
+      }
       // The URL may hold the value in another case or spelling ("reuters" for "Reuters").
       const chosen = state[name].filter((v) => foldKey(v) !== foldKey(value));
       if (box.checked) chosen.push(value);
       navigate({ [name]: chosen });
     });
-    label.append(box, " ", span("value", value), " ", span("count", String(n)));
+    const text = name === "kind" ? KIND_LABELS[value] || value : value;
+    label.append(box, " ", span("value", text), " ", span("count", n.toLocaleString()));
     item.append(label);
     return item;
   }
@@ -324,6 +465,53 @@
     return value.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
       .replace(/ß/g, "ss").split(/\s+/).filter(Boolean).join(" ");
   }
+
+  for (const name of FACETS) {
+    const facet = facets[name];
+    facet.more?.addEventListener("click", () => {
+      facet.expanded = !facet.expanded;
+      if (facet.expanded && !facet.all) loadAll(name);
+      renderFacet(name);
+    });
+    facet.box?.addEventListener("input", () => {
+      facet.filter = facet.box.value.trim();
+      if (facet.filter && !facet.all) loadAll(name);
+      renderFacet(name);
+    });
+    facet.box?.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && facet.box.value) {
+        event.preventDefault();
+        event.stopPropagation();
+        facet.box.value = "";
+        facet.filter = "";
+        renderFacet(name);
+      } else if (event.key === "ArrowDown") {
+        const first = facet.list.querySelector("input");
+        if (first) {
+          event.preventDefault();
+          first.focus();
+        }
+      }
+    });
+  }
+
+  // -- the filters panel on narrow screens --------------------------------------------------
+
+  function setFiltersOpen(open, { focusToggle = false } = {}) {
+    el.filters.classList.toggle("open", open);
+    el.filtersToggle.setAttribute("aria-expanded", String(open));
+    if (focusToggle) el.filtersToggle.focus();
+  }
+
+  el.filtersToggle.addEventListener("click", () => {
+    setFiltersOpen(el.filtersToggle.getAttribute("aria-expanded") !== "true");
+  });
+  el.filtersDone.addEventListener("click", () => setFiltersOpen(false, { focusToggle: true }));
+  el.filters.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && phone.matches && el.filters.classList.contains("open")) {
+      setFiltersOpen(false, { focusToggle: true });
+    }
+  });
 
   function renderPager({ total, offset, limit }) {
     const pages = limit > 0 ? Math.ceil(total / limit) : 0;
