@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any as AnyType
 
@@ -779,62 +780,108 @@ def test_relevance_agrees_with_the_reference_after_changes(
 
 # -- random plans ----------------------------------------------------------------------------
 
-TERMS = [
-    "heatwav", "facial", "recognit", "lander", "camera", "grid", "power", "record", "rule",
-    "court", "识别", "secur", "mar", "polic", "ardent", "zzz",
-]
-PHRASES = [
-    ("facial", "recognit"), ("power", "grid"), ("grid", "power"), ("interest", "rate"),
-    ("人脸", "脸识", "识别"), ("central", "bank"), ("ardent", "lander"),
-]
 FIELD_SETS = [
     TEXT, POSITIONAL, ("title",), ("excerpt", "related"), ("related",), ("body",), ("spell",),
 ]
-field_sets = st.sampled_from(FIELD_SETS)
-leaves = st.one_of(
-    st.builds(lambda t, f: Words((t,), f), st.sampled_from(TERMS), field_sets),
-    st.builds(Words, st.sampled_from(PHRASES), field_sets),
-    st.builds(
-        lambda p, f: Prefix(tuple(p), f),
-        st.lists(st.sampled_from(["rec", "he", "fa", "c", "la", "zz", "人"]), min_size=1,
-                 max_size=2, unique=True),
-        field_sets,
-    ),
-    st.builds(
-        Fuzzy, st.sampled_from(["camra", "lander", "grod", "recognit", "heatwave", "rule"]),
-        st.integers(0, 2), field_sets, st.integers(0, 2),
-    ),
-    st.builds(lambda t: Words((t,), ("topic_text",)), st.sampled_from(["ai", "climate", "space"])),
-    st.builds(lambda t: Words((t,), ("kind",)), st.sampled_from(["article", "related"])),
-    st.just(Everything()),
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What random plans and filters over one corpus are made of."""
+
+    terms: list[str]
+    phrases: list[tuple[str, ...]]
+    prefixes: list[str]
+    fuzzy: list[str]
+    topic_words: list[str]
+    topics: list[str]
+    providers: list[str]
+    dates: list[datetime | None]
+    ids: list[str]
+
+
+NEWS_VOCABULARY = Vocabulary(
+    terms=["heatwav", "facial", "recognit", "lander", "camera", "grid", "power", "record", "rule",
+           "court", "识别", "secur", "mar", "polic", "ardent", "zzz"],
+    phrases=[("facial", "recognit"), ("power", "grid"), ("grid", "power"), ("interest", "rate"),
+             ("人脸", "脸识", "识别"), ("central", "bank"), ("ardent", "lander")],
+    prefixes=["rec", "he", "fa", "c", "la", "zz", "人"],
+    fuzzy=["camra", "lander", "grod", "recognit", "heatwave", "rule"],
+    topic_words=["ai", "climate", "space"],
+    topics=["AI", "Climate", "Space", "Security", "Nope"],
+    providers=["Jurist", "Metro Daily", "Space Today", "Grid News"],
+    dates=[None, utc("2026-09-01T10:00:00"), utc("2026-09-20T00:00:00"),
+           utc("2026-10-15T16:45:00")],
+    ids=[IDS[name] for name in NEWS_ALL],
 )
-plans: st.SearchStrategy[Plan] = st.recursive(
-    leaves,
-    lambda children: st.one_of(
-        st.lists(children, min_size=1, max_size=3).map(lambda c: All(tuple(c))),
-        st.lists(children, min_size=1, max_size=3).map(lambda c: Any(tuple(c))),
-        st.builds(Exclude, children, children),
-        st.builds(Boost, children, st.sampled_from([0.5, 2.0, 10.0])),
-    ),
-    max_leaves=6,
+# After the changes: deleted and replaced words too, which must match nothing.
+SYNTH_VOCABULARY = Vocabulary(
+    terms=["cool", "glacier", "zurich", "sao", "budget", "parliament", "drill", "quokka",
+           "draft", "识别", "rate", "heatwav", "survey", "state"],
+    phrases=[("sao", "paulo"), ("state", "art"), ("covid", "19"), ("人脸", "脸识"),
+             ("budget", "vote"), ("rate", "rise"), ("draft", "budget")],
+    prefixes=["cool", "gla", "bu", "d", "q", "s"],
+    fuzzy=["glaceir", "quoka", "zurch", "budgit", "drll"],
+    topic_words=["climate", "europe", "politics", "wildlife"],
+    topics=["Climate", "Europe", "Politics", "Wildlife", "Health"],
+    providers=["Alpine Post", "Harbor Times", "Capital Wire", "Island Herald"],
+    dates=[None, utc("2026-09-08T06:00:00"), utc("2026-09-09T08:00:00"),
+           utc("2026-10-04T00:00:00")],
+    ids=[SYNTH[name] for name in (*SYNTH_ALL, "quokka")],
 )
-DATES: list[datetime | None] = [
-    None, utc("2026-09-01T10:00:00"), utc("2026-09-20T00:00:00"), utc("2026-10-15T16:45:00"),
-]
-filters_strategy = st.builds(
-    Filters,
-    topics=st.lists(st.sampled_from(["AI", "Climate", "Space", "Security", "Nope"]),
-                    max_size=2, unique=True).map(tuple),
-    providers=st.lists(st.sampled_from(["Jurist", "Metro Daily", "Space Today", "Grid News"]),
-                       max_size=2, unique=True).map(tuple),
-    kinds=st.lists(st.sampled_from(["article", "related"]), max_size=2, unique=True).map(tuple),
-    since=st.sampled_from(DATES),
-    until=st.sampled_from(DATES),
-    exclude_ids=st.lists(st.sampled_from([IDS[n] for n in NEWS_ALL]), max_size=2).map(tuple),
-)
-RANDOM = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-)
+
+
+def plan_strategy(vocabulary: Vocabulary) -> st.SearchStrategy[Plan]:
+    """Random plans of up to six leaves over ``vocabulary``."""
+    field_sets = st.sampled_from(FIELD_SETS)
+    leaves = st.one_of(
+        st.builds(lambda t, f: Words((t,), f), st.sampled_from(vocabulary.terms), field_sets),
+        st.builds(Words, st.sampled_from(vocabulary.phrases), field_sets),
+        st.builds(
+            lambda p, f: Prefix(tuple(p), f),
+            st.lists(st.sampled_from(vocabulary.prefixes), min_size=1, max_size=2, unique=True),
+            field_sets,
+        ),
+        st.builds(
+            Fuzzy, st.sampled_from(vocabulary.fuzzy), st.integers(0, 2), field_sets,
+            st.integers(0, 2),
+        ),
+        st.builds(
+            lambda t: Words((t,), ("topic_text",)), st.sampled_from(vocabulary.topic_words)
+        ),
+        st.builds(lambda t: Words((t,), ("kind",)), st.sampled_from(["article", "related"])),
+        st.just(Everything()),
+    )
+    return st.recursive(
+        leaves,
+        lambda children: st.one_of(
+            st.lists(children, min_size=1, max_size=3).map(lambda c: All(tuple(c))),
+            st.lists(children, min_size=1, max_size=3).map(lambda c: Any(tuple(c))),
+            st.builds(Exclude, children, children),
+            st.builds(Boost, children, st.sampled_from([0.5, 2.0, 10.0])),
+        ),
+        max_leaves=6,
+    )
+
+
+def filter_strategy(vocabulary: Vocabulary) -> st.SearchStrategy[Filters]:
+    """Random filters over ``vocabulary``."""
+    return st.builds(
+        Filters,
+        topics=st.lists(st.sampled_from(vocabulary.topics), max_size=2, unique=True).map(tuple),
+        providers=st.lists(
+            st.sampled_from(vocabulary.providers), max_size=2, unique=True
+        ).map(tuple),
+        kinds=st.lists(st.sampled_from(["article", "related"]), max_size=2, unique=True).map(
+            tuple
+        ),
+        since=st.sampled_from(vocabulary.dates),
+        until=st.sampled_from(vocabulary.dates),
+        exclude_ids=st.lists(st.sampled_from(vocabulary.ids), max_size=2).map(tuple),
+    )
+
+
+RANDOM = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def hit_set(backend: Backend, plan: Plan, filters: Filters | None = None) -> set[str]:
@@ -842,43 +889,77 @@ def hit_set(backend: Backend, plan: Plan, filters: Filters | None = None) -> set
     return set(ids(run(backend, plan, filters)))
 
 
-@RANDOM
-@given(plan=plans, other=plans, filters=filters_strategy)
-def test_random_plans_obey_set_algebra_filters_and_facets(
-    news: Backend, plan: Plan, other: Plan, filters: Filters
-) -> None:
+def check_algebra(backend: Backend, plan: Plan, other: Plan, filters: Filters) -> None:
+    """Compounds combine their children's matches as sets; filters and facets as documented."""
     note(f"plan={plan!r}\nother={other!r}\nfilters={filters!r}")  # reprs hypothesis omits
-    records = stored(news)
-    a, b = hit_set(news, plan), hit_set(news, other)
-    assert hit_set(news, All((plan, other))) == a & b
-    assert hit_set(news, Any((plan, other))) == a | b
-    assert hit_set(news, Exclude(plan, other)) == a - b
-    assert hit_set(news, Boost(plan, 3.0)) == a
-    execution = run(news, plan, filters)
+    records = stored(backend)
+    a, b = hit_set(backend, plan), hit_set(backend, other)
+    assert hit_set(backend, All((plan, other))) == a & b
+    assert hit_set(backend, Any((plan, other))) == a | b
+    assert hit_set(backend, Exclude(plan, other)) == a - b
+    assert hit_set(backend, Boost(plan, 3.0)) == a
+    execution = run(backend, plan, filters)
     expected = {i for i in a if passes(records[i], filters)}
     assert set(ids(execution)) == expected
-    assert execution.total == news.count(plan, filters) == len(expected)
+    assert execution.total == backend.count(plan, filters) == len(expected)
     for facet in FACETS:
         allowed = [records[i] for i in a if passes(records[i], filters.without(facet))]
         assert dict(execution.facets[facet]) == facet_counts(allowed, facet)
 
 
-@RANDOM
-@given(plan=plans, filters=filters_strategy, sort=st.sampled_from(SORTS))
-def test_random_plans_match_the_reference(
-    other_news: Backend, memory_news: Backend, plan: Plan, filters: Filters, sort: Sort
+def check_against_reference(
+    ours_backend: Backend, reference_backend: Backend, plan: Plan, filters: Filters, sort: Sort
 ) -> None:
+    """Same total, hits, facet counts, order up to ties (but by score), and scores given."""
     note(f"plan={plan!r}\nfilters={filters!r}\nsort={sort!r}")
-    ours, reference = run(other_news, plan, filters, sort), run(memory_news, plan, filters, sort)
+    ours = run(ours_backend, plan, filters, sort)
+    reference = run(reference_backend, plan, filters, sort)
     assert ours.total == reference.total
     assert set(ids(ours)) == set(ids(reference))
     assert ours.facets == reference.facets
-    records = [record for record, _ in ours.page]
     if sort != "relevance":
-        assert groups(records, sort) == groups([r for r, _ in reference.page], sort)
+        assert groups([r for r, _ in ours.page], sort) == groups(
+            [r for r, _ in reference.page], sort
+        )
     assert [score is None for _, score in ours.page] == [
         score is None for _, score in reference.page
     ]
+
+
+NEWS_PLANS, SYNTH_PLANS = plan_strategy(NEWS_VOCABULARY), plan_strategy(SYNTH_VOCABULARY)
+NEWS_FILTERS, SYNTH_FILTERS = filter_strategy(NEWS_VOCABULARY), filter_strategy(SYNTH_VOCABULARY)
+
+
+@RANDOM
+@given(plan=NEWS_PLANS, other=NEWS_PLANS, filters=NEWS_FILTERS)
+def test_random_plans_obey_set_algebra_filters_and_facets(
+    news: Backend, plan: Plan, other: Plan, filters: Filters
+) -> None:
+    check_algebra(news, plan, other, filters)
+
+
+@RANDOM
+@given(plan=SYNTH_PLANS, other=SYNTH_PLANS, filters=SYNTH_FILTERS)
+def test_random_plans_obey_set_algebra_after_changes(
+    synth: Backend, plan: Plan, other: Plan, filters: Filters
+) -> None:
+    check_algebra(synth, plan, other, filters)
+
+
+@RANDOM
+@given(plan=NEWS_PLANS, filters=NEWS_FILTERS, sort=st.sampled_from(SORTS))
+def test_random_plans_match_the_reference(
+    other_news: Backend, memory_news: Backend, plan: Plan, filters: Filters, sort: Sort
+) -> None:
+    check_against_reference(other_news, memory_news, plan, filters, sort)
+
+
+@RANDOM
+@given(plan=SYNTH_PLANS, filters=SYNTH_FILTERS, sort=st.sampled_from(SORTS))
+def test_random_plans_match_the_reference_after_changes(
+    other_synth: Backend, memory_synth: Backend, plan: Plan, filters: Filters, sort: Sort
+) -> None:
+    check_against_reference(other_synth, memory_synth, plan, filters, sort)
 
 
 def test_filters_are_compared_exactly(news: Backend) -> None:
