@@ -45,7 +45,7 @@ logger = logging.getLogger("searchlib.http")
 #: The largest ``POST /index`` body read (bytes).
 MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
-_SINGLE = ("q", "kind", "since", "until", "sort", "feedback", "limit", "offset")
+_SINGLE = ("q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "strict")
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
                413: "ContentTooLarge"}
@@ -125,6 +125,7 @@ class _Api:
             limit=_int_param(params, "limit", 10),
             offset=_int_param(params, "offset", 0),
             feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
+            strict=_bool_param(params, "strict"),
         )
         return _json(results.to_dict())
 
@@ -194,6 +195,16 @@ def _int_param(params: QueryParams, name: str, default: int) -> int:
     if not _INT.fullmatch(value):
         raise UsageError(f"{name} must be a whole number, not {value!r}")
     return int(value)
+
+
+def _bool_param(params: QueryParams, name: str) -> bool:
+    """``true``/``false`` (or ``1``/``0``, any letter case); empty or absent is false."""
+    value = params.get(name, "").strip().lower()
+    if value in ("", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise UsageError(f"{name} must be true or false, not {params.get(name)!r}")
 
 
 async def _read_body(request: Request) -> bytes:
@@ -378,6 +389,8 @@ _SCHEMAS: dict[str, Any] = {
         "removed": {"type": "integer"}, "unchanged": {"type": "integer"},
         "failed": {"type": "array", "items": _obj({"path": _STR, "error": _STR})},
         "documents": {"type": "integer"}, "took_ms": {"type": "number"},
+        "duplicate_urls": {"type": "integer",
+                           "description": "files whose article URL another file gives"},
     }),
     "Error": _obj({"error": {
         "type": "object", "required": ["type", "message"],
@@ -389,8 +402,10 @@ _SCHEMAS: dict[str, Any] = {
 def openapi_schema(*, with_index: bool, server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 description of the API (``POST /index`` only ``with_index``)."""
     search_params = [
-        _param("q", {"type": "string", "maxLength": 1000, "default": ""},
-               "the query (query language of the README); empty lists everything"),
+        _param("q", {"type": "string", "default": ""},
+               "the query (query language of the README); empty lists everything. Syntax "
+               "that cannot be parsed is read as plain words and a query over 1,000 "
+               "characters is searched by its first words, as `notices` says (unless strict)"),
         _param("topic", _STR, "only these topics (OR-ed)", many=True),
         _param("provider", _STR, "only these providers (OR-ed)", many=True),
         _param("kind", {"enum": ["article", "related"]}, "only articles or related items"),
@@ -401,6 +416,9 @@ def openapi_schema(*, with_index: bool, server_url: str = "/") -> dict[str, Any]
         _param("feedback", {"enum": ["auto", "on", "off"], "default": "auto"},
                "expand the query with words of its top documents (RM3): auto = queries of "
                "more than 3 words ranked by relevance"),
+        _param("strict", {"type": "boolean", "default": False},
+               "refuse a query that cannot be parsed, or is over 1,000 characters, with a "
+               "400 QueryError giving its position, instead of reading it leniently"),
         _LIMIT, _OFFSET,
     ]
     paths: dict[str, Any] = {

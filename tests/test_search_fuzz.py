@@ -74,8 +74,24 @@ def test_any_filters_and_numbers(shared_engine: Engine, **kwargs: Any) -> None:
 )
 def test_hostile_queries(shared_engine: Engine, text: str, outcome: str | int) -> None:
     if isinstance(outcome, int):
-        assert shared_engine.search(text).total == outcome
+        assert shared_engine.search(text, strict=True).total == outcome
     else:
         with pytest.raises(QueryError) as info:
-            shared_engine.search(text)
+            shared_engine.search(text, strict=True)
         assert str(info.value) == outcome
+    # Read leniently, each of them is searched.
+    results = shared_engine.search(text)
+    assert results.total >= len(results.hits)
+
+
+@FUZZ
+@given(text=st.one_of(QUERY_TEXT, st.text(min_size=900, max_size=3000)))
+def test_every_text_gives_results_by_default(shared_engine: Engine, text: str) -> None:
+    results = shared_engine.search(text)  # never raises
+    assert results.query == text
+    assert results.total >= len(results.hits)
+    assert all(n.code in ("syntax", "truncated") and n.message for n in results.notices)
+    try:
+        shared_engine.search(text, strict=True)
+    except QueryError:
+        assert results.notices  # what strict refuses is never read silently

@@ -15,6 +15,12 @@
     suggestion: byId("suggestion"), suggestionLink: byId("suggestion-link"),
     pager: byId("pager"), prev: byId("prev"), next: byId("next"), pageInfo: byId("page-info"),
   };
+  // What the server reinterpreted to run the query (lenient parsing): one line each, above
+  // the results. Made here rather than in the page shell so that the shell stays as it is.
+  el.notices = document.createElement("div");
+  el.notices.id = "notices";
+  el.notices.hidden = true;
+  el.summary.before(el.notices);
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -106,6 +112,7 @@
 
   function render(data) {
     el.error.hidden = true;
+    renderNotices(data.notices || []);
     renderSummary(data);
     renderSuggestion(data.suggestion);
     el.hits.replaceChildren(...data.hits.map(renderHit));
@@ -128,6 +135,17 @@
 
   function count(total) {
     return `${total.toLocaleString()} result${total === 1 ? "" : "s"}`;
+  }
+
+  function renderNotices(notices) {
+    el.notices.replaceChildren(...notices.map(({ code, message }) => {
+      const line = document.createElement("p");
+      line.className = "summary notice";
+      line.dataset.code = code;
+      line.textContent = message;
+      return line;
+    }));
+    el.notices.hidden = notices.length === 0;
   }
 
   function renderSuggestion(suggestion) {
@@ -258,6 +276,7 @@
     el.error.textContent = message;
     el.error.hidden = false;
     el.summary.textContent = "";
+    renderNotices([]);
     el.hits.replaceChildren();
     el.pager.hidden = true;
     el.suggestion.hidden = true;
