@@ -47,7 +47,7 @@ from .indexer import (
 )
 from .locking import WriterLock
 from .manifest import MANIFEST_NAME, Manifest
-from .results import Facet, Hit, SearchResults
+from .results import Facet, Hit, Notice, SearchResults
 
 #: Bumped whenever the schema or analysis changes in a way old indexes cannot serve.
 SCHEMA_VERSION = 2
@@ -251,6 +251,7 @@ class Engine:
         facet_size: int = 10,
         match: MatchMode = "auto",
         feedback: FeedbackMode = "auto",
+        strict: bool = False,
     ) -> SearchResults:
         """Search the index.
 
@@ -258,9 +259,15 @@ class Engine:
         ``OR``, ``(groups)``, ``field:value``, ``prefix*``, ``fuzzy~``. Filters are structured:
         several ``topics`` (or ``providers``) match any of them; filters of different kinds all
         apply; their values match whatever their case, accents or spacing (``reuters`` finds
-        ``Reuters``). ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601 and
-        are inclusive, in UTC. Raises :class:`~searchlib.errors.QueryError` for a query that
-        cannot run and :class:`~searchlib.errors.UsageError` for bad arguments.
+        ``Reuters``). ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601
+        and are inclusive, in UTC. Raises :class:`~searchlib.errors.UsageError` for bad
+        arguments.
+
+        Any text is searched, as a search box should: syntax that cannot be parsed is read as
+        plain words and a text over 1,000 characters is searched by its first words (see
+        :func:`~searchlib.query.parse_lenient`), and :attr:`SearchResults.notices` says what
+        was reinterpreted. ``strict=True``, for programs that build queries, raises
+        :class:`~searchlib.errors.QueryError` (with the ``position`` of the problem) instead.
 
         ``match``: ``auto`` needs every word of a query of up to 3 words (any word when no
         document has them all) and ranks longer queries by any word, documents with every word
@@ -269,12 +276,16 @@ class Engine:
         expands every such query, ``off`` none; the added words are in
         :attr:`SearchResults.feedback`.
         """
+        parsed, notices = self._parse(text, strict)
+        # A query read leniently is searched as its canonical string: what "did you mean"
+        # corrects, so that a suggestion is a query that runs as it reads.
         request = self._request(
-            text, topics=topics, providers=providers, kind=kind, since=since, until=until,
-            sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
-            feedback=feedback,
+            q.to_string(parsed) if notices else text, topics=topics, providers=providers,
+            kind=kind, since=since, until=until, sort=sort, limit=limit, offset=offset,
+            facet_size=facet_size, match=match, feedback=feedback, parsed=parsed,
         )
-        return self.backend.search(request)
+        results = self.backend.search(request)
+        return replace(results, query=text, notices=notices) if notices else results
 
     def facet(
         self,
@@ -371,6 +382,16 @@ class Engine:
 
     # -- validation --------------------------------------------------------------------------
 
+    def _parse(self, text: object, strict: object) -> tuple[q.Node, tuple[Notice, ...]]:
+        """The query tree of ``text`` and what reading it leniently changed."""
+        if not isinstance(text, str):
+            raise UsageError("the query must be a string")
+        if not isinstance(strict, bool):
+            raise UsageError(f"strict must be True or False, not {strict!r}")
+        if strict:
+            return q.parse(text), ()
+        return q.parse_lenient(text)
+
     def _request(
         self,
         text: str,
@@ -386,10 +407,12 @@ class Engine:
         facet_size: int,
         match: str,
         feedback: str = "auto",
+        parsed: q.Node | None = None,
     ) -> SearchRequest:
         if not isinstance(text, str):
             raise UsageError("the query must be a string")
-        parsed = q.parse(text)
+        if parsed is None:
+            parsed = q.parse(text)
         if sort not in SORTS:
             raise UsageError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
         if match not in ("auto", "all", "any"):

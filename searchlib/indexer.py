@@ -69,6 +69,9 @@ class IndexReport:
     failed: list[Failure] = field(default_factory=list)
     documents: int = 0
     took_ms: float = 0.0
+    #: Files in the index whose article URL another file in the index already gives: they
+    #: are one document, so the index holds fewer articles than files.
+    duplicate_urls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §4."""
@@ -80,6 +83,7 @@ class IndexReport:
             "failed": [f.to_dict() for f in self.failed],
             "documents": self.documents,
             "took_ms": round(self.took_ms, 1),
+            "duplicate_urls": self.duplicate_urls,
         }
 
 
@@ -264,6 +268,9 @@ class Indexer:
             self._commit(pending, removed_now, report)
         report.removed = len(vanished)
         report.documents = self.backend.doc_count()
+        # A file without a URL has an id of its own (from its path): only shared URLs count.
+        files = self.manifest.files
+        report.duplicate_urls = len(files) - len({entry.article_id for entry in files.values()})
         report.took_ms = (time.perf_counter() - started) * 1000
         return report
 
