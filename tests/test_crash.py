@@ -34,8 +34,9 @@ pytestmark = [
 ]
 
 KILLS = 20
-#: Enough files that a run which reads them all parses them in worker processes.
-FILES = 2 * PARALLEL_MIN_FILES
+#: Enough files that a run which reads them all parses them in worker processes (a few are
+#: deleted on the way).
+FILES = PARALLEL_MIN_FILES + 100
 #: Upper bound for the processes of a killed run to end (they normally take milliseconds).
 GONE_WITHIN = 30.0
 TOPICS = ["Climate", "Energy", "Health", "Space", "Finance", "Elections"]
