@@ -1,4 +1,8 @@
-"""The real corpus (6,241 news files) beside the repository: skipped where it is absent."""
+"""The real corpus (6,241 news files): skipped where it is absent.
+
+It is ``coronavirus-news`` in the folder ``SEARCHLIB_TEST_CORPORA`` names (by default
+``../shared/corpora`` beside the repository).
+"""
 
 from __future__ import annotations
 
