@@ -21,6 +21,11 @@ CORPORA = Path(
     or Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 ).expanduser()
 CORPUS = CORPORA / "coronavirus-news"
+#: The judged test collections (TIME, CACM, CISI): ``SEARCHLIB_TEST_RELEVANCE``, or
+#: ``relevance`` beside the corpora folder.
+RELEVANCE = Path(
+    os.environ.get("SEARCHLIB_TEST_RELEVANCE") or CORPORA.parent / "relevance"
+).expanduser()
 
 
 def doc_id(url: str) -> str:

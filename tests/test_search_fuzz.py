@@ -120,7 +120,10 @@ def _smart_queries(path: Path) -> dict[str, str]:
     return {qid: " ".join(" ".join(lines).split()) for qid, lines in queries.items()}
 
 
-@pytest.mark.skipif(not RELEVANCE.is_dir(), reason=f"no test collections at {RELEVANCE}")
+@pytest.mark.skipif(
+    not RELEVANCE.is_dir(),
+    reason=f"needs the test collections at {RELEVANCE} (set SEARCHLIB_TEST_RELEVANCE)",
+)
 @pytest.mark.parametrize(
     ("name", "count", "refused"),
     [
