@@ -9,19 +9,21 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from click_default_group import DefaultGroup
 
 from .analysis import fold_value
 from .engine import Engine, remove_index
-from .errors import SearchlibError
+from .errors import QueryError, SearchlibError
 from .indexer import DEFAULT_BATCH_FILES, IndexReport
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
 from .results import Facet, Hit, SearchResults
@@ -78,20 +80,104 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def _terminal_text(marked: str) -> str:
-    """``<mark>`` fragments in bold (when the terminal supports it), HTML entities decoded."""
-    parts = []
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 result``, ``6,170 results``: thousands separators and the right plural."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
+def _terminal_width() -> int:
+    """Columns to wrap at: the terminal's (or ``$COLUMNS``), 80 when unknown, at least 20."""
+    return max(shutil.get_terminal_size((80, 24)).columns, 20)
+
+
+def _cell(ch: str) -> int:
+    """Terminal columns a character takes: wide (CJK) ones two, combining marks none."""
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+
+
+def _cells(text: str) -> int:
+    """Terminal columns ``text`` takes."""
+    return sum(_cell(ch) for ch in text)
+
+
+#: Text to print, character by character with a bold flag (``<mark>`` in a highlight).
+_Styled = list[tuple[str, bool]]
+
+
+def _styled(marked: str) -> _Styled:
+    """A highlight (``<mark>`` fragments, all else HTML-escaped) as characters to print."""
+    out: _Styled = []
     last = 0
     for match in _MARK.finditer(marked):
-        parts.append(html.unescape(marked[last : match.start()]))
-        parts.append(click.style(html.unescape(match.group(1)), bold=True))
+        out.extend((ch, False) for ch in html.unescape(marked[last : match.start()]))
+        out.extend((ch, True) for ch in html.unescape(match.group(1)))
         last = match.end()
-    parts.append(html.unescape(marked[last:]))
-    return "".join(parts)
+    out.extend((ch, False) for ch in html.unescape(marked[last:]))
+    return out
 
 
-def _hit_lines(hit: Hit) -> list[str]:
-    title = _terminal_text(hit.highlights.get("title") or html.escape(hit.title))
+def _render(chars: _Styled) -> str:
+    """Characters with their bold runs styled (click drops the style off a terminal)."""
+    out = []
+    start = 0
+    for i in range(1, len(chars) + 1):
+        if i == len(chars) or chars[i][1] != chars[start][1]:
+            run = "".join(ch for ch, _ in chars[start:i])
+            out.append(click.style(run, bold=True) if chars[start][1] else run)
+            start = i
+    return "".join(out)
+
+
+def _wrap(chars: _Styled, width: int, first: str, rest: str) -> list[str]:
+    """Greedy word wrap of ``chars`` to ``width`` columns, after ``first`` on the first line
+    and ``rest`` on the others. Spacing inside a line is kept; a word longer than a line is
+    split."""
+    pieces: list[tuple[_Styled, _Styled]] = []  # (the blanks before a word, the word)
+    blanks: _Styled = []
+    word: _Styled = []
+    for item in chars:
+        if item[0].isspace():
+            if word:
+                pieces.append((blanks, word))
+                blanks, word = [], []
+            blanks.append((" ", False))
+        else:
+            word.append(item)
+    if word:
+        pieces.append((blanks, word))
+    lines: list[str] = []
+    line: _Styled = []
+    indent, used = first, _cells(first)
+    for before, word in pieces:
+        gap = len(before) if line else 0
+        size = sum(_cell(ch) for ch, _ in word)
+        if line and used + gap + size > width:
+            lines.append(indent + _render(line))
+            indent, line, used, gap = rest, [], _cells(rest), 0
+        while not line and used + size > width and len(word) > 1:
+            # Longer than a whole line: as much of it as fits (one character at least).
+            cut, taken = 1, _cell(word[0][0])
+            while cut < len(word) and used + taken + _cell(word[cut][0]) <= width:
+                taken += _cell(word[cut][0])
+                cut += 1
+            lines.append(indent + _render(word[:cut]))
+            word = word[cut:]
+            size -= taken
+            indent, used = rest, _cells(rest)
+        if line:
+            line.extend(before)
+        line.extend(word)
+        used += gap + size
+    if line or not lines:
+        lines.append(indent + _render(line))
+    return lines
+
+
+def _hit_lines(hit: Hit, width: int) -> list[str]:
+    indent = " " * 5
+    title = _styled(hit.highlights.get("title") or html.escape(hit.title))
     meta = [hit.provider or "unknown provider"]
     if hit.published is not None:
         meta.append(hit.published.strftime("%Y-%m-%d"))
@@ -99,16 +185,12 @@ def _hit_lines(hit: Hit) -> list[str]:
         meta.append(", ".join(hit.topics))
     if hit.kind != "article":
         meta.append(hit.kind)
-    lines = [f"{hit.rank:>3}. {title}", f"     {' · '.join(meta)}  [{hit.id}]"]
+    about = [(ch, False) for ch in f"{' · '.join(meta)}  [{hit.id}]"]
+    lines = _wrap(title, width, f"{hit.rank:>3}. ", indent) + _wrap(about, width, indent, indent)
     excerpt = hit.highlights.get("excerpt") or html.escape(hit.excerpt)
     if excerpt:
-        lines.append(f"     {_terminal_text(excerpt)}")
+        lines.extend(_wrap(_styled(excerpt), width, indent, indent))
     return lines
-
-
-def _count(total: int) -> str:
-    """``1 result``, ``67 results``."""
-    return f"{total} result{'' if total == 1 else 's'}"
 
 
 def _listed(items: list[str], word: str) -> str:
@@ -149,7 +231,7 @@ def _empty_filters_line(results: SearchResults, texts: dict[str, str]) -> str | 
     which = "that filter" if len(named) == 1 else "these filters"
     return (
         f"No results with {_listed(named, 'and')}; without {which}: "
-        f"{_count(empty.total_without)}."
+        f"{_count(empty.total_without, 'result')}."
     )
 
 
@@ -162,25 +244,33 @@ def _relaxed_line(results: SearchResults) -> str | None:
 
 
 def _print_results(results: SearchResults, filters: dict[str, str] | None = None) -> None:
-    """Hits, then "did you mean", added words and facets. ``filters``: how each active
-    filter reads in a sentence (see :func:`_filter_texts`)."""
+    """Notices, hits, then "did you mean", added words and facets. ``filters``: how each
+    active filter reads in a sentence (see :func:`_filter_texts`)."""
+    for notice in results.notices:
+        click.echo(notice.message)
+    took = f"({results.took_ms:.1f} ms)"
     if not results.hits:
-        shown = (
-            "No results" if results.total == 0 else f"No results on this page of {results.total}"
-        )
-        click.echo(f"{shown} for {results.query!r}." if results.query else f"{shown}.")
+        if results.total and results.limit == 0:
+            click.echo(f"{_count(results.total, 'result')} {took}")
+        else:
+            shown = (
+                "No results" if results.total == 0
+                else f"No results on this page of {results.total:,}"
+            )
+            click.echo(f"{shown} for {results.query!r}." if results.query else f"{shown}.")
         empty = _empty_filters_line(results, filters or {})
         if empty:
             click.echo(empty)
     else:
         first, last = results.hits[0].rank, results.hits[-1].rank
-        click.echo(f"{_count(results.total)}, showing {first}-{last} ({results.took_ms:.1f} ms)")
+        click.echo(f"{_count(results.total, 'result')}, showing {first:,}-{last:,} {took}")
         relaxed = _relaxed_line(results)
         if relaxed:
             click.echo(relaxed)
         click.echo()
+        width = _terminal_width()
         for hit in results.hits:
-            for line in _hit_lines(hit):
+            for line in _hit_lines(hit, width):
                 click.echo(line)
     if results.suggestion:
         click.echo(f"\nDid you mean: {results.suggestion}")
@@ -191,10 +281,44 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
         click.echo()
         for name, facet in facets:
             values = ", ".join(
-                f"{'*' if v.selected else ''}{v.value} ({v.count})" for v in facet.values
+                f"{'*' if v.selected else ''}{v.value} ({v.count:,})" for v in facet.values
             )
             more = ", ..." if facet.truncated else ""
             click.echo(f"{name}: {values}{more}")
+
+
+def _query_error(text: str, error: QueryError) -> NoReturn:
+    """The error, then the query with a ``^`` under the problem, on stderr; exit 2."""
+    click.echo(f"Error: {error}", err=True)
+    if error.position is not None:
+        for line in _caret_lines(text, error.position, _terminal_width()):
+            click.echo(line, err=True)
+    sys.exit(error.exit_code)
+
+
+def _caret_lines(text: str, position: int, width: int) -> list[str]:
+    """``text`` (a window of it around ``position`` when it is wider than the terminal) and
+    a line with ``^`` under ``position``; both indented by two spaces."""
+    # One printable character for each character, so that positions still line up.
+    shown = "".join(" " if ch.isspace() or not ch.isprintable() else ch for ch in text)
+    room = width - 2
+    start, end = 0, len(shown)
+    if _cells(shown) > room:
+        # A window around the position, as wide as the terminal allows with an ellipsis
+        # at each end that was cut: to the right of the position first, then to the left.
+        budget = room - 2
+        start = end = min(max(position - budget // 2, 0), len(shown))
+        used = 0
+        while end < len(shown) and used + _cell(shown[end]) <= budget:
+            used += _cell(shown[end])
+            end += 1
+        while start > 0 and used + _cell(shown[start - 1]) <= budget:
+            start -= 1
+            used += _cell(shown[start])
+    before = "…" if start > 0 else ""
+    after = "…" if end < len(shown) else ""
+    column = _cells(before + shown[start:position])
+    return [f"  {before}{shown[start:end]}{after}", "  " + " " * column + "^"]
 
 
 @click.group(cls=DefaultGroup, default="query", default_if_no_args=False)
@@ -213,7 +337,7 @@ def cli() -> None:
     """
 
 
-@cli.command("index")
+@cli.command("index", short_help="Index files and folders: add, update, remove what changed.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--sample", is_flag=True, help="Index the sample corpus bundled with searchlib.")
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
@@ -260,15 +384,26 @@ def index_command(
             remove_index(index_dir, lock_timeout=lock_timeout)
         with _open(index_dir, create=True, language=language, lock_timeout=lock_timeout) as eng:
             report = _run_index(eng, roots, batch_files=batch_files, quiet=quiet or as_json)
+            stats = None if quiet or as_json else eng.stats()
     if as_json:
         _emit_json(report.to_dict())
-    elif not quiet:
+    elif stats is not None:
         for failure in report.failed:
             click.echo(f"skipped {failure.path}: {failure.error}", err=True)
         click.echo(
-            f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-            f"{report.unchanged} unchanged, {len(report.failed)} skipped; "
-            f"{report.documents} documents in {index_dir} ({report.took_ms / 1000:.1f} s)"
+            f"{report.added:,} added, {report.updated:,} updated, {report.removed:,} removed, "
+            f"{report.unchanged:,} unchanged, {len(report.failed):,} skipped "
+            f"({report.took_ms / 1000:.1f} s)"
+        )
+        # Why there are fewer documents than files (several files give one article's URL),
+        # or more (an article's related items are documents too).
+        files = _count(stats.files, "file")
+        if report.duplicate_urls:
+            verb = "repeats" if report.duplicate_urls == 1 else "repeat"
+            files += f", {report.duplicate_urls:,} of them {verb} another file's URL"
+        click.echo(
+            f"{files}: {_count(stats.documents, 'document')} "
+            f"({_count(stats.articles, 'article')}, {stats.related:,} related) in {index_dir}"
         )
     if report.failed:
         sys.exit(EXIT_SKIPPED)
@@ -291,7 +426,7 @@ def _run_index(
         return engine.index(roots, batch_files=batch_files, progress=progress)
 
 
-@cli.command("query")
+@cli.command("query", short_help="Search: ranked hits with highlights, topic and provider counts.")
 @click.argument("text", nargs=-1)
 @click.option("--topic", "topics", multiple=True,
               help="Only this topic, in any case (repeat to OR several).")
@@ -311,6 +446,9 @@ def _run_index(
 @click.option("--facet-size", type=click.IntRange(1, MAX_FACET_SIZE), default=10,
               show_default=True,
               help="Values listed per facet (all of one facet: search facets NAME).")
+@click.option("--strict", is_flag=True,
+              help="Refuse a query that cannot be parsed or is over 1,000 characters (exit "
+                   "2, showing where) instead of searching it as plain words.")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -326,42 +464,53 @@ def query_command(
     offset: int,
     feedback: str,
     facet_size: int,
+    strict: bool,
     index_dir: Path,
     as_json: bool,
 ) -> None:
     """Search the index: ranked hits with highlights, then topic and provider counts.
 
     TEXT uses the query language: words, "phrases", -word, OR, (groups), title:word,
-    provider:name, topic:name, prefix*, fuzzy~.
+    provider:name, topic:name, prefix*, fuzzy~. Syntax that cannot be parsed is searched
+    as plain words, and a query over 1,000 characters by its first words; a note above
+    the results says so (--strict refuses such queries instead).
 
     Example:
 
     \b
         search query "facial recognition" --topic AI --since 2026-09
     """
+    query = " ".join(text)
     with _errors(), _open(index_dir) as engine:
-        results = engine.search(
-            " ".join(text), topics=topics, providers=providers, kind=kind, since=since,
-            until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
-            feedback=feedback, facet_size=facet_size,  # type: ignore[arg-type]
-        )
+        try:
+            results = engine.search(
+                query, topics=topics, providers=providers, kind=kind, since=since,
+                until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
+                feedback=feedback, facet_size=facet_size, strict=strict,  # type: ignore[arg-type]
+            )
+        except QueryError as exc:
+            _query_error(query, exc)
     if as_json:
         _emit_json(results.to_dict())
     else:
         _print_results(results, _filter_texts(topics, providers, kind, since, until))
 
 
-@cli.command("facets")
+@cli.command("facets", short_help="Every value of one facet with its count, most first.")
 @click.argument("name", metavar="{topic|provider|kind}")
 @click.argument("text", nargs=-1)
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeat to OR several).")
 @click.option("--provider", "providers", multiple=True,
               help="Only this provider (repeat to OR several).")
-@click.option("--kind", type=click.Choice(KINDS), default=None, help="Only articles or related.")
+@click.option("--kind", type=click.Choice(KINDS, case_sensitive=False), default=None,
+              help="Only articles or related.")
 @click.option("--since", default=None, help="From this date (YYYY, YYYY-MM, YYYY-MM-DD, ISO).")
 @click.option("--until", default=None, help="Up to this date, inclusive.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="List only the values with the most matches (default: all).")
+@click.option("--strict", is_flag=True,
+              help="Refuse a query that cannot be parsed (exit 2, showing where), as search "
+                   "query --strict does.")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -374,6 +523,7 @@ def facets_command(
     since: str | None,
     until: str | None,
     limit: int | None,
+    strict: bool,
     index_dir: Path,
     as_json: bool,
 ) -> None:
@@ -389,11 +539,15 @@ def facets_command(
         search facets provider
         search facets topic "mars lander" --provider "Space Today"
     """
+    query = " ".join(text)
     with _errors(), _open(index_dir) as engine:
-        facet = engine.facet(
-            name, " ".join(text), topics=topics, providers=providers, kind=kind, since=since,
-            until=until, limit=limit,
-        )
+        try:
+            facet = engine.facet(
+                name, query, topics=topics, providers=providers, kind=kind, since=since,
+                until=until, limit=limit, strict=strict,
+            )
+        except QueryError as exc:
+            _query_error(query, exc)
     if as_json:
         _emit_json({"name": facet.name, **facet.to_dict()})
     else:
@@ -419,7 +573,7 @@ def _print_facet(facet: Facet, text: str) -> None:
         click.echo("... more values: raise --limit, or leave it out to list them all")
 
 
-@cli.command("show")
+@cli.command("show", short_help="Show one document with all its stored fields.")
 @click.argument("doc_id")
 @_index_option
 @_json_option
@@ -448,7 +602,7 @@ def show_command(doc_id: str, index_dir: Path, as_json: bool) -> None:
         click.echo(f"{key:<10} {value}")
 
 
-@cli.command("similar")
+@cli.command("similar", short_help="Documents most like the one with this id.")
 @click.argument("doc_id")
 @click.option("--limit", type=click.IntRange(0, MAX_LIMIT), default=10, show_default=True)
 @_index_option
@@ -470,7 +624,7 @@ def similar_command(doc_id: str, limit: int, index_dir: Path, as_json: bool) -> 
         _print_results(results)
 
 
-@cli.command("stats")
+@cli.command("stats", short_help="Documents by kind, files, topics, providers, size, language.")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -490,11 +644,11 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
     kinds = stats["by_kind"]
     rows = [
         ("index", stats["path"]),
-        ("documents", f"{stats['documents']} ({kinds['article']} articles, "
-                      f"{kinds['related']} related)"),
-        ("files", stats["files"]),
-        ("topics", stats["topics"]),
-        ("providers", stats["providers"]),
+        ("documents", f"{stats['documents']:,} ({_count(kinds['article'], 'article')}, "
+                      f"{kinds['related']:,} related)"),
+        ("files", f"{stats['files']:,}"),
+        ("topics", f"{stats['topics']:,}"),
+        ("providers", f"{stats['providers']:,}"),
         ("size", _human_bytes(stats["size_bytes"])),
         ("language", stats["language"]),
         ("schema", stats["schema_version"]),
@@ -503,7 +657,7 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
         click.echo(f"{name:<10} {value}")
 
 
-@cli.command("serve")
+@cli.command("serve", short_help="Serve the HTTP API and a search page (needs searchlib[server]).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback: only this machine).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)

@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -264,15 +264,23 @@ class Engine:
         facet_size: int = 10,
         match: MatchMode = "auto",
         feedback: FeedbackMode = "auto",
+        strict: bool = False,
     ) -> SearchResults:
         """Search the index.
 
         ``text`` uses the query language (see the README): words, ``"phrases"``, ``-word``,
         ``OR``, ``(groups)``, ``field:value``, ``prefix*``, ``fuzzy~``. Filters are structured:
         several ``topics`` (or ``providers``) match any of them; filters of different kinds all
-        apply. ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601 and
-        are inclusive, in UTC. Raises :class:`~searchlib.errors.QueryError` for a query that
-        cannot run and :class:`~searchlib.errors.UsageError` for bad arguments.
+        apply; their values match whatever their case, accents or spacing (``reuters`` finds
+        ``Reuters``). ``since``/``until`` take ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` or ISO 8601
+        and are inclusive, in UTC. Raises :class:`~searchlib.errors.UsageError` for bad
+        arguments.
+
+        Any text is searched, as a search box should: syntax that cannot be parsed is read as
+        plain words and a text over 1,000 characters is searched by its first words (see
+        :func:`~searchlib.query.parse_lenient`), and :attr:`SearchResults.notices` says what
+        was reinterpreted. ``strict=True``, for programs that build queries, raises
+        :class:`~searchlib.errors.QueryError` (with the ``position`` of the problem) instead.
 
         ``match``: ``auto`` needs every word of a query of up to 3 words (any word when no
         document has them all) and ranks longer queries by any word, documents with every word
@@ -284,11 +292,14 @@ class Engine:
         request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
-            feedback=feedback,
+            feedback=feedback, strict=strict,
         )
         self.backend  # noqa: B018 - raises once the engine is closed
         with self._recovery():
-            return self.pipeline.search(request)
+            results = self.pipeline.search(request)
+        if request.notices:
+            return replace(results, query=text, notices=request.notices)
+        return results
 
     def facet(
         self,
@@ -304,6 +315,7 @@ class Engine:
         sort: Sort = "relevance",
         match: MatchMode = "auto",
         feedback: FeedbackMode = "auto",
+        strict: bool = False,
     ) -> Facet:
         """Every value of one facet (``topic``, ``provider`` or ``kind``) with its count.
 
@@ -312,7 +324,8 @@ class Engine:
         sorted by count (highest first), then name. ``limit=None`` returns them all;
         otherwise the first ``limit`` are returned, ``truncated`` is set when more exist, and
         selected values are always listed. Raises :class:`~searchlib.errors.UsageError` for an
-        unknown facet and for the arguments :meth:`search` refuses.
+        unknown facet and for the arguments :meth:`search` refuses; the query is read as
+        :meth:`search` reads it (leniently unless ``strict``).
 
         Example::
 
@@ -322,6 +335,7 @@ class Engine:
         request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=0, offset=0, facet_size=1, match=match, feedback=feedback,
+            strict=strict,
         )
         self.backend  # noqa: B018 - raises once the engine is closed
         with self._recovery():

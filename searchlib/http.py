@@ -50,7 +50,8 @@ logger = logging.getLogger("searchlib.http")
 MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
 _SINGLE = (
-    "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size"
+    "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size",
+    "strict",
 )
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
@@ -141,6 +142,7 @@ class _Api:
             offset=_int_param(params, "offset", 0),
             feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
             facet_size=_int_param(params, "facet_size", 10),
+            strict=_bool_param(params, "strict"),
         )
         return _json(results.to_dict())
 
@@ -160,6 +162,7 @@ class _Api:
             until=params.get("until") or None,
             sort=params.get("sort") or "relevance",  # type: ignore[arg-type]
             feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
+            strict=_bool_param(params, "strict"),
             limit=limit,
         )
         return _json({"name": facet.name, **facet.to_dict()})
@@ -238,6 +241,16 @@ def _int_param(params: QueryParams, name: str, default: int) -> int:
     if not _INT.fullmatch(value):
         raise UsageError(f"{name} must be a whole number, not {value!r}")
     return int(value)
+
+
+def _bool_param(params: QueryParams, name: str) -> bool:
+    """``true``/``false`` (or ``1``/``0``, any letter case); empty or absent is false."""
+    value = params.get(name, "").strip().lower()
+    if value in ("", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise UsageError(f"{name} must be true or false, not {params.get(name)!r}")
 
 
 async def _read_body(request: Request) -> bytes:
@@ -378,6 +391,11 @@ _LIMIT = _param("limit", {"type": "integer", "minimum": 0, "maximum": 1000, "def
                 "hits per page (0-1000)")
 _OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": 100_000, "default": 0},
                  "hits to skip (0-100,000)")
+_STRICT = _param(
+    "strict", {"type": "boolean", "default": False},
+    "refuse a query that cannot be parsed, or is over 1,000 characters, with a 400 QueryError "
+    "giving its position, instead of reading it leniently",
+)
 _ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
 
 _HIT: dict[str, Any] = {
@@ -426,6 +444,8 @@ _SCHEMAS: dict[str, Any] = {
         "removed": {"type": "integer"}, "unchanged": {"type": "integer"},
         "failed": {"type": "array", "items": _obj({"path": _STR, "error": _STR})},
         "documents": {"type": "integer"}, "took_ms": {"type": "number"},
+        "duplicate_urls": {"type": "integer",
+                           "description": "files whose article URL another file gives"},
     }),
     "Error": _obj({"error": {
         "type": "object", "required": ["type", "message"],
@@ -458,8 +478,10 @@ def openapi_schema(
     """The OpenAPI 3.1 description of the API (``POST /index`` only ``with_index``; the
     server's paths in ``Stats`` and ``Document`` only with ``show_paths``)."""
     query_params = [
-        _param("q", {"type": "string", "maxLength": 1000, "default": ""},
-               "the query (query language of the README); empty lists everything"),
+        _param("q", {"type": "string", "default": ""},
+               "the query (query language of the README); empty lists everything. Syntax "
+               "that cannot be parsed is read as plain words and a query over 1,000 "
+               "characters is searched by its first words, as `notices` says (unless strict)"),
         _param("topic", _STR, "only these topics (OR-ed)", many=True),
         _param("provider", _STR, "only these providers (OR-ed)", many=True),
         _param("kind", {"enum": list(KINDS)}, "only articles or related items"),
@@ -474,6 +496,7 @@ def openapi_schema(
     facet_params = [
         _param("name", {"enum": list(FACETS)}, "the facet", where="path"),
         *query_params,
+        _STRICT,
         _param("limit", {"type": "integer", "minimum": 1},
                "only the values with the most matches (selected values are always listed); "
                "empty or absent: every value"),
@@ -482,7 +505,7 @@ def openapi_schema(
         "/search": {"get": {
             "summary": "Search: ranked hits with highlights and disjunctive facet counts",
             "operationId": "search",
-            "parameters": [*query_params, _LIMIT, _OFFSET, _FACET_SIZE],
+            "parameters": [*query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE],
             "responses": _responses("SearchResults", "a page of results", 400, 422),
         }},
         "/facets/{name}": {"get": {

@@ -16,10 +16,13 @@ it is indexed, that version stays.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import itertools
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -32,6 +35,7 @@ from typing import Any
 from .backends.base import Backend, Record
 from .documents import DEFAULT_MAX_FILE_BYTES, Article, RelatedItem, parse_bytes
 from .errors import DocumentError, UsageError
+from .locking import drop_all_inherited_locks
 from .manifest import FileEntry, Manifest
 
 SOURCE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
@@ -44,6 +48,10 @@ DEFAULT_BATCH_FILES = 10_000
 
 #: ``progress(done, total)``: called as files are checked.
 ProgressCallback = Callable[[int, int], None]
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+#: How often a worker without ``prctl`` checks that its parent still lives.
+PARENT_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,9 @@ class IndexReport:
     failed: list[Failure] = field(default_factory=list)
     documents: int = 0
     took_ms: float = 0.0
+    #: Files in the index whose article URL another file in the index already gives: they
+    #: are one document, so the index holds fewer articles than files.
+    duplicate_urls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §4."""
@@ -80,6 +91,7 @@ class IndexReport:
             "failed": [f.to_dict() for f in self.failed],
             "documents": self.documents,
             "took_ms": round(self.took_ms, 1),
+            "duplicate_urls": self.duplicate_urls,
         }
 
 
@@ -178,6 +190,76 @@ def examine_chunk(jobs: list[tuple[str, str | None]], max_bytes: int) -> list[Ex
     return [examine(path, known, max_bytes) for path, known in jobs]
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Forked worker processes that never outlive this process and never hold its locks.
+
+    A pool's idle workers wait on a pipe whose other end they hold themselves: when the parent is
+    killed (``kill -9``, the OOM killer) they would sleep on as orphans forever, holding any
+    ``flock`` the parent had, the index's writer lock included, so every later run would be
+    refused. So each worker first closes its copies of lock descriptors, then arranges to die
+    with its parent (:func:`start_worker`).
+
+    All of a fork pool's workers are started by the first ``submit()``, in the calling thread.
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=start_worker,
+        initargs=(os.getpid(),),
+    )
+
+
+def start_worker(parent_pid: int) -> None:
+    """The initializer of a forked worker: let go of inherited locks, then die with the parent."""
+    drop_all_inherited_locks()
+    die_with_parent(parent_pid)
+
+
+def die_with_parent(parent_pid: int, *, use_prctl: bool = True) -> None:
+    """End this forked process as soon as its parent ``parent_pid`` ends.
+
+    On Linux the kernel sends SIGKILL when the parent goes (``PR_SET_PDEATHSIG``). That covers
+    only a death after the call, so the parent is checked once afterwards: if it is already gone,
+    this process has been handed to another parent and exits now. Elsewhere (or with
+    ``use_prctl=False``) a daemon thread checks every :data:`PARENT_POLL_SECONDS` whether the
+    parent changed and ends the process when it did.
+    """
+    if use_prctl and _parent_death_signal(signal.SIGKILL):
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="searchlib-parent-watch", daemon=True
+    ).start()
+
+
+def _parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send ``signum`` to this process when its parent ends; False if it cannot.
+
+    The kernel ties this to the thread that forked the process: the pool's workers are forked by
+    the one thread that then reads their results, so that thread lives as long as they are used.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        result = libc.prctl(
+            ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(signum),
+            ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0),
+        )
+    except (OSError, AttributeError):
+        return False
+    return bool(result == 0)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
 class Indexer:
     """Brings a backend in line with source files, using and updating a manifest."""
 
@@ -264,6 +346,9 @@ class Indexer:
             self._commit(pending, removed_now, report)
         report.removed = len(vanished)
         report.documents = self.backend.info().count
+        # A file without a URL has an id of its own (from its path): only shared URLs count.
+        files = self.manifest.files
+        report.duplicate_urls = len(files) - len({entry.article_id for entry in files.values()})
         report.took_ms = (time.perf_counter() - started) * 1000
         return report
 
@@ -289,8 +374,7 @@ class Indexer:
                 yield examine(path, known, self.max_file_bytes)
             return
         chunks = [jobs[i : i + _CHUNK_FILES] for i in range(0, len(jobs), _CHUNK_FILES)]
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with worker_pool(workers) as pool:
             queued: deque[Future[list[Examined]]] = deque()
             remaining = iter(chunks)
             for chunk in itertools.islice(remaining, _IN_FLIGHT):

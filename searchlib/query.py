@@ -71,11 +71,15 @@ Details
 Errors
 ------
 
-:class:`~searchlib.errors.QueryError`, with ``position`` (0-based) pointing at the
-problem: a query longer than :data:`MAX_QUERY_LENGTH`, an unclosed quote, an unmatched
-``)`` or unclosed ``(``, parentheses nested deeper than :data:`MAX_DEPTH`, ``OR`` /
-``AND`` without a term on both sides, ``NOT`` without a term after it, a prefix that is
-too short and a fuzzy distance out of range.
+:func:`parse` raises :class:`~searchlib.errors.QueryError`, with ``position`` (0-based)
+pointing at the problem: a query longer than :data:`MAX_QUERY_LENGTH`, an unclosed quote,
+an unmatched ``)`` or unclosed ``(``, parentheses nested deeper than :data:`MAX_DEPTH`,
+``OR`` / ``AND`` without a term on both sides, ``NOT`` without a term after it, a prefix
+that is too short and a fuzzy distance out of range.
+
+:func:`parse_lenient`, for what people type into a search box, never raises: it works
+around each of these problems the way its documentation says, and returns notices that
+say what it read differently.
 
 Writing a tree back
 -------------------
@@ -95,12 +99,14 @@ bounds the size of the tree a backend has to compile.
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final, TypeAlias, assert_never
 
 from searchlib.errors import QueryError, UsageError
+from searchlib.results import Notice
 
 #: Longest query accepted, in characters; checked before any parsing.
 MAX_QUERY_LENGTH: Final = 1000
@@ -217,6 +223,77 @@ def parse(text: str) -> Node:
     return tree
 
 
+def parse_lenient(text: str) -> tuple[Node, tuple[Notice, ...]]:
+    """Parse a search-box string like :func:`parse`, but never refuse it.
+
+    What a search box gets is often not meant as syntax: a pasted paragraph with a stray
+    quote or parenthesis, or more than :data:`MAX_QUERY_LENGTH` characters of it. A query
+    that :func:`parse` accepts gives the same tree and no notices. Otherwise each problem
+    is worked around, and said in a :class:`~searchlib.results.Notice`:
+
+    * a query longer than :data:`MAX_QUERY_LENGTH` characters is searched by its first
+      whole words that fit in it (code ``truncated``; a first word longer than the limit
+      is cut), and so is one whose canonical string outgrows the limit (a field before a
+      group is written on each word inside);
+    * an unclosed quote is read as a ``(`` closed at the end of the query: the words after
+      it are searched as words, not as a phrase (code ``syntax``, like every item below);
+    * an unmatched ``)`` is ignored, an unclosed ``(`` is closed at the end of the query,
+      and parentheses nested deeper than :data:`MAX_DEPTH` levels are ignored;
+    * ``OR`` or ``AND`` without a term on both sides, and ``NOT`` without a term after it,
+      are ignored;
+    * a prefix that is too short (``a*``) is searched as the word (``a``); a fuzzy distance
+      above :data:`MAX_FUZZY_DISTANCE` is lowered to it, and ``~0`` means the word itself;
+    * text with letters or digits that still yields no term (``OR`` alone) is searched as
+      its words, taken literally.
+
+    The tree is always one that :func:`parse` accepts back: ``parse(to_string(tree)) ==
+    tree``. It is :class:`MatchAll` only for a valid query meaning everything or for text
+    without a letter or digit. Positions in the notices are 0-based in ``text``.
+
+    >>> tree, notices = parse_lenient('EL1 and ECL (EL1 may be "EL/1')
+    >>> to_string(tree)
+    'EL1 and ECL EL1 may be EL/1'
+    >>> [notice.message for notice in notices]  # doctest: +NORMALIZE_WHITESPACE
+    ["Unclosed '(' at position 12: closed it at the end of the query.",
+     'Unclosed quote at position 24: searched for the words after it, not as a phrase.']
+    """
+    offset = 0
+    searched = text
+    cut_short = False  # the first word alone was longer than the limit
+    if len(text) > MAX_QUERY_LENGTH:
+        # Leading blanks do not count against the limit; positions stay those of ``text``.
+        offset = _BLANK_RUN.match(text).end()  # type: ignore[union-attr]  # always matches
+        searched, cut_short = _first_words(text[offset:])
+    shortened = _NON_BLANK.search(text, offset + len(searched)) is not None
+    tree, problems = _read_leniently(searched, offset)
+    expanded = len(to_string(tree)) > MAX_QUERY_LENGTH
+    if expanded:
+        searched, tree, problems = _fit_expanded(searched, offset)
+        shortened, cut_short = True, False
+    notices: list[Notice] = []
+    if shortened:
+        if cut_short:
+            message = _CUT_SHORT_NOTICE
+        else:
+            words = len(_normalise(searched).split())
+            over = len(text) - offset > MAX_QUERY_LENGTH
+            message = (_truncated_message if over else _expanded_message)(words)
+        notices.append(Notice("truncated", message))
+        # A group cut in two is closed at the end of what is searched, as it should be,
+        # but the user did not leave it open: a ')' further on (counted roughly, quotes
+        # and all) closed it.
+        problems.forgive_unclosed(text.count(")", offset + len(searched)))
+    notices.extend(problems.notices())
+    if isinstance(tree, MatchAll) and notices and _WORD_CHAR.search(text):
+        # Nothing searchable came out of text that has words in it (``OR``, ``NOT ""``,
+        # or 1,000 characters of syntax before the first word): search its words.
+        tree, kept, complete = _plain_words(text)
+        notices = [Notice("syntax", _PLAIN_WORDS_NOTICE)]
+        if not complete:
+            notices.insert(0, Notice("truncated", _truncated_message(kept)))
+    return tree, tuple(notices)
+
+
 def to_string(node: Node) -> str:
     """The canonical query string for ``node``: ``parse(to_string(n)) == n``.
 
@@ -304,6 +381,8 @@ class _Token:
     pos: int
     node: Node | None = None
     field: str | None = None
+    #: An LPAREN the lenient reading put in place of an unclosed quote.
+    from_quote: bool = False
 
 
 _OPERATOR_KINDS: Final = {"OR": _Kind.OR, "AND": _Kind.AND, "NOT": _Kind.NOT}
@@ -312,11 +391,12 @@ _CLAUSE_START: Final = _ATOM_START | {_Kind.NOT}
 _WORD_END: Final = frozenset(' "()')
 
 
-def _tokenize(text: str) -> list[_Token]:
+def _tokenize(text: str, problems: _Problems | None = None) -> list[_Token]:
     """Split normalised ``text`` into tokens, in one left-to-right pass.
 
     A hand-written scanner rather than a regular expression: every character is looked
-    at a bounded number of times, so no input can make it slow.
+    at a bounded number of times, so no input can make it slow. With ``problems`` (the
+    lenient reading) nothing raises: each problem is worked around and recorded there.
     """
     tokens: list[_Token] = []
     n = len(text)
@@ -338,7 +418,15 @@ def _tokenize(text: str) -> list[_Token]:
         elif ch == '"':
             end = text.find('"', i + 1)
             if end < 0:
-                raise QueryError(f"unclosed quote at position {i}", position=i)
+                if problems is None:
+                    raise QueryError(f"unclosed quote at position {i}", position=i)
+                problems.add("quote", i)
+                # Read as a '(' closed at the end of the query: the words after it are
+                # searched as words, their own syntax (a -word, an OR) still counts, and a
+                # '-' or 'field:' in front of the quote applies to all of them.
+                tokens.append(_Token(_Kind.LPAREN, i, from_quote=True))
+                i += 1
+                continue
             tokens.append(_Token(_Kind.LEAF, i, node=_phrase(text[i + 1 : end].split())))
             i = end + 1
         elif ch == "-":
@@ -354,12 +442,16 @@ def _tokenize(text: str) -> list[_Token]:
             j = i
             while j < n and text[j] not in _WORD_END:
                 j += 1
-            tokens.append(_word_token(text[i:j], i, literal, text[j] if j < n else ""))
+            tokens.append(
+                _word_token(text[i:j], i, literal, text[j] if j < n else "", problems)
+            )
             i = j
     return tokens
 
 
-def _word_token(word: str, pos: int, literal: bool, next_char: str) -> _Token:
+def _word_token(
+    word: str, pos: int, literal: bool, next_char: str, problems: _Problems | None
+) -> _Token:
     """The token for one unquoted word starting at ``pos``."""
     if not literal and word in _OPERATOR_WORDS:
         return _Token(_OPERATOR_KINDS[word], pos)
@@ -370,14 +462,14 @@ def _word_token(word: str, pos: int, literal: bool, next_char: str) -> _Token:
     if colon > 0 and name.isascii() and name.lower() in FIELDS:
         field, value = name.lower(), word[colon + 1 :]
         if value:
-            return _Token(_Kind.LEAF, pos, node=_word(value, field, pos + colon + 1))
+            return _Token(_Kind.LEAF, pos, node=_word(value, field, pos + colon + 1, problems))
         if next_char in ('"', "("):
             return _Token(_Kind.FIELD, pos, field=field)
         # "title:" followed by nothing searchable: the word as typed.
-    return _Token(_Kind.LEAF, pos, node=_word(word, None, pos))
+    return _Token(_Kind.LEAF, pos, node=_word(word, None, pos, problems))
 
 
-def _word(value: str, field: str | None, pos: int) -> Node | None:
+def _word(value: str, field: str | None, pos: int, problems: _Problems | None) -> Node | None:
     """Interpret an unquoted word: a prefix, a fuzzy word, a plain word or nothing."""
     if not value.strip("*"):
         return None  # a lone '*' is punctuation
@@ -390,21 +482,26 @@ def _word(value: str, field: str | None, pos: int) -> Node | None:
         if digits.isascii() and digits.isdigit():
             distance = int(digits)
             if not 1 <= distance <= MAX_FUZZY_DISTANCE:
-                raise QueryError(
-                    f'fuzzy distance in "{value}" must be between 1 and {MAX_FUZZY_DISTANCE}',
-                    position=pos + tilde,
-                )
+                if problems is None:
+                    raise QueryError(
+                        f'fuzzy distance in "{value}" must be between 1 and '
+                        f"{MAX_FUZZY_DISTANCE}",
+                        position=pos + tilde,
+                    )
+                return _lenient_fuzzy(value, tilde, distance, field, pos, problems)
             return Fuzzy(value[:tilde], distance, field)
     if value.endswith("*"):
         stem = value.rstrip("*")
         # Letters and digits, not characters: "-a*" or "*a*" would still expand to
         # every word starting with "a" once the analyzer drops the punctuation.
         if sum(ch.isalnum() for ch in stem) < MIN_PREFIX_LENGTH:
-            raise QueryError(
-                f'prefix "{value}" is too short: use at least {MIN_PREFIX_LENGTH} '
-                "characters before *",
-                position=pos,
-            )
+            if problems is None:
+                raise QueryError(
+                    f'prefix "{value}" is too short: use at least {MIN_PREFIX_LENGTH} '
+                    "characters before *",
+                    position=pos,
+                )
+            return _lenient_prefix(value, stem, field, pos, problems)
         return Prefix(stem, field)
     return Term(value, field)
 
@@ -425,11 +522,14 @@ class _Parser:
     """Recursive descent over the tokens; one method per precedence level.
 
     Each level returns ``None`` for a clause that turned out empty (``""``, ``()``,
-    ``-*``): juxtaposition drops it, while an operator that needs it raises.
+    ``-*``): juxtaposition drops it, while an operator that needs it raises. With
+    ``problems`` (the lenient reading), parentheses are balanced before parsing and an
+    operator without its terms is dropped and recorded instead of raising.
     """
 
-    def __init__(self, tokens: list[_Token]) -> None:
-        self._tokens = tokens
+    def __init__(self, tokens: list[_Token], problems: _Problems | None = None) -> None:
+        self._problems = problems
+        self._tokens = tokens if problems is None else _balance(tokens, problems)
         self._i = 0
 
     def parse(self) -> Node:
@@ -451,7 +551,11 @@ class _Parser:
         parts: list[Node] = []
         while (token := self._peek()) is not None and token.kind is not _Kind.RPAREN:
             if token.kind is _Kind.OR or token.kind is _Kind.AND:
-                raise _needs_both_sides(token)
+                if self._problems is None:
+                    raise _needs_both_sides(token)
+                self._problems.add(token.kind.name, token.pos)
+                self._take()
+                continue
             node = self._or(depth)
             if node is not None:
                 parts.append(node)
@@ -474,18 +578,22 @@ class _Parser:
         operator = self._peek()
         if operator is None or operator.kind is not kind:
             return left
-        if left is None:
+        if left is None and self._problems is None:
             raise _needs_both_sides(operator)
-        parts = [left]
+        parts = [] if left is None else [left]
         while operator is not None and operator.kind is kind:
             self._take()
             following = self._peek()
             right = None
             if following is not None and following.kind in _CLAUSE_START:
                 right = operand(depth)
-            if right is None:
-                raise _needs_both_sides(operator)
-            parts.append(right)
+            if right is None or not parts:
+                # Only the lenient reading gets here with a side missing: drop the operator.
+                if self._problems is None:
+                    raise _needs_both_sides(operator)
+                self._problems.add(kind.name, operator.pos)
+            if right is not None:
+                parts.append(right)
             operator = self._peek()
         return _join(cls, parts)
 
@@ -498,9 +606,14 @@ class _Parser:
         node = self._primary(depth) if token is not None and token.kind in _ATOM_START else None
         if nots:
             if node is None:
-                raise QueryError(
-                    f"NOT at position {nots[-1].pos} needs a term after it", position=nots[-1].pos
-                )
+                if self._problems is None:
+                    raise QueryError(
+                        f"NOT at position {nots[-1].pos} needs a term after it",
+                        position=nots[-1].pos,
+                    )
+                for token in nots:
+                    self._problems.add("NOT", token.pos)
+                return None
             for _ in nots:
                 node = Not(node)
         return node
@@ -591,6 +704,275 @@ def _with_field(node: Node, field: str) -> Node:
     return result
 
 
+# -- the lenient reading -------------------------------------------------------------------
+
+_BLANK_CLASS: Final = r"\s\x00-\x1f\x7f-\x9f\ud800-\udfff"  # exactly _is_blank's characters
+_BLANK_RUN: Final = re.compile(f"[{_BLANK_CLASS}]*")
+_NON_BLANK: Final = re.compile(f"[^{_BLANK_CLASS}]")
+_NON_BLANK_RUN: Final = re.compile(f"[^{_BLANK_CLASS}]+")
+_PLAIN_WORD: Final = re.compile(f'[^{_BLANK_CLASS}"()]+')
+_WORD_CHAR: Final = re.compile(r"[^\W_]")  # a letter or a digit, in any script
+#: At most this many ``syntax`` notices are listed; a last one counts the others.
+MAX_SYNTAX_NOTICES: Final = 4
+_PLAIN_WORDS_NOTICE: Final = (
+    "Could not read the query's syntax: searched for its words as plain text."
+)
+
+#: Problems met once per query or often in a row: one notice lists all their positions.
+#: kind -> (what, done to one, done to several)
+_GROUPED: Final = {
+    "quote": ("Unclosed quote", "searched for the words after it, not as a phrase", ""),
+    ")": ("Unmatched ')'", "ignored it", "ignored them"),
+    "(": ("Unclosed '('", "closed it at the end of the query",
+          "closed them at the end of the query"),
+    "depth": (f"Parentheses nested deeper than {MAX_DEPTH} levels",
+              "read the words inside without them", "read the words inside without them"),
+    "OR": ("OR without a term on both sides", "ignored it", "ignored them"),
+    "AND": ("AND without a term on both sides", "ignored it", "ignored them"),
+    "NOT": ("NOT without a term after it", "ignored it", "ignored them"),
+}
+
+
+class _Problems:
+    """What the lenient reading worked around, with positions in the original text."""
+
+    def __init__(self, offset: int = 0) -> None:
+        self._offset = offset
+        self._grouped: dict[str, list[int]] = {}
+        self._single: list[tuple[int, str]] = []
+
+    def add(self, kind: str, pos: int) -> None:
+        """One problem of a kind in :data:`_GROUPED`, at ``pos`` in the text read."""
+        self._grouped.setdefault(kind, []).append(pos + self._offset)
+
+    def add_message(self, pos: int, message: str) -> None:
+        """A problem of its own; ``message`` is given ``position`` (a str.format field)."""
+        self._single.append((pos + self._offset, message.format(position=pos + self._offset)))
+
+    def __bool__(self) -> bool:
+        return bool(self._grouped or self._single)
+
+    def has(self, kind: str) -> bool:
+        """Whether a problem of this kind was recorded."""
+        return kind in self._grouped
+
+    def forgive_unclosed(self, count: int) -> None:
+        """Forget the ``count`` innermost unclosed ``(``: they were closed after a cut."""
+        positions = sorted(self._grouped.get("(", []))
+        kept = positions[: max(len(positions) - count, 0)]
+        if kept:
+            self._grouped["("] = kept
+        else:
+            self._grouped.pop("(", None)
+
+    def notices(self) -> list[Notice]:
+        """One ``syntax`` notice per kind of problem (per word for prefixes and fuzzy
+        words), in the order of their first position, at most :data:`MAX_SYNTAX_NOTICES`."""
+        found = list(self._single)
+        for kind, positions in self._grouped.items():
+            what, one, several = _GROUPED[kind]
+            positions = sorted(positions)
+            if len(positions) == 1:
+                found.append((positions[0], f"{what} at position {positions[0]}: {one}."))
+            else:
+                where = _positions(positions)
+                found.append((positions[0], f"{what} at positions {where}: {several}."))
+        found.sort(key=lambda item: item[0])
+        messages = [message for _, message in found]
+        if len(messages) > MAX_SYNTAX_NOTICES:
+            rest = len(messages) - MAX_SYNTAX_NOTICES + 1
+            messages[MAX_SYNTAX_NOTICES - 1 :] = [
+                f"{rest:,} more syntax problems were worked around as well."
+            ]
+        return [Notice("syntax", message) for message in messages]
+
+
+def _positions(positions: list[int]) -> str:
+    """``3 and 7``, ``3, 7 and 9``, ``3, 7, 9 and 12 others``."""
+    shown = [str(p) for p in positions[:3]]
+    if len(positions) <= 3:
+        return f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f"{', '.join(shown)} and {len(positions) - 3:,} others"
+
+
+def _lenient_fuzzy(
+    value: str, tilde: int, distance: int, field: str | None, pos: int, problems: _Problems
+) -> Node:
+    """``word~N`` with N out of range: the nearest distance allowed (0 is the word)."""
+    word = value[:tilde]
+    if distance == 0:
+        node: Node = Term(word, field)
+        searched = f'the word "{word}"'
+    else:
+        node = Fuzzy(word, MAX_FUZZY_DISTANCE, field)
+        searched = f"{word}~{MAX_FUZZY_DISTANCE}"
+    problems.add_message(
+        pos + tilde,
+        f'Fuzzy distance in "{_braces(value)}" at position {{position}} must be between 1 and '
+        f"{MAX_FUZZY_DISTANCE}: searched for {_braces(searched)}.",
+    )
+    return node
+
+
+def _lenient_prefix(
+    value: str, stem: str, field: str | None, pos: int, problems: _Problems
+) -> Node | None:
+    """A prefix too short to search: the word itself, or nothing without a letter."""
+    node = Term(stem, field) if any(ch.isalnum() for ch in stem) else None
+    done = "ignored it" if node is None else f'searched for the word "{_braces(stem)}"'
+    problems.add_message(
+        pos,
+        f'Prefix "{_braces(value)}" at position {{position}} is too short (use at least '
+        f"{MIN_PREFIX_LENGTH} characters before *): {done}.",
+    )
+    return node
+
+
+def _braces(text: str) -> str:
+    """``text`` safe inside a str.format template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _balance(tokens: list[_Token], problems: _Problems) -> list[_Token]:
+    """``tokens`` with every parenthesis matched and none nested too deep.
+
+    An unmatched ``)`` is dropped, an unclosed ``(`` is closed at the end, and a ``(``
+    nested deeper than :data:`MAX_DEPTH` is dropped with its ``)`` (and with the ``-`` or
+    ``field:`` in front of it, which the parser expects to be followed by what they
+    apply to). Linear, without recursion, however deep the input.
+    """
+    out: list[_Token] = []
+    opened: list[_Token | None] = []  # the open '(' kept, None for a dropped one
+    depth = 0
+    for token in tokens:
+        if token.kind is _Kind.LPAREN:
+            if depth >= MAX_DEPTH:
+                if not problems.has("depth"):  # the first one says it all
+                    problems.add("depth", token.pos)
+                while out and out[-1].kind in (_Kind.MINUS, _Kind.FIELD):
+                    out.pop()
+                opened.append(None)
+                continue
+            depth += 1
+            opened.append(token)
+        elif token.kind is _Kind.RPAREN:
+            if not opened:
+                problems.add(")", token.pos)
+                continue
+            if opened.pop() is None:
+                continue
+            depth -= 1
+        out.append(token)
+    end = tokens[-1].pos + 1 if tokens else 0
+    for opening in reversed(opened):
+        if opening is not None:
+            if not opening.from_quote:  # the quote has its notice
+                problems.add("(", opening.pos)
+            out.append(_Token(_Kind.RPAREN, end))
+    return out
+
+
+def _read_leniently(text: str, offset: int) -> tuple[Node, _Problems]:
+    """The lenient tree of ``text`` (at most the length limit) and what was worked around."""
+    problems = _Problems(offset)
+    tree = _Parser(_tokenize(_normalise(text), problems), problems).parse()
+    return tree, problems
+
+
+def _first_words(text: str) -> tuple[str, bool]:
+    """The longest run of whole words from the start of ``text`` that fits the limit.
+
+    ``text`` starts with a word. A cut inside a quoted phrase would leave an unclosed
+    quote the user never typed, so the cut moves to before the phrase instead. The flag
+    is true when the first word alone is longer than the limit, and was cut.
+    """
+    if len(text) <= MAX_QUERY_LENGTH:
+        return text, False
+    cut = MAX_QUERY_LENGTH
+    while cut > 0 and not _is_blank(text[cut]):
+        cut -= 1
+    if cut == 0:
+        return text[:MAX_QUERY_LENGTH], True
+    kept = text[:cut]
+    if kept.count('"') % 2 == 1 and text.find('"', cut) >= 0:
+        start = kept.rfind('"')
+        while start > 0 and not _is_blank(text[start - 1]):
+            start -= 1
+        kept = text[:start]
+    end = len(kept)
+    while end > 0 and _is_blank(kept[end - 1]):
+        end -= 1
+    return kept[:end], False
+
+
+def _fit_expanded(text: str, offset: int) -> tuple[str, Node, _Problems]:
+    """The most whole words of ``text`` whose lenient tree's canonical string fits.
+
+    A binary search over word counts: the first ``k`` words always fit for ``k == 0``
+    and not for every word, so it ends on a ``k`` that fits and ``k + 1`` that does not.
+    """
+    ends = [match.end() for match in _NON_BLANK_RUN.finditer(text)]
+    low, high = 0, len(ends)
+    best: tuple[str, Node, _Problems] = ("", MatchAll(), _Problems(offset))
+    while high - low > 1:
+        middle = (low + high) // 2
+        prefix = text[: ends[middle - 1]]
+        tree, problems = _read_leniently(prefix, offset)
+        if len(to_string(tree)) <= MAX_QUERY_LENGTH:
+            low, best = middle, (prefix, tree, problems)
+        else:
+            high = middle
+    return best
+
+
+_CUT_SHORT_NOTICE: Final = (
+    f"The query was longer than {MAX_QUERY_LENGTH:,} characters: searched for its first "
+    f"{MAX_QUERY_LENGTH:,} characters."
+)
+
+
+def _truncated_message(words: int) -> str:
+    return (
+        f"The query was longer than {MAX_QUERY_LENGTH:,} characters: searched for its "
+        f"first {_words(words)}."
+    )
+
+
+def _expanded_message(words: int) -> str:
+    return (
+        f"The query was longer than {MAX_QUERY_LENGTH:,} characters once a field before "
+        f"parentheses was applied to each word inside: searched for its first {_words(words)}."
+    )
+
+
+def _words(count: int) -> str:
+    return "word" if count == 1 else f"{count:,} words"
+
+
+def _plain_words(text: str) -> tuple[Node, int, bool]:
+    """``text`` as plain words (no syntax at all), as many as fit the length limit.
+
+    Only words with a letter or digit are kept, so ``text`` must have one. Returns the
+    tree, how many words it has, and whether that is all of them.
+    """
+    parts: list[Node] = []
+    length = -1
+    for match in _PLAIN_WORD.finditer(text):
+        word = match.group()
+        first = _WORD_CHAR.search(word)
+        if first is None:
+            continue
+        written = len(to_string(Term(word)))
+        if length + 1 + written > MAX_QUERY_LENGTH:
+            if not parts:  # one word longer than the limit: its start, from a letter on
+                # Two characters are left for the quotes it may be written with.
+                parts.append(Term(word[first.start() :][: MAX_QUERY_LENGTH - 2]))
+            return _join(Seq, parts) or MatchAll(), len(parts), False
+        parts.append(Term(word))
+        length += 1 + written
+    return _join(Seq, parts) or MatchAll(), len(parts), True
+
+
 # -- writing a tree back -------------------------------------------------------------------
 
 
@@ -677,6 +1059,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FUZZY_DISTANCE",
     "MAX_QUERY_LENGTH",
+    "MAX_SYNTAX_NOTICES",
     "MIN_PREFIX_LENGTH",
     "And",
     "Fuzzy",
@@ -689,6 +1072,7 @@ __all__ = [
     "Seq",
     "Term",
     "parse",
+    "parse_lenient",
     "terms",
     "to_string",
 ]

@@ -11,6 +11,7 @@ from .analysis import fold_value
 from .dates import parse_bound
 from .errors import UsageError
 from .plan import Filters
+from .results import Notice
 from .schema import FACETS, FEEDBACK_MODES, KINDS, MATCH_MODES, SORTS, FeedbackMode, MatchMode, Sort
 
 MAX_LIMIT = 1000
@@ -39,6 +40,9 @@ class SearchRequest:
     feedback: FeedbackMode = "auto"
     exclude_ids: tuple[str, ...] = ()
     suggest: bool = True
+    #: What lenient parsing reinterpreted (``text`` is then the canonical string of what
+    #: was read, which "did you mean" corrects).
+    notices: tuple[Notice, ...] = ()
 
     @property
     def filters(self) -> Filters:
@@ -63,11 +67,24 @@ def build_request(
     facet_size: int,
     match: str,
     feedback: str = "auto",
+    strict: bool = False,
 ) -> SearchRequest:
-    """A validated request; :class:`UsageError` (or ``QueryError``) names the bad argument."""
+    """A validated request; :class:`UsageError` (or, ``strict``, ``QueryError``) names the bad
+    argument. Without ``strict`` any text is searched (:func:`~searchlib.query.parse_lenient`).
+    """
     if not isinstance(text, str):
         raise UsageError("the query must be a string")
-    parsed = q.parse(text)
+    if not isinstance(strict, bool):
+        raise UsageError(f"strict must be True or False, not {strict!r}")
+    notices: tuple[Notice, ...] = ()
+    if strict:
+        parsed = q.parse(text)
+    else:
+        parsed, notices = q.parse_lenient(text)
+        if notices:
+            # Searched as its canonical string: what "did you mean" corrects, so that a
+            # suggestion is a query that runs as it reads.
+            text = q.to_string(parsed)
     if sort not in SORTS:
         raise UsageError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
     if match not in MATCH_MODES:
@@ -105,6 +122,7 @@ def build_request(
         facet_size=facet_size,
         match=match,
         feedback=feedback,
+        notices=notices,
     )
 
 

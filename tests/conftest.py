@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,18 @@ from searchlib.documents import make_id, normalize_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEWS = FIXTURES / "news"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CORPUS = SHARED / "corpora" / "coronavirus-news"
-RELEVANCE = SHARED / "relevance"
+#: The folder of the real-world corpora: ``SEARCHLIB_TEST_CORPORA``, or ``../shared/corpora``
+#: beside the repository.
+CORPORA = Path(
+    os.environ.get("SEARCHLIB_TEST_CORPORA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+).expanduser()
+CORPUS = CORPORA / "coronavirus-news"
+#: The judged test collections (TIME, CACM, CISI): ``SEARCHLIB_TEST_RELEVANCE``, or
+#: ``relevance`` beside the corpora folder.
+RELEVANCE = Path(
+    os.environ.get("SEARCHLIB_TEST_RELEVANCE") or CORPORA.parent / "relevance"
+).expanduser()
 
 
 def doc_id(url: str) -> str:
@@ -79,8 +89,8 @@ def shared_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 def needs_corpus() -> pytest.MarkDecorator:
-    """Skip a test when the shared real-world corpus is not beside the repo."""
+    """Skip a test when the real-world corpus is not in :data:`CORPORA`."""
     return pytest.mark.skipif(
         not CORPUS.is_dir(),
-        reason=f"the real corpus is not available at {CORPUS} (only on the project machine)",
+        reason=f"needs the real corpus at {CORPUS} (set SEARCHLIB_TEST_CORPORA)",
     )

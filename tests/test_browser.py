@@ -110,7 +110,7 @@ def page(browser: Any, viewport: dict[str, int]) -> Iterator[Page]:
     tab.set_default_timeout(10_000)
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    expected = "the server responded with a status of 400"  # the query-error step
+    expected = "the server responded with a status of 422"  # the error step (a bad date)
     tab.on("console", lambda m: problems.append(m.text)
            if m.type == "error" and expected not in m.text else None)
     tab.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
@@ -233,10 +233,23 @@ def test_shared_url_dates_sort_and_suggestion(page: Page, server: str) -> None:
     assert page.input_value("#q") == "lander"
     expect(page.locator("#suggestion")).to_be_hidden()
 
-    # A query error is shown, not thrown.
-    page.fill("#q", '"unclosed')
+    # A query with a syntax error is searched as plain words, and a line says so.
+    page.fill("#q", '"mars lander')
     page.press("#q", "Enter")
-    expect(page.locator("#error")).to_have_text("unclosed quote at position 0")
+    expect(page.locator("#notices")).to_have_text(
+        "Unclosed quote at position 0: searched for the words after it, not as a phrase."
+    )
+    expect(page.locator("#summary")).to_contain_text("1 result")
+    expect(page.locator("#hits .hit-title")).to_have_text(["Mars lander touches down safely"])
+    page.fill("#q", "lander")
+    page.press("#q", "Enter")
+    expect(page.locator("#summary")).to_contain_text("2 results")
+    expect(page.locator("#notices")).to_be_hidden()
+
+    # An error is shown, not thrown.
+    page.goto(f"{server}/?q=lander&since=yesterday")
+    expect(page.locator("#error")).to_contain_text("since must be a date like")
+    expect(page.locator("#notices")).to_be_hidden()
 
 
 def test_empty_filters_message_and_its_button(page: Page, server: str) -> None:

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
-from conftest import IDS
+from conftest import IDS, NEWS
 
 from searchlib import Engine
-from searchlib.cli import cli
+from searchlib.cli import _count, _print_results, _wrap, cli
+from searchlib.results import Facet, FacetValue, SearchResults
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    # An 80-column terminal unless a test says otherwise: output is wrapped to its width.
+    env = {"COLUMNS": "80", **(env or {})}
     result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def took(out: str) -> str:
+    """The milliseconds of a results header, to write it into an exact expectation."""
+    return re.search(r"\((\d+\.\d) ms\)", out).group(1)  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -36,6 +46,7 @@ def test_index_json_summary(news_dir: Path, index_dir: Path) -> None:
     assert data.pop("took_ms") >= 0
     assert (code, err, data) == (0, "", {
         "added": 9, "updated": 0, "removed": 0, "unchanged": 0, "failed": [], "documents": 12,
+        "duplicate_urls": 0,
     })
 
 
@@ -45,8 +56,8 @@ def test_index_human_summary_and_skipped_files(news_dir: Path, index_dir: Path) 
     assert code == 3
     assert err == f"skipped {news_dir / 'empty.md'}: no title and no excerpt\n"
     assert re.fullmatch(
-        r"9 added, 0 updated, 0 removed, 0 unchanged, 1 skipped; "
-        rf"12 documents in {re.escape(str(index_dir))} \(\d+\.\d s\)\n",
+        r"9 added, 0 updated, 0 removed, 0 unchanged, 1 skipped \(\d+\.\d s\)\n"
+        rf"9 files: 12 documents \(9 articles, 3 related\) in {re.escape(str(index_dir))}\n",
         out,
     )
     code, out, _ = run("index", str(news_dir), "--index", str(index_dir), "--json")
@@ -212,7 +223,8 @@ def test_one_result_is_singular(indexed: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["query", '"unclosed'], "Error: unclosed quote at position 0\n"),
+        (["query", '"unclosed', "--strict"],
+         'Error: unclosed quote at position 0\n  "unclosed\n  ^\n'),
         (["query", "x", "--since", "soon"],
          "Error: since must be a date like 2026, 2026-09, 2026-09-30 or 2026-09-30T12:00:00Z, "
          "not 'soon'\n"),
@@ -267,6 +279,8 @@ def test_similar(indexed: Path) -> None:
         "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
         "feedback", "relaxed", "missing", "empty_filters", "notices",
     }
+    code, out, _ = run("similar", IDS["mars"], "--index", str(indexed))
+    assert out.splitlines()[0] == f"1 result, showing 1-1 ({took(out)} ms)"
 
 
 def test_stats(indexed: Path) -> None:
@@ -374,13 +388,19 @@ def test_facets_without_matches(indexed: Path) -> None:
     ("args", "message"),
     [
         (["facets", "year"], "Error: unknown facet 'year': choose one of topic, provider, kind\n"),
-        (["facets", "topic", '"mars'], "Error: unclosed quote at position 0\n"),
+        (["facets", "topic", '"mars', "--strict"],
+         "Error: unclosed quote at position 0\n  \"mars\n  ^\n"),
         (["facets", "topic", "--since", "2026-10", "--until", "2026-09"],
          "Error: since must not be later than until\n"),
     ],
 )
 def test_facets_errors_exit_2(indexed: Path, args: list[str], message: str) -> None:
     assert run(*args, "--index", str(indexed)) == (2, "", message)
+
+
+def test_facets_read_the_query_as_search_does(indexed: Path) -> None:
+    # Leniently, as search query does: the unclosed quote is read as plain words.
+    assert run("facets", "topic", '"mars', "--index", str(indexed)) == (0, "1  Space\n", "")
 
 
 def test_facets_bad_limit_and_missing_name(indexed: Path) -> None:
@@ -442,3 +462,179 @@ def test_serve_shows_paths_only_when_asked(
     code, _, err = run("serve", *flags, "--index", str(indexed))
     assert (code, err) == (0, "")
     assert calls == [{"host": "127.0.0.1", "port": 8000, "token": None, "show_paths": shown}]
+
+
+# -- a newcomer's first hour ---------------------------------------------------------------
+
+
+def test_a_query_with_a_syntax_error_is_searched_with_a_notice(indexed: Path) -> None:
+    code, out, err = run("query", '"mars lander', "--index", str(indexed))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:4] == [
+        "Unclosed quote at position 0: searched for the words after it, not as a phrase.",
+        f"1 result, showing 1-1 ({took(out)} ms)",
+        "",
+        "  1. Mars lander touches down safely",
+    ]
+    code, out, _ = run("query", '"mars lander', "--json", "--index", str(indexed))
+    assert json.loads(out)["notices"] == [{
+        "code": "syntax",
+        "message": "Unclosed quote at position 0: searched for the words after it, "
+                   "not as a phrase.",
+    }]
+
+
+def test_every_notice_is_a_line_above_the_results(indexed: Path) -> None:
+    code, out, _ = run("query", "OR lander", "(mars", "--index", str(indexed))
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "OR without a term on both sides at position 0: ignored it.",
+        "Unclosed '(' at position 10: closed it at the end of the query.",
+        f"1 result, showing 1-1 ({took(out)} ms)",
+    ]
+    code, out, _ = run("query", *["lander"] * 200, "--feedback", "off", "--index", str(indexed))
+    assert out.splitlines()[:2] == [
+        "The query was longer than 1,000 characters: searched for its first 143 words.",
+        f"2 results, showing 1-2 ({took(out)} ms)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "columns", "shown"),
+    [
+        # the query, and a caret under the position
+        ("mars (lander OR", "80", ["  mars (lander OR", "               ^"]),
+        # too wide for the terminal: a window around the position
+        ("word " * 30 + "(x", "40",
+         ["  …ord word word word word word word (x", "                                     ^"]),
+        ("(x " + "word " * 30, "40",
+         ["  (x word word word word word word wor…", "  ^"]),
+        ("word " * 15 + "(x" + " word" * 15, "40",
+         ["  …rd word word word (x word word word …", "                     ^"]),
+        # tabs and control characters are shown as spaces, so the caret stays in place
+        ("a\tb\x00 (c", "80", ["  a b  (c", "       ^"]),
+    ],
+)
+def test_strict_query_errors_point_at_the_problem(
+    indexed: Path, text: str, columns: str, shown: list[str]
+) -> None:
+    code, out, err = run("query", text, "--strict", "--index", str(indexed),
+                         env={"COLUMNS": columns})
+    assert (code, out) == (2, "")
+    lines = err.splitlines()
+    assert lines[0].startswith("Error: ") and lines[1:] == shown
+
+
+def test_a_strict_error_without_a_position_has_no_caret(indexed: Path) -> None:
+    text = "title:(" + "a " * 496 + ")"
+    code, out, err = run("query", text, "--strict", "--index", str(indexed))
+    assert (code, out, err) == (
+        2, "", "Error: query is too long once expanded: 3967 characters, the limit is 1000\n"
+    )
+
+
+def test_results_wrap_to_the_terminal_width(indexed: Path) -> None:
+    code, out, _ = run("query", "lander", "--index", str(indexed), env={"COLUMNS": "40"})
+    assert code == 0
+    assert out.splitlines()[2:12] == [
+        "  1. Mars lander touches down safely",
+        "     Space Today · 2026-10-15 · Space",
+        f"     [{IDS['mars']}]",
+        "     The Ardent lander sent its first",
+        "     images from the surface of Mars.",
+        "  2. Ardent lander prepares for descent",
+        "     Space Today · 2026-10-14 · Space ·",
+        f"     related  [{IDS['descent']}]",
+        "     Engineers uploaded the final",
+        "     landing commands.",
+    ]
+    assert max(len(line) for line in out.splitlines()[2:12]) <= 40
+    # A title too long for a line wraps under itself; wide (CJK) characters count double.
+    code, out, _ = run("query", "shenhai", "--index", str(indexed), env={"COLUMNS": "40"})
+    assert out.splitlines()[2:7] == [
+        "  1. 人脸识别 rules tighten in Shenhai",
+        "     Jurist · 2026-10-02 · AI, Privacy",
+        f"     [{IDS['shenhai']}]",
+        "     Transit gates using 人脸识别",
+        "     technology are paused pending a",
+    ]
+    code, out, _ = run("query", "lander", "--index", str(indexed), env={"COLUMNS": "30"})
+    assert out.splitlines()[2:4] == ["  1. Mars lander touches down", "     safely"]
+
+
+def test_a_word_longer_than_a_line_is_split() -> None:
+    chars = [(ch, False) for ch in "x" * 50]
+    assert _wrap(chars, 40, "  1. ", "     ") == ["  1. " + "x" * 35, "     " + "x" * 15]
+    marked = [(ch, i < 3) for i, ch in enumerate("abc def")]
+    assert _wrap(marked, 40, "", "") == [click.style("abc", bold=True) + " def"]
+
+
+def test_limit_zero_says_how_many(indexed: Path) -> None:
+    code, out, _ = run("query", "heatwave", "--limit", "0", "--index", str(indexed))
+    assert (code, out.splitlines()[0]) == (0, f"3 results ({took(out)} ms)")
+    assert "topic: Climate (3), Energy (2)" in out
+
+
+def test_counts_have_thousands_separators_and_plurals() -> None:
+    assert (_count(0, "result"), _count(1, "result"), _count(6170, "result")) == (
+        "0 results", "1 result", "6,170 results"
+    )
+    results = SearchResults(
+        query="covid", total=6170, offset=0, limit=0, took_ms=1.25, hits=(),
+        facets={"topic": Facet("topic", (FacetValue("Coronavirus", 6170, False),))},
+    )
+    runner = CliRunner()
+    with runner.isolation() as (out, _, _):
+        _print_results(results)
+        printed = out.getvalue().decode()
+    assert printed == "6,170 results (1.2 ms)\n\ntopic: Coronavirus (6,170)\n"
+    page = SearchResults(
+        query="covid", total=6170, offset=7000, limit=10, took_ms=1.0, hits=(), facets={}
+    )
+    with runner.isolation() as (out, _, _):
+        _print_results(page)
+        printed = out.getvalue().decode()
+    assert printed == "No results on this page of 6,170 for 'covid'.\n"
+
+
+def test_one_of_each_is_singular(tmp_path: Path, index_dir: Path) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    shutil.copy(NEWS / "a7-interest-rates.md", folder)
+    code, out, _ = run("index", str(folder), "--index", str(index_dir))
+    assert code == 0
+    assert out.splitlines()[1] == f"1 file: 1 document (1 article, 0 related) in {index_dir}"
+    code, out, _ = run("stats", "--index", str(index_dir))
+    assert out.splitlines()[1:3] == ["documents  1 (1 article, 0 related)", "files      1"]
+    code, out, _ = run("query", "rates", "--index", str(index_dir))
+    assert out.splitlines()[0] == f"1 result, showing 1-1 ({took(out)} ms)"
+
+
+def test_index_explains_files_that_repeat_a_url(news_dir: Path, index_dir: Path) -> None:
+    for name in ("a7-copy.md", "a7-copy-2.md"):
+        shutil.copy(news_dir / "a7-interest-rates.md", news_dir / name)
+    code, out, _ = run("index", str(news_dir), "--index", str(index_dir))
+    assert code == 0
+    assert out.splitlines()[1] == (
+        "11 files, 2 of them repeat another file's URL: 12 documents "
+        f"(9 articles, 3 related) in {index_dir}"
+    )
+    (news_dir / "a7-copy-2.md").unlink()
+    code, out, _ = run("index", str(news_dir), "--index", str(index_dir))
+    assert out.splitlines()[1] == (
+        "10 files, 1 of them repeats another file's URL: 12 documents "
+        f"(9 articles, 3 related) in {index_dir}"
+    )
+    code, out, _ = run("index", str(news_dir), "--index", str(index_dir), "--json")
+    assert json.loads(out)["duplicate_urls"] == 1
+
+
+def test_top_level_help_shows_whole_command_descriptions() -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    listing = out.split("Commands:\n", 1)[1].splitlines()
+    for name, command in cli.commands.items():  # type: ignore[attr-defined]
+        line = next(line for line in listing if line.split()[0].rstrip("*") == name)
+        assert line.endswith(command.short_help), line
+        assert len(line) <= 80 and "..." not in line, line
+    assert "  query*   Search: ranked hits with highlights, topic and provider counts." in listing

@@ -214,7 +214,11 @@ def test_facet_endpoint_errors(client: TestClient) -> None:
     assert assert_error(
         client.get("/facets/topic?limit=1&limit=2"), 422, "UsageError"
     )["message"] == "give the parameter 'limit' once, not several times"
-    assert client.get("/facets/topic", params={"q": '"mars'}).json() == {"error": {
+    assert client.get("/facets/topic", params={"q": '"mars'}).json()["values"] == [
+        {"value": "Space", "count": 1, "selected": False},
+    ]
+    strict = client.get("/facets/topic", params={"q": '"mars', "strict": "true"})
+    assert strict.json() == {"error": {
         "type": "QueryError", "message": "unclosed quote at position 0", "position": 0,
     }}
 
@@ -330,12 +334,19 @@ def test_openapi_schema(client: TestClient) -> None:
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
     assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
-                     "limit", "offset", "facet_size"]
+                     "strict", "limit", "offset", "facet_size"]
+    strict = schema["paths"]["/search"]["get"]["parameters"][8]
+    assert strict["schema"] == {"type": "boolean", "default": False}
+    assert strict["description"] == (
+        "refuse a query that cannot be parsed, or is over 1,000 characters, with a 400 "
+        "QueryError giving its position, instead of reading it leniently"
+    )
     facet_size = schema["paths"]["/search"]["get"]["parameters"][-1]["schema"]
     assert facet_size == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}
     facets = schema["paths"]["/facets/{name}"]["get"]
     assert [p["name"] for p in facets["parameters"]] == [
-        "name", "q", "topic", "provider", "kind", "since", "until", "sort", "feedback", "limit",
+        "name", "q", "topic", "provider", "kind", "since", "until", "sort", "feedback", "strict",
+        "limit",
     ]
     assert facets["parameters"][0]["schema"] == {"enum": ["topic", "provider", "kind"]}
     assert facets["responses"]["200"]["content"]["application/json"]["schema"] == {
@@ -355,10 +366,12 @@ def test_openapi_lists_index_only_with_a_token(writer: TestClient) -> None:
 @pytest.mark.parametrize(
     ("url", "status", "kind"),
     [
-        ('/search?q="unclosed', 400, "QueryError"),
-        ("/search?q=a*", 400, "QueryError"),
-        ("/search?q=lander OR", 400, "QueryError"),
-        ("/search?q=" + "x" * 1001, 400, "QueryError"),
+        ('/search?q="unclosed&strict=true', 400, "QueryError"),
+        ("/search?q=a*&strict=1", 400, "QueryError"),
+        ("/search?q=lander OR&strict=TRUE", 400, "QueryError"),
+        ("/search?q=" + "x" * 1001 + "&strict=true", 400, "QueryError"),
+        ("/search?q=x&strict=yes", 422, "UsageError"),
+        ("/search?q=x&strict=true&strict=false", 422, "UsageError"),
         ("/search?limit=ten", 422, "UsageError"),
         ("/search?limit=1.5", 422, "UsageError"),
         ("/search?limit=%EF%BC%91", 422, "UsageError"),  # a full-width digit
@@ -398,10 +411,38 @@ def test_errors(client: TestClient, url: str, status: int, kind: str) -> None:
 
 
 def test_query_error_body(client: TestClient) -> None:
-    response = client.get("/search", params={"q": 'mars "lander'})
+    response = client.get("/search", params={"q": 'mars "lander', "strict": "true"})
     assert response.json() == {
         "error": {"type": "QueryError", "message": "unclosed quote at position 5", "position": 5}
     }
+
+
+@pytest.mark.parametrize("strict", [None, "", "false", "0", "False"])
+def test_a_query_error_is_read_leniently_by_default(
+    client: TestClient, shared_engine: Engine, strict: str | None
+) -> None:
+    params = {"q": 'mars "lander'} | ({} if strict is None else {"strict": strict})
+    response = client.get("/search", params=params)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert [h["id"] for h in data["hits"]] == [IDS["mars"]]
+    assert (data["query"], data["notices"]) == ('mars "lander', [{
+        "code": "syntax",
+        "message": "Unclosed quote at position 5: searched for the words after it, "
+                   "not as a phrase.",
+    }])
+    assert without_took(data) == without_took(shared_engine.search('mars "lander').to_dict())
+
+
+def test_a_long_query_is_searched_by_its_first_words(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "lander " * 200})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert (data["total"], data["notices"]) == (2, [{
+        "code": "truncated",
+        "message": "The query was longer than 1,000 characters: searched for its first 143 words.",
+    }])
+    assert data["query"] == "lander " * 200  # 143 words of 6 letters and 142 spaces: 1,000
 
 
 def test_not_found_does_not_name_server_folders(client: TestClient) -> None:
@@ -461,6 +502,7 @@ def test_index_with_the_token(writer: TestClient, engine: Engine, news_dir: Path
     report = response.json()
     assert {k: v for k, v in report.items() if k != "took_ms"} == {
         "added": 1, "updated": 0, "removed": 0, "unchanged": 9, "failed": [], "documents": 13,
+        "duplicate_urls": 0,
     }
     hits = writer.get("/search", params={"q": "comet"}).json()["hits"]
     assert [h["title"] for h in hits] == ["Comet tail photographed by amateur astronomers"]

@@ -26,7 +26,7 @@ def test_first_run_indexes_articles_and_related_items(news_dir: Path, index_dir:
     with Engine(index_dir) as engine:
         assert report(engine, news_dir) == {
             "added": 9, "updated": 0, "removed": 0, "unchanged": 0, "failed": [],
-            "documents": 12,
+            "documents": 12, "duplicate_urls": 0,
         }
         stats = engine.stats().to_dict()
     del stats["size_bytes"]
@@ -50,6 +50,7 @@ def test_second_run_changes_nothing(engine: Engine, news_dir: Path) -> None:
     before = engine.backend.generation()
     assert report(engine, news_dir) == {
         "added": 0, "updated": 0, "removed": 0, "unchanged": 9, "failed": [], "documents": 12,
+        "duplicate_urls": 0,
     }
     assert engine.backend.generation() == before  # no empty commit
 
@@ -173,11 +174,17 @@ def test_two_files_with_one_url_are_one_document(engine: Engine, news_dir: Path)
         .replace("raises interest rates", "raises rates again"),
         encoding="utf-8",
     )
-    assert report(engine, news_dir)["added"] == 1
+    first = report(engine, news_dir)
+    assert (first["added"], first["duplicate_urls"]) == (1, 1)
     assert engine.stats().documents == 12
+    # The count is of the whole index, not of the files this run changed.
+    assert report(engine, news_dir)["duplicate_urls"] == 1
+    (news_dir / "a7-third.md").write_text(copy.read_text(encoding="utf-8"), encoding="utf-8")
+    assert report(engine, news_dir)["duplicate_urls"] == 2
+    (news_dir / "a7-third.md").unlink()
     # Deleting one of the two files keeps the document, now from the other file.
     copy.unlink()
-    report(engine, news_dir)
+    assert report(engine, news_dir)["duplicate_urls"] == 0
     assert engine.get(IDS["rates"]).title == "Central bank raises interest rates"
     (news_dir / "a7-interest-rates.md").unlink()
     report(engine, news_dir)

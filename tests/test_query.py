@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import doctest
+import re
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from searchlib.query import (
     MAX_DEPTH,
     MAX_FUZZY_DISTANCE,
     MAX_QUERY_LENGTH,
+    MAX_SYNTAX_NOTICES,
     MIN_PREFIX_LENGTH,
     And,
     Fuzzy,
@@ -29,6 +31,7 @@ from searchlib.query import (
     Seq,
     Term,
     parse,
+    parse_lenient,
     terms,
     to_string,
 )
@@ -64,6 +67,7 @@ def test_constants() -> None:
     assert MAX_DEPTH == 32
     assert MIN_PREFIX_LENGTH == 2
     assert MAX_FUZZY_DISTANCE == 2
+    assert MAX_SYNTAX_NOTICES == 4
     assert FIELDS == ("title", "excerpt", "provider", "topic", "kind")
 
 
@@ -654,3 +658,205 @@ def test_terms_never_returns_negated_words(text: str) -> None:
     assert set(found) == positive
     assert not set(found) & (negative - positive)
     assert len(found) == len(set(found))
+
+
+# -- the lenient reading -------------------------------------------------------------------
+
+QUOTE = "searched for the words after it, not as a phrase"
+PLAIN = "Could not read the query's syntax: searched for its words as plain text."
+PREFIX = "is too short (use at least 2 characters before *)"
+FUZZY = "must be between 1 and 2"
+TITLE = "title"
+
+LENIENT: list[tuple[str, Node, list[str]]] = [
+    # an unclosed quote: a '(' closed at the end; the syntax after it still counts
+    ('"abc', term("abc"), [f"Unclosed quote at position 0: {QUOTE}."]),
+    ('a "b c', seq(a, b, c), [f"Unclosed quote at position 2: {QUOTE}."]),
+    ('"a" "b', seq(a, b), [f"Unclosed quote at position 4: {QUOTE}."]),
+    ('title:"a b', seq(term("a", TITLE), term("b", TITLE)),
+     [f"Unclosed quote at position 6: {QUOTE}."]),
+    ('-"drill stalls', Not(seq(term("drill"), term("stalls"))),
+     [f"Unclosed quote at position 1: {QUOTE}."]),
+    ('"heatwave -solar', seq(term("heatwave"), Not(term("solar"))),
+     [f"Unclosed quote at position 0: {QUOTE}."]),
+    ('"', MatchAll(), [f"Unclosed quote at position 0: {QUOTE}."]),
+    # parentheses
+    (")", MatchAll(), ["Unmatched ')' at position 0: ignored it."]),
+    ("a b)", seq(a, b), ["Unmatched ')' at position 3: ignored it."]),
+    ("(a) b) c)", seq(a, b, c), ["Unmatched ')' at positions 5 and 8: ignored them."]),
+    ("(a", a, ["Unclosed '(' at position 0: closed it at the end of the query."]),
+    ("a (b (c)", seq(a, b, c), ["Unclosed '(' at position 2: closed it at the end of the query."]),
+    ("-(a b", Not(seq(a, b)), ["Unclosed '(' at position 1: closed it at the end of the query."]),
+    ("(a OR b) OR (c d", or_(a, b, seq(c, d)),
+     ["Unclosed '(' at position 12: closed it at the end of the query."]),
+    ("((a", a, ["Unclosed '(' at positions 0 and 1: closed them at the end of the query."]),
+    ("(" * 33 + "a" + ")" * 33, a,
+     ["Parentheses nested deeper than 32 levels at position 32: "
+      "read the words inside without them."]),
+    ("(" * 40 + "a", a,
+     ["Unclosed '(' at positions 0, 1, 2 and 29 others: closed them at the end of the query.",
+      "Parentheses nested deeper than 32 levels at position 32: "
+      "read the words inside without them."]),
+    # operators without their terms
+    ("OR a", a, ["OR without a term on both sides at position 0: ignored it."]),
+    ("a OR", a, ["OR without a term on both sides at position 2: ignored it."]),
+    ("a OR OR b", or_(a, b), ["OR without a term on both sides at position 2: ignored it."]),
+    ('"" OR a', a, ["OR without a term on both sides at position 3: ignored it."]),
+    ("a AND", a, ["AND without a term on both sides at position 2: ignored it."]),
+    ("a AND OR b", or_(a, b), ["AND without a term on both sides at position 2: ignored it."]),
+    ("OR AND a", a,
+     ["OR without a term on both sides at position 0: ignored it.",
+      "AND without a term on both sides at position 3: ignored it."]),
+    ("a NOT", a, ["NOT without a term after it at position 2: ignored it."]),
+    ("(NOT) a", a, ["NOT without a term after it at position 1: ignored it."]),
+    # text with letters that still gives no term: its words, literally
+    ("OR", term("OR"), [PLAIN]),
+    ("NOT NOT", seq(term("NOT"), term("NOT")), [PLAIN]),
+    ('AND ""', term("AND"), [PLAIN]),
+    # prefixes and fuzzy words
+    ("a*", a, [f'Prefix "a*" at position 0 {PREFIX}: searched for the word "a".']),
+    ("x -a*", seq(term("x"), Not(a)),
+     [f'Prefix "a*" at position 3 {PREFIX}: searched for the word "a".']),
+    ("title:a*", term("a", TITLE),
+     [f'Prefix "a*" at position 6 {PREFIX}: searched for the word "a".']),
+    ("*a*", term("*a"), [f'Prefix "*a*" at position 0 {PREFIX}: searched for the word "*a".']),
+    ("x -*", term("x"), []),  # a lone '*' is punctuation, as in parse
+    ("foo~3", Fuzzy("foo", 2), [f'Fuzzy distance in "foo~3" at position 3 {FUZZY}: '
+                               "searched for foo~2."]),
+    ("x foo~0", seq(term("x"), term("foo")),
+     [f'Fuzzy distance in "foo~0" at position 5 {FUZZY}: searched for the word "foo".']),
+    ("title:foo~9", Fuzzy("foo", 2, TITLE),
+     [f'Fuzzy distance in "foo~9" at position 9 {FUZZY}: searched for foo~2.']),
+    ("{a}~3", Fuzzy("{a}", 2), [f'Fuzzy distance in "{{a}}~3" at position 3 {FUZZY}: '
+                               "searched for {a}~2."]),
+    # a real query (CACM 64): the group its author never closed
+    ("List all articles on EL1 and ECL (EL1 may be given as EL/1; I don't remember how "
+     "they did it.",
+     seq(*map(term, ["List", "all", "articles", "on", "EL1", "and", "ECL", "EL1", "may", "be",
+                     "given", "as", "EL/1;", "I", "don't", "remember", "how", "they", "did",
+                     "it."])),
+     ["Unclosed '(' at position 33: closed it at the end of the query."]),
+    # at most 4 syntax notices: the 4th counts the rest
+    ("a) b) c* d~9 e~5 AND", seq(a, b, c, Fuzzy("d", 2), Fuzzy("e", 2)),
+     ["Unmatched ')' at positions 1 and 4: ignored them.",
+      f'Prefix "c*" at position 6 {PREFIX}: searched for the word "c".',
+      f'Fuzzy distance in "d~9" at position 10 {FUZZY}: searched for d~2.',
+      "2 more syntax problems were worked around as well."]),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "messages"), LENIENT, ids=[repr(t[:30]) for t, _, _ in LENIENT]
+)
+def test_parse_lenient(text: str, expected: Node, messages: list[str]) -> None:
+    tree, notices = parse_lenient(text)
+    assert tree == expected
+    assert [(n.code, n.message) for n in notices] == [("syntax", m) for m in messages]
+
+
+def test_parse_lenient_of_a_valid_query_is_parse() -> None:
+    for text in ("", "covid", '"climate change" -drill', "title:(mars OR moon)", "vacc*",
+                 "a~2", "x" * MAX_QUERY_LENGTH, "(" * 32 + "a" + ")" * 32):
+        assert parse_lenient(text) == (parse(text), ())
+
+
+def truncated(message: str) -> list[tuple[str, str]]:
+    return [("truncated", f"The query was longer than 1,000 characters{message}.")]
+
+
+LONG: list[tuple[str, Node, list[tuple[str, str]]]] = [
+    # whole words up to 1,000 characters: 500 words of "a " end at 999
+    ("a " * 600, seq(*[a] * 500), truncated(": searched for its first 500 words")),
+    ("a " * 499 + "bc " * 200, seq(*[a] * 499, term("bc")),
+     truncated(": searched for its first 500 words")),
+    # one word longer than the limit is cut
+    ("x" * 1001, term("x" * 1000), truncated(": searched for its first 1,000 characters")),
+    # blanks do not count, and dropping them is no truncation
+    (" " * 2000 + "lander", term("lander"), []),
+    ("lander" + " \t\n" * 700, term("lander"), []),
+    # a cut inside a "phrase" moves to before it
+    ("a " * 499 + '"b c"' + " d" * 100, seq(*[a] * 499),
+     truncated(": searched for its first 499 words")),
+    # a group cut in two is closed, and no notice blames the user for it...
+    ("(" + "ab " * 400 + ")", seq(*[term("ab")] * 333),
+     truncated(": searched for its first 333 words")),
+    # ...unless it was never closed
+    ("(" + "ab " * 400, seq(*[term("ab")] * 333),
+     [*truncated(": searched for its first 333 words"),
+      ("syntax", "Unclosed '(' at position 0: closed it at the end of the query.")]),
+    # a field on a group is written on each word: 125 words of "title:a" fit
+    ("title:(" + "a " * 496 + ")", seq(*[term("a", TITLE)] * 125),
+     truncated(" once a field before parentheses was applied to each word inside: searched "
+               "for its first 125 words")),
+    # words read literally are quoted when written: '"OR"'
+    ("OR " * 400, seq(*[term("OR")] * 200),
+     [*truncated(": searched for its first 200 words"), ("syntax", PLAIN)]),
+    # 1,000 characters of syntax before the first word: the words of the whole text
+    ("(" * 1000 + "a", a, [("syntax", PLAIN)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "notices"), LONG, ids=[repr(t[:20]) + f"x{len(t)}" for t, _, _ in LONG]
+)
+def test_parse_lenient_long_text(
+    text: str, expected: Node, notices: list[tuple[str, str]]
+) -> None:
+    tree, found = parse_lenient(text)
+    assert tree == expected
+    assert [(n.code, n.message) for n in found] == notices
+
+
+def test_one_truncated_word() -> None:
+    tree, notices = parse_lenient("a " * 499 + "b" * 5 + " c" * 300)
+    assert [n.message for n in notices] == [
+        "The query was longer than 1,000 characters: searched for its first 499 words."
+    ]
+    assert tree == seq(*[a] * 499)
+    _, notices = parse_lenient("x" * 999 + " y" * 10)
+    assert [n.message for n in notices] == [
+        "The query was longer than 1,000 characters: searched for its first word."
+    ]
+
+
+def _check_lenient(text: str) -> None:
+    tree, notices = parse_lenient(text)
+    written = to_string(tree)
+    # A tree parse accepts back, within the limit: what the backends can rely on.
+    assert len(written) <= MAX_QUERY_LENGTH
+    assert parse(written) == tree
+    try:
+        strict = parse(text)
+    except QueryError:
+        # Never silently different from what was typed (blanks past the limit aside).
+        assert notices or parse(_without_blanks_around(text)) == tree
+    else:
+        assert (tree, notices) == (strict, ())
+    if isinstance(tree, MatchAll) and notices:
+        assert not any(ch.isalnum() for ch in text)
+    for notice in notices:
+        assert notice.code in ("syntax", "truncated")
+        assert notice.message.endswith(".") and "\n" not in notice.message
+    assert sum(n.code == "syntax" for n in notices) <= MAX_SYNTAX_NOTICES
+
+
+def _without_blanks_around(text: str) -> str:
+    blank = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]*")
+    return blank.sub(" ", text).strip()
+
+
+#: Syntax soup long enough to be cut.
+long_soup = st.lists(st.sampled_from([*SYNTAX_PIECES, "a* ", "x~9 ", ") ", "( "]),
+                     min_size=200, max_size=600).map("".join)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(syntax_soup, any_text, long_soup, st.text(min_size=990, max_size=3000)))
+def test_parse_lenient_never_raises(text: str) -> None:
+    _check_lenient(text)
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t[:12]) + f"x{len(t)}")
+def test_parse_lenient_of_hostile_inputs(text: str) -> None:
+    _check_lenient(text)
+    _check_lenient(text * 20)  # and far over the limit

@@ -1,4 +1,8 @@
-"""The real corpus (6,241 news files) beside the repository: skipped where it is absent."""
+"""The real corpus (6,241 news files): skipped where it is absent.
+
+It is ``coronavirus-news`` in the folder ``SEARCHLIB_TEST_CORPORA`` names (by default
+``../shared/corpora`` beside the repository).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,11 @@ def test_every_file_is_indexed(corpus_engine: tuple[Engine, IndexReport]) -> Non
     engine, report = corpus_engine
     # One file has a U+0097 control character in its YAML: tolerated, not rejected.
     assert (report.added, report.failed) == (6241, [])
+    # 124 files repeat another file's URL: 123 give the very same webUrl string as another
+    # file, and one differs from another only by a trailing slash (the same URL normalised).
+    assert report.duplicate_urls == 124
     stats = engine.stats().to_dict()
-    # 124 files repeat another file's URL; 1,395 of 1,448 related URLs are articles too.
+    # 1,395 of 1,448 related URLs are articles too.
     assert (stats["documents"], stats["by_kind"], stats["files"]) == (
         6170, {"article": 6117, "related": 53}, 6241
     )
@@ -36,6 +43,7 @@ def test_second_run_finds_everything_unchanged(
     generation = engine.backend.generation()
     again = engine.index([CORPUS])
     assert (again.unchanged, again.added, again.updated, again.removed) == (6241, 0, 0, 0)
+    assert again.duplicate_urls == 124  # of the whole index, not of what the run changed
     assert engine.backend.generation() == generation
 
 

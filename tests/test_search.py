@@ -8,6 +8,7 @@ import pytest
 from conftest import IDS, names
 
 from searchlib import Engine, NotFoundError, QueryError, UsageError
+from searchlib import query as q
 
 ALL_TOPICS = {
     "values": [
@@ -327,10 +328,105 @@ def test_bad_arguments_are_usage_errors(
     assert info.value.exit_code == 2
 
 
-def test_query_errors(shared_engine: Engine) -> None:
+def test_query_errors_with_strict(shared_engine: Engine) -> None:
     with pytest.raises(QueryError) as info:
-        shared_engine.search('"unclosed')
+        shared_engine.search('"unclosed', strict=True)
+    assert (str(info.value), info.value.position) == ("unclosed quote at position 0", 0)
     assert info.value.exit_code == 2
+    with pytest.raises(QueryError, match="query is too long: 1001 characters"):
+        shared_engine.search("x" * 1001, strict=True)
+    with pytest.raises(UsageError, match="strict must be True or False, not 'yes'"):
+        shared_engine.search("x", strict="yes")  # type: ignore[arg-type]
+
+
+# Queries as people paste them (the style of CACM's and CISI's), each read leniently:
+# the hits, and the notices saying what was read differently.
+CACM_64 = (
+    "List all articles on the Ardent lander and Mars (Ardent may be given as ARD; "
+    "I don't remember how"
+)
+CACM_33 = (
+    'Articles about heatwave records in Europe. On the subject: "Solar power output, Energy '
+    'Wire; and "Heatwave breaks records", Weather Desk.'
+)
+def unclosed_quote(position: int) -> tuple[str, str]:
+    return (
+        "syntax",
+        f"Unclosed quote at position {position}: searched for the words after it, not as a phrase.",
+    )
+
+
+LENIENT: list[tuple[str, list[str], list[tuple[str, str]]]] = [
+    (CACM_64, ["mars", "descent"],
+     [("syntax", "Unclosed '(' at position 48: closed it at the end of the query.")]),
+    (CACM_33, ["heatwave", "election", "grid", "solar"],
+     [unclosed_quote(121)]),
+    ('"mars lander', ["mars"],
+     [unclosed_quote(0)]),
+    # The syntax after a stray quote still counts: -solar excludes.
+    ('"heatwave -solar', ["heatwave", "grid"],
+     [unclosed_quote(0)]),
+    ('lander -"drill stalls', ["mars", "descent"],
+     [unclosed_quote(8)]),
+    ("facial OR", ["court", "police", "china-limits"],
+     [("syntax", "OR without a term on both sides at position 7: ignored it.")]),
+    ("title:(mars lander", ["mars"],
+     [("syntax", "Unclosed '(' at position 6: closed it at the end of the query.")]),
+    ("lander) OR heatwave", ["mars", "descent", "heatwave", "grid", "solar"],
+     [("syntax", "Unmatched ')' at position 6: ignored it.")]),
+    ("lander~5", ["mars", "descent"],
+     [("syntax", 'Fuzzy distance in "lander~5" at position 6 must be between 1 and 2: '
+                 "searched for lander~2.")]),
+    ("OR", [], [("syntax",
+                 "Could not read the query's syntax: searched for its words as plain text.")]),
+    ("heatwave " * 120, ["heatwave", "grid", "solar", "election"],
+     [("truncated",
+       "The query was longer than 1,000 characters: searched for its first 111 words.")]),
+]
+
+
+@pytest.mark.parametrize(("text", "hits", "notices"), LENIENT, ids=[t[:20] for t, _, _ in LENIENT])
+def test_any_text_is_searched_and_notices_say_how(
+    shared_engine: Engine, text: str, hits: list[str], notices: list[tuple[str, str]]
+) -> None:
+    results = shared_engine.search(text)
+    assert names(results) == hits
+    assert [(n.code, n.message) for n in results.notices] == notices
+    assert results.query == text  # what was typed, for the search box
+    # Exactly the strict search of what the query was read as.
+    tree, _ = q.parse_lenient(text)
+    read = shared_engine.search(q.to_string(tree), strict=True)
+    assert (results.total, results.hits, results.facets) == (read.total, read.hits, read.facets)
+    assert read.notices == ()
+
+
+def test_a_valid_query_has_no_notices(shared_engine: Engine) -> None:
+    for text in ("", "lander", '"mars lander" -drill', "title:(mars OR moon)", "la*"):
+        strict, lenient = shared_engine.search(text, strict=True), shared_engine.search(text)
+        assert lenient.notices == ()
+        assert (lenient.query, lenient.total, lenient.hits) == (text, strict.total, strict.hits)
+
+
+def test_suggestion_and_highlights_for_a_query_read_leniently(shared_engine: Engine) -> None:
+    results = shared_engine.search("heatwve (records")
+    assert [(n.code, n.message) for n in results.notices] == [
+        ("syntax", "Unclosed '(' at position 8: closed it at the end of the query.")
+    ]
+    assert names(results) == ["heatwave", "election"]
+    # The suggestion corrects what was searched, so it runs as it reads.
+    assert results.suggestion == "heatwave records"
+    assert shared_engine.search(results.suggestion).notices == ()
+    assert results.hits[0].highlights["title"] == (
+        "Heatwave breaks <mark>records</mark> across Europe"
+    )
+    results = shared_engine.search('"mars lander')
+    assert results.hits[0].highlights == {
+        "title": "<mark>Mars</mark> <mark>lander</mark> touches down safely",
+        "excerpt": "The Ardent <mark>lander</mark> sent its first images from the surface of "
+                   "<mark>Mars</mark>.",
+    }
+    code, message = unclosed_quote(0)
+    assert results.to_dict()["notices"] == [{"code": code, "message": message}]
 
 
 def test_suggestion_for_a_misspelled_word(shared_engine: Engine) -> None:

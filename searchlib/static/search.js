@@ -28,6 +28,12 @@
   el.messages.className = "messages";
   el.summary.after(el.messages);
   const phone = window.matchMedia("(max-width: 44rem)");
+  // What the server reinterpreted to run the query (lenient parsing): one line each, above
+  // the results. Made here rather than in the page shell so that the shell stays as it is.
+  el.notices = document.createElement("div");
+  el.notices.id = "notices";
+  el.notices.hidden = true;
+  el.summary.before(el.notices);
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -136,6 +142,7 @@
 
   function render(data) {
     el.error.hidden = true;
+    renderNotices(data.notices || []);
     renderSummary(data);
     renderSuggestion(data.suggestion);
     renderMessages(data);
@@ -223,6 +230,17 @@
   function listed(items, word) {
     if (items.length < 2) return items.join("");
     return `${items.slice(0, -1).join(", ")} ${word} ${items[items.length - 1]}`;
+  }
+
+  function renderNotices(notices) {
+    el.notices.replaceChildren(...notices.map(({ code, message }) => {
+      const line = document.createElement("p");
+      line.className = "summary notice";
+      line.dataset.code = code;
+      line.textContent = message;
+      return line;
+    }));
+    el.notices.hidden = notices.length === 0;
   }
 
   function renderSuggestion(suggestion) {
@@ -526,6 +544,7 @@
     el.error.hidden = false;
     el.summary.textContent = "";
     el.messages.replaceChildren();
+    renderNotices([]);
     el.hits.replaceChildren();
     el.pager.hidden = true;
     el.suggestion.hidden = true;

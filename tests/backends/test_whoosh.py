@@ -1,4 +1,4 @@
-"""Whoosh backend: the searcher lifecycle: new commits, merges and deletions become visible, nothing comes back.
+"""Whoosh backend, the searcher lifecycle: commits, merges and deletions show, nothing comes back.
 
 Whoosh 2.7.5's ``Searcher.refresh()`` can return segments that a merge already replaced, so
 deleted documents reappear and counts double. searchlib reopens a searcher instead; these tests
