@@ -31,6 +31,8 @@ class Record:
     parents: tuple[str, ...] = ()
     body: str = ""
     #: Titles of an article's related items: they count towards its match, with a low weight.
+    #: Indexed, not stored: ``get`` and ``records`` give it back empty (it is rebuilt from the
+    #: source files whenever the article is indexed again).
     related_text: str = ""
     provider_domain: str = ""
     path: str = ""

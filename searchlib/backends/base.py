@@ -109,7 +109,7 @@ class Backend(Protocol):
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, doc_id: str) -> Record | None:
-        """The stored record with that id, or None."""
+        """The stored record with that id (every field but ``related_text``), or None."""
         ...
 
     def records(self, *, kind: str | None = None) -> Iterator[Record]:

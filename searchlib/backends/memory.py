@@ -270,7 +270,8 @@ class MemoryBackend:
             terms[name] = tuple(analyzer.terms(text))
         terms[KEYWORD_FIELD] = (record.kind,)
         counts = {name: Counter(field_terms) for name, field_terms in terms.items()}
-        return _Doc(record, terms, counts)
+        # Related titles are indexed, not stored (see Record.related_text).
+        return _Doc(replace(record, related_text=""), terms, counts)
 
     def generation(self) -> int:
         """0 for a new index, one more after each write that adds, replaces or deletes."""

@@ -391,33 +391,45 @@ class WhooshBackend:
         )
 
     def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
-        """Document and total frequency of each term in ``field`` (deleted documents count
-        until their segment is merged, as in Whoosh's own statistics)."""
+        """Document and total frequency of each term in ``field``, over live documents.
+
+        Whoosh's own statistics still count deleted documents until their segment is merged
+        away; when the index has deletions, the term's postings are walked instead.
+        """
         with self._lock, _guard(self.location):
             searcher, _ = self._current()
-            reader = searcher.reader()
-            out: dict[str, TermStats] = {}
-            for term in terms:
-                if (field, term) in reader:
-                    out[term] = TermStats(
-                        int(reader.doc_frequency(field, term)), int(reader.frequency(field, term))
-                    )
-                else:
-                    out[term] = TermStats(0, 0)
-            return out
+            return {term: self._term_stats(searcher, field, term) for term in terms}
+
+    @staticmethod
+    def _term_stats(searcher: Searcher, field: str, term: str) -> TermStats:
+        reader = searcher.reader()
+        if (field, term) not in reader:
+            return TermStats(0, 0)
+        if not reader.has_deletions():
+            return TermStats(
+                int(reader.doc_frequency(field, term)), int(reader.frequency(field, term))
+            )
+        docs = frequency = 0
+        postings = searcher.postings(field, term)  # skips deleted documents
+        while postings.is_active():
+            docs += 1
+            frequency += int(postings.weight())
+            postings.next()
+        return TermStats(docs, frequency)
 
     def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
-        """Known words of titles and excerpts within ``max_distance`` edits, most frequent
+        """Words of live titles and excerpts within ``max_distance`` edits, most frequent
         first, then alphabetically."""
         with self._lock, _guard(self.location):
             searcher, _ = self._current()
             reader = searcher.reader()
             if "spell" not in reader.schema:
                 return []
-            found = [
-                (int(reader.frequency("spell", w)), w)
-                for w in reader.terms_within("spell", word, max_distance, prefix=1)
-            ]
+            found = []
+            for candidate in reader.terms_within("spell", word, max_distance, prefix=1):
+                stats = self._term_stats(searcher, "spell", candidate)
+                if stats.doc_frequency:
+                    found.append((stats.frequency, candidate))
         found.sort(key=lambda fw: (-fw[0], fw[1]))
         return [w for _, w in found[:limit]]
 
@@ -450,7 +462,7 @@ class WhooshBackend:
                 counts[name] = {value: n for value, n in counted.items() if n}
             page = self._page(
                 searcher, match, hit_docs, sort, offset, limit,
-                filtered=hit_docs is not matched,
+                filtered=hit_docs is not matched, scored=bool(p.positive_leaves(plan)),
             )
             rows = tuple(
                 (self._record(searcher.stored_fields(docnum)), score) for docnum, score in page
@@ -485,7 +497,10 @@ class WhooshBackend:
         limit: int,
         *,
         filtered: bool,
+        scored: bool,
     ) -> list[tuple[int, float | None]]:
+        """The window of ``hit_docs`` in ``sort`` order; a plan without a positive clause
+        (everything, or everything but some words) is not scored: it goes newest first."""
         if not hit_docs or limit == 0 or offset >= len(hit_docs):
             return []
         window = offset + limit
@@ -502,14 +517,14 @@ class WhooshBackend:
                 [FieldFacet("quality_rank", reverse=True), dated_first,
                  FieldFacet("published", reverse=True)]
             )
-        elif isinstance(query, wq.Every):
+        elif not scored:
             sortedby = newest
         else:
             sortedby = MultiFacet(
                 [ScoreFacet(), dated_first, FieldFacet("published", reverse=True)]
             )
         allowed = set(hit_docs) if filtered else None
-        ranked = not isinstance(query, wq.Every)
+        ranked = scored
         if sort == "relevance" and ranked:
             page = self._ranked_page(searcher, query, allowed, offset, window)
             if page is not None:
