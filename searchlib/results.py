@@ -162,3 +162,29 @@ class SearchResults:
             "empty_filters": None if self.empty_filters is None else self.empty_filters.to_dict(),
             "notices": [n.to_dict() for n in self.notices],
         }
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What an index holds. ``to_dict()`` is ``search stats --json``."""
+
+    path: str
+    documents: int
+    articles: int
+    related: int
+    files: int
+    topics: int
+    providers: int
+    size_bytes: int
+    language: str
+    schema_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "path": self.path, "documents": self.documents,
+            "by_kind": {"article": self.articles, "related": self.related},
+            "files": self.files, "topics": self.topics, "providers": self.providers,
+            "size_bytes": self.size_bytes, "language": self.language,
+            "schema_version": self.schema_version,
+        }

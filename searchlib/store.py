@@ -1,5 +1,5 @@
-"""The index folder: ``searchlib.json`` (schema version, engine, engine format, language), and
-which files in the folder belong to the index.
+"""The index folder: ``searchlib.json`` (schema version, engine, engine format, language), which
+files in the folder belong to the index, and :class:`IndexStore`, an open index.
 
 An index folder holds the engine's own files, the manifest of source files
 (``manifest.json``), this metadata, and the writer lock. Nothing else there is touched.
@@ -8,15 +8,27 @@ An index folder holds the engine's own files, the manifest of source files
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .analysis import check_language
+from .analysis import DEFAULT_LANGUAGE, check_language
 from .backends import DEFAULT_BACKEND, REGISTRY, backend_class
-from .errors import IndexCorruptError, SchemaVersionError, UsageError
-from .manifest import MANIFEST_NAME
+from .backends.base import Backend
+from .errors import (
+    IndexCorruptError,
+    IndexNotFoundError,
+    SchemaVersionError,
+    SearchIndexError,
+    UsageError,
+)
+from .indexer import manifest_from_records
+from .locking import WriterLock
+from .manifest import MANIFEST_NAME, Manifest
 
 #: Bumped whenever the document model or analysis changes in a way old indexes cannot serve.
 SCHEMA_VERSION = 2
@@ -131,3 +143,128 @@ def remove_index_files(folder: Path) -> None:
             shutil.rmtree(entry)
         elif entry.exists() or entry.is_symlink():
             entry.unlink()
+
+
+class IndexStore:
+    """An open index: its folder (or none, in memory), engine, language and manifest.
+
+    Opens the index in ``path`` with the engine recorded in its metadata, or creates one
+    (``backend`` chooses the engine of a new index). The engine never sees the folder's
+    metadata or manifest; this class keeps both in step with the engine's commits.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        language: str | None,
+        create: bool,
+        lock_timeout: float,
+        backend: str | None,
+    ) -> None:
+        self.path = path
+        self.lock_timeout = lock_timeout
+        self._manifest = Manifest(generation=0)  # an in-memory index's manifest
+        requested = check_language(language) if language is not None else None
+        if path is not None and has_index(path):
+            meta = read_meta(path)
+            if requested is not None and requested != meta.language:
+                raise UsageError(
+                    f"the index in {path} is in {meta.language}, not {requested}: "
+                    "rebuild it to change its language"
+                )
+            if backend is not None and backend != meta.engine:
+                raise UsageError(
+                    f"the index in {path} uses the {meta.engine} backend, not {backend}: "
+                    "rebuild it to change its backend"
+                )
+            check_engine(path, meta)
+            self.language, self.engine = meta.language, meta.engine
+            with self.recovery():
+                self.backend = backend_class(meta.engine).open(
+                    path, self.language, lock_timeout=lock_timeout
+                )
+        elif create or path is None:
+            self.language = requested or DEFAULT_LANGUAGE
+            self.engine = backend or DEFAULT_BACKEND
+            self.backend = self._create()
+        else:
+            raise IndexNotFoundError(
+                f"no index in {path}: create one with 'search index PATH --index {path}'"
+            )
+
+    def _create(self) -> Backend:
+        cls = backend_class(self.engine)
+        if self.path is None:
+            return cls.create(None, self.language)
+        try:
+            backend = cls.create(self.path, self.language, lock_timeout=self.lock_timeout)
+            write_meta(self.path, self.language, self.engine)
+            Manifest(generation=backend.generation()).save(self.path)
+        except OSError as exc:
+            raise SearchIndexError(
+                f"cannot create an index in {self.path}: {exc.strerror or exc}"
+            ) from exc
+        return backend
+
+    def wipe(self) -> None:
+        """Delete the index (only its own files) and create an empty one."""
+        self.backend.close()
+        if self.path is not None:
+            remove_index_files(self.path)
+        self._manifest = Manifest(generation=0)
+        self.backend = self._create()
+
+    def writing(self) -> AbstractContextManager[object]:
+        """The writer lock of the folder (nothing for an in-memory index)."""
+        if self.path is None:
+            return nullcontext()
+        return WriterLock(self.path, timeout=self.lock_timeout)
+
+    def manifest(self) -> Manifest:
+        """The manifest of indexed files, rebuilt from the index if it lags behind a commit."""
+        if self.path is None:
+            return self._manifest
+        manifest = Manifest.load(self.path)
+        if manifest is None or manifest.generation != self.backend.generation():
+            manifest = manifest_from_records(self.backend)
+        return manifest
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        """Keep ``manifest`` (atomically on disk, after the commit it describes)."""
+        if self.path is None:
+            self._manifest = manifest
+        else:
+            manifest.save(self.path)
+
+    def files(self) -> int:
+        """How many source files the index holds."""
+        manifest = Manifest.load(self.path) if self.path is not None else self._manifest
+        if manifest is not None:
+            return len(manifest.files)
+        return sum(1 for _ in self.backend.records(kind="article"))
+
+    @contextmanager
+    def recovery(self) -> Iterator[None]:
+        """Add the way back to a damaged-index error: rebuild from the source files."""
+        try:
+            yield
+        except IndexCorruptError as exc:
+            if self.path is None or "rebuild" in str(exc):
+                raise
+            raise IndexCorruptError(
+                f"{exc}: rebuild it from the source files with {rebuild_hint(self.path)}"
+            ) from exc
+
+
+def remove_index(path: str | os.PathLike[str], *, lock_timeout: float = 0.0) -> None:
+    """Delete the index in ``path`` (only its own files), waiting for the writer lock.
+
+    The way back from a damaged index or one of another schema version: remove it, then index
+    the source files again (``search index --rebuild`` does both).
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        return
+    with WriterLock(folder, timeout=lock_timeout):
+        remove_index_files(folder)
