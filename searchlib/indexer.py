@@ -486,10 +486,8 @@ class Indexer:
         if item is None:
             # Not stored yet (e.g. its article just vanished): read it from a listing article.
             for parent in listing:
-                article = self._reparse(paths_by_article[parent][0], None)
-                if article is None:
-                    continue
-                found = next((r for r in self._items(article.path) if r.id == rid), None)
+                items = self._items(paths_by_article[parent][0])  # one parse of the file
+                found = next((r for r in items if r.id == rid), None)
                 if found is not None:
                     item = found
                     break
@@ -503,7 +501,8 @@ class Indexer:
 
     def _items(self, path: str) -> tuple[RelatedItem, ...]:
         try:
-            return parse_bytes(Path(path).read_bytes(), path=path).related
+            data = Path(path).read_bytes()
+            return parse_bytes(data, path=path, max_bytes=self.max_file_bytes).related
         except (OSError, DocumentError):
             return ()
 
