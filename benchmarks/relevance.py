@@ -11,9 +11,9 @@ definitions; a judged query with no hits counts as 0, like ``trec_eval -c``).
 The peers (SQLite FTS5, tantivy, bm25s, textbook Whoosh) run on the same documents and
 queries; they live in ``relevance_peers.py``.
 
-``--experiment`` runs searchlib with changed settings, without editing searchlib: a
-subclass of :class:`~searchlib.backends.whoosh.WhooshBackend` is put in place of the
-engine's backend and ``whoosh_query.FIELD_BOOSTS`` is patched for the run. An experiment is
+``--experiment`` runs searchlib with changed settings, without editing searchlib: names
+in the search pipeline and the Whoosh backend's modules are patched for the run (see
+:func:`_patched`), and the feedback settings set on the engine's pipeline. An experiment is
 a name from :data:`EXPERIMENTS` or ``key=value`` overrides joined by ``,`` (see
 :class:`Settings`), e.g. ``--experiment "k1=1.5,b=0.6,match=any"``.
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import html
 import itertools
 import json
 import math
@@ -311,13 +312,15 @@ class Settings:
 
     ``k1``, ``b``: BM25F parameters (searchlib: 1.2, 0.75).
     ``idf``: ``lucene`` (searchlib: log(1+(N-df+.5)/(df+.5))) or ``whoosh`` (log(N/(df+1))+1).
-    ``title``, ``excerpt``: field weights in ``whoosh_query.FIELD_BOOSTS`` (1.5 and 1.0).
-    ``scoring``: ``fields`` scores a word per field and adds the scores up (Whoosh's way and
-    searchlib's first one) instead of searchlib's BM25F (one saturation over the weighted
-    field frequencies).
-    ``short``: ``whoosh.SHORT_QUERY_WORDS`` (3): queries with more words are tiered (any word
-    matches, documents with every word first); shorter ones need every word (tiered when no
-    document has them all). ``0`` tiers every query; ``1000`` makes every query all-words.
+    ``title``, ``excerpt``: field weights in the ``FIELD_WEIGHTS`` that the Whoosh translation
+    reads (``searchlib.schema``: 1.5 and 1.0).
+    ``scoring``: ``bm25f`` (searchlib's: one saturation over the weighted field frequencies)
+    or ``fields``, which scores a word per field and adds the scores up (Whoosh's way and
+    searchlib's first one).
+    ``short``: ``SHORT_QUERY_WORDS`` (3) as the search pipeline reads it: queries with more
+    words are tiered (any word matches, documents with every word first); shorter ones need
+    every word (tiered when no document has them all). ``0`` tiers every query; ``1000``
+    makes every query all-words.
     ``match``: the ``match=`` argument of ``Engine.search`` (``auto``, ``any``, ``all``).
     ``qtf``: searchlib counts a word written k times k times; ``once`` counts it once (as
     Whoosh's and tantivy's parsers do), ``sat`` k*(8+1)/(8+k) times.
@@ -325,10 +328,11 @@ class Settings:
     Snowball list (179).
     ``prox``: ``weight:slop``: each pair of neighbouring query words also scores as a phrase
     (title and excerpt, Whoosh ``Phrase`` with that slop) with that weight.
-    ``prf``: searchlib's RM3 pseudo-relevance feedback (``whoosh_feedback``): ``off``
+    ``prf``: searchlib's RM3 pseudo-relevance feedback (``searching/feedback.py``): ``off``
     (``feedback="off"``), ``on`` (every ranked query, not only those of more than
-    ``SHORT_QUERY_WORDS`` words), and/or ``docs:terms:weight_of_original`` instead of
-    ``FeedbackSettings()``; e.g. ``prf=5:30:0.8`` or ``prf=10:30:0.8:on``.
+    ``SHORT_QUERY_WORDS`` words), and/or ``docs:terms:weight_of_original[:max_df]`` as the
+    engine pipeline's ``feedback_settings`` instead of ``FeedbackSettings()``; e.g.
+    ``prf=5:30:0.8``, ``prf=10:30:0.8:0.1`` or ``prf=10:30:0.8:on``.
     ``text``: ``raw`` (as typed) or ``plain`` (syntax characters removed, see plain_query).
     ``full``: ``yes`` keeps highlighting and "did you mean" on (for latency; they do not
     change the ranking); by default they are off to make experiments faster.
@@ -444,77 +448,153 @@ def _stopword_list(name: str) -> frozenset[str] | None:
     raise SystemExit(f"unknown stop list {name!r}")
 
 
+def _feedback_settings(prf: str) -> Any:
+    """``FeedbackSettings`` from ``Settings.prf``'s numbers, or None to keep searchlib's."""
+    from searchlib.searching.feedback import FeedbackSettings
+
+    numbers = [part for part in prf.split(":") if part and part not in FEEDBACK_MODES]
+    if not numbers:
+        return None
+    if len(numbers) not in (3, 4):
+        raise SystemExit(f"prf={prf!r}: give docs:terms:weight[:max_df] and/or on or off")
+    docs, terms, weight, *max_df = numbers
+    cap = {"max_df": float(max_df[0])} if max_df else {}
+    return FeedbackSettings(int(docs), int(terms), float(weight), **cap)
+
+
+def _check(settings: Settings) -> None:
+    """Refuse a setting value that no experiment implements (rather than ignore it)."""
+    allowed = {
+        "idf": ("", "lucene", "whoosh"),
+        "scoring": ("", "bm25f", "fields"),
+        "match": ("auto", "any", "all"),
+        "qtf": ("", "linear", "once", "sat"),
+        "text": ("raw", "plain"),
+        "full": ("no", "yes"),
+    }
+    for name, values in allowed.items():
+        if getattr(settings, name) not in values:
+            raise SystemExit(f"{name}={getattr(settings, name)!r}: choose one of {values}")
+    if settings.prox and not re.fullmatch(r"[0-9.]+:[0-9]+", settings.prox):
+        raise SystemExit(f"prox={settings.prox!r}: give weight:slop, e.g. 0.1:1")
+    _feedback_settings(settings.prf)
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """A plan node of the harness (``prox``): two words within ``slop`` positions in one field.
+
+    Only the patched ``to_whoosh`` knows it: a Whoosh ``Phrase`` with that slop, its score
+    scaled by ``weight`` times the field's weight. It never changes which documents match
+    (it sits in an ``Any`` beside both of its words), only their scores.
+    """
+
+    terms: tuple[str, str]
+    field: str
+    slop: int
+    weight: float
+
+
 @contextlib.contextmanager
 def _patched(settings: Settings) -> Iterator[None]:
-    """searchlib with ``settings``: a backend subclass, module constants and stopwords."""
-    from searchlib import analysis, engine
-    from searchlib.backends import whoosh, whoosh_query
+    """searchlib with ``settings``, by patching module names for the run (never its code).
 
-    saved = (engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, whoosh.SHORT_QUERY_WORDS,
-             analysis.stopwords)
+    Everything is patched where it is used: the search pipeline (``Compiler``, which it
+    builds its compiler with, ``SHORT_QUERY_WORDS``, ``highlighter`` and ``suggest``), the
+    Whoosh translation (``to_whoosh``, ``_words`` and the ``FIELD_WEIGHTS`` it reads; the
+    backend module imported ``to_whoosh`` by name, so it is patched there too), the Whoosh
+    backend class that the backend registry hands the engine (its BM25F weighting) and the
+    stop list that analysis reads. The patches are identities for the defaults, which the
+    ``defaults`` experiment checks: it must rank exactly like the installed searchlib.
+    Feedback settings belong to an engine's pipeline: see :func:`_configure`.
+    """
+    from unittest import mock
+
+    from searchlib import analysis
+    from searchlib.backends import whoosh, whoosh_query
+    from searchlib.searching import pipeline
+
+    _check(settings)
+    weights = dict(whoosh_query.FIELD_WEIGHTS)
+    if settings.title is not None:
+        weights["title"] = settings.title
+    if settings.excerpt is not None:
+        weights["excerpt"] = settings.excerpt
+    to_whoosh = whoosh_to_whoosh(settings)
+    patches: list[tuple[Any, str, Any]] = [
+        (whoosh, "WhooshBackend", tuned_backend(settings)),
+        (whoosh_query, "FIELD_WEIGHTS", weights),
+        (whoosh_query, "_words", whoosh_words(settings)),
+        (whoosh_query, "to_whoosh", to_whoosh),
+        (whoosh, "to_whoosh", to_whoosh),
+        (pipeline, "Compiler", tuned_compiler(settings)),
+    ]
+    if settings.short is not None:
+        patches.append((pipeline, "SHORT_QUERY_WORDS", settings.short))
     stops = _stopword_list(settings.stopwords)
-    try:
-        engine.WhooshBackend = tuned_backend(settings)  # type: ignore[misc]
-        boosts = dict(whoosh_query.FIELD_BOOSTS)
-        if settings.title is not None:
-            boosts["title"] = settings.title
-        if settings.excerpt is not None:
-            boosts["excerpt"] = settings.excerpt
-        whoosh_query.FIELD_BOOSTS = boosts
-        if settings.short is not None:
-            whoosh.SHORT_QUERY_WORDS = settings.short
-        if stops is not None:
-            analysis.stopwords = lambda language: stops  # type: ignore[assignment]
+    if stops is not None:
+        patches.append((analysis, "stopwords", lambda language: stops))
+    if settings.full != "yes":
+        # Neither changes the ranking; both cost time on every query.
+        patches.append((pipeline, "highlighter", lambda analyzer, plan: html.escape))
+        patches.append((pipeline, "suggest", lambda *args, **kwargs: None))
+    with contextlib.ExitStack() as stack:
+        for target, name, value in patches:
+            stack.enter_context(mock.patch.object(target, name, value))
         yield
-    finally:
-        (engine.WhooshBackend, whoosh_query.FIELD_BOOSTS, whoosh.SHORT_QUERY_WORDS,
-         analysis.stopwords) = saved
+
+
+def _configure(eng: Any, settings: Settings) -> None:
+    """Settings that live on an open engine: ``prf``'s numbers in its pipeline."""
+    feedback = _feedback_settings(settings.prf)
+    if feedback is not None:
+        eng.pipeline.feedback_settings = feedback
 
 
 def tuned_backend(settings: Settings) -> type:
-    """A subclass of searchlib's :class:`WhooshBackend` that ranks with ``settings``.
+    """A subclass of searchlib's Whoosh backend with ``settings``' BM25F weighting.
 
-    It overrides as little as it can (the weighting object, a few compiler methods, and
-    ``_run`` for feedback) so that it follows searchlib's code as that changes; the
-    ``defaults`` experiment checks that it ranks exactly like the installed searchlib.
+    Only the weighting object changes: ``k1`` and ``b`` (read by searchlib's BM25F terms,
+    ``FieldsTerm``, from the searcher's weighting) and, for ``idf=whoosh``, Whoosh's own
+    ``BM25F`` (its idf for single-field terms and phrases).
     """
-    import html
-
-    from whoosh import query as wq
     from whoosh.scoring import BM25F
 
-    from searchlib import query as q
     from searchlib.backends import whoosh as wb
-    from searchlib.backends import whoosh_feedback as wbf
+
+    weighting = wb.LuceneIdfBM25F if settings.idf in ("", "lucene") else BM25F
+
+    class Tuned(wb.WhooshBackend):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            current = self._weighting
+            self._weighting = weighting(
+                B=settings.b if settings.b is not None else current.B,
+                K1=settings.k1 if settings.k1 is not None else current.K1,
+            )
+
+    return Tuned
+
+
+def whoosh_words(settings: Settings) -> Callable[[Any], Any]:
+    """``whoosh_query._words`` (a word or phrase of a plan) scored as ``settings`` say.
+
+    ``scoring=fields`` turns a word's ``FieldsTerm`` (one BM25F saturation over the weighted
+    field frequencies) into an ``Or`` of its per-field terms, each saturated on its own and
+    the scores added up; ``idf=whoosh`` gives the ``FieldsTerm`` Whoosh's idf.
+    """
+    from whoosh import query as wq
+
     from searchlib.backends import whoosh_query as wbq
 
-    def qtf_weight(k: int) -> float:
-        if settings.qtf == "once":
-            return 1.0 / k  # the k copies together count once
-        if settings.qtf == "sat":
-            return (8 + 1) / (8 + k)
-        return 1.0
-
-    def merge_repeats(query: Any) -> Any:
-        """Identical clauses side by side weighted by ``qtf_weight`` of their count."""
-        if isinstance(query, wq.AndNot):
-            return wq.AndNot(merge_repeats(query.a), query.b)
-        if isinstance(query, wbq.FieldsTerm):
-            return query
-        if isinstance(query, (wq.Or, wq.And)):
-            counts = Counter(query.subqueries)
-            merged = [
-                wbq._scaled(merge_repeats(c), qtf_weight(k) * k) for c, k in counts.items()
-            ]
-            return type(query)(merged, boost=query.boost)
-        return query
+    words = wbq._words
 
     class WhooshIdfFieldsTerm(wbq.FieldsTerm):  # type: ignore[misc]
         """searchlib's BM25F word with Whoosh's idf, log(N/(df+1))+1, instead of Lucene's."""
 
         def matcher(self, searcher: Any, context: Any = None) -> Any:
             matcher = super().matcher(searcher, context)
-            if hasattr(matcher, "idf"):
+            if hasattr(matcher, "idf"):  # not the NullMatcher of a word in no field
                 parent = searcher.get_parent()
                 df = max(
                     parent.doc_frequency(t.fieldname, searcher.schema[t.fieldname].to_bytes(t.text))
@@ -523,45 +603,88 @@ def tuned_backend(settings: Settings) -> type:
                 matcher.idf = math.log(parent.doc_count_all() / (df + 1)) + 1
             return matcher
 
-    def per_field(query: Any) -> Any:
-        """searchlib's first scoring: the word's per-field scores added up."""
-        if isinstance(query, wbq.FieldsTerm):
+    def scored(plan: Any) -> Any:
+        query = words(plan)
+        if not isinstance(query, wbq.FieldsTerm):
+            return query
+        if settings.scoring == "fields":
             return wq.Or([t.with_boost(t.boost * query.boost) for t in query.subqueries])
+        if settings.idf == "whoosh":
+            return WhooshIdfFieldsTerm(list(query.subqueries), boost=query.boost)
         return query
 
-    class Compiler(wbq.QueryCompiler):  # type: ignore[misc]
+    return scored
+
+
+def whoosh_to_whoosh(settings: Settings) -> Callable[[Any], Any]:
+    """``to_whoosh`` that also translates the harness's :class:`Near` nodes (``prox``).
+
+    Installed in ``whoosh_query`` too, so that the translation's recursion reaches them.
+    """
+    from whoosh import query as wq
+
+    from searchlib.backends import whoosh_query as wbq
+
+    translate = wbq.to_whoosh
+
+    def to_whoosh(plan: Any) -> Any:
+        if isinstance(plan, Near):
+            weight = plan.weight * wbq.FIELD_WEIGHTS[plan.field]  # the patched weights
+            return wq.Phrase(plan.field, list(plan.terms), slop=plan.slop, boost=weight)
+        return translate(plan)
+
+    return to_whoosh
+
+
+def tuned_compiler(settings: Settings) -> type:
+    """A subclass of the pipeline's ``Compiler`` for ``qtf`` and ``prox``.
+
+    Both change ``compile`` only, as the harness did before the pipeline existed, so they
+    apply to a query compiled for every word, for any word, and to the any-word part of a
+    tiered query (``tiered`` compiles it with ``compile``), before feedback expands it.
+    """
+    from searchlib import plan as p
+    from searchlib import query as q
+    from searchlib.searching.compile import Compiled, Compiler
+
+    def qtf_weight(k: int) -> float:
+        if settings.qtf == "once":
+            return 1.0 / k  # the k copies together count once
+        if settings.qtf == "sat":
+            return (8 + 1) / (8 + k)
+        return 1.0
+
+    def merge_repeats(plan: Any) -> Any:
+        """Identical clauses side by side as one, its score scaled by k * ``qtf_weight(k)``."""
+        if isinstance(plan, p.Exclude):
+            return p.Exclude(merge_repeats(plan.positive), plan.excluded)
+        if isinstance(plan, p.Boost):
+            return p.Boost(merge_repeats(plan.child), plan.factor)
+        if isinstance(plan, (p.Any, p.All)):
+            merged = []
+            for child, k in Counter(plan.children).items():
+                factor = qtf_weight(k) * k
+                inner = merge_repeats(child)
+                merged.append(inner if factor == 1.0 else p.Boost(inner, factor))
+            return type(plan)(tuple(merged))
+        return plan
+
+    class Tuned(Compiler):  # type: ignore[misc,valid-type]
         def compile(self, node: Any, mode: str) -> Any:
             compiled = super().compile(node, mode)
             match = compiled.match
             if settings.qtf and match is not None:
                 match = merge_repeats(match)
-            if settings.prox and mode == "any" and isinstance(match, wq.Or):
-                pairs = self.proximity(node)
-                if pairs:
-                    match = wq.Or([*match.subqueries, *pairs], boost=match.boost)
-            return wbq.Compiled(match, compiled.highlight, compiled.positive_clauses)
+            if settings.prox and mode == "any":
+                near = self.proximity(node)
+                if near and isinstance(match, p.Any):
+                    match = p.Any((*match.children, *near))
+                elif near and isinstance(match, p.Words) and len(match.terms) > 1:
+                    match = p.Any((match, *near))  # one word of several tokens: its phrase
+            return Compiled(match, compiled.highlight, compiled.positive_clauses)
 
-        def _words(self, text: str, field: str | None, *, phrase: bool) -> Any:
-            return self._scoring(super()._words(text, field, phrase=phrase))
-
-        def any_field(self, term: str, *, boost: float = 1.0) -> Any:
-            return self._scoring(super().any_field(term, boost=boost))
-
-        @staticmethod
-        def _scoring(query: Any) -> Any:
-            if settings.scoring == "fields":
-                return per_field(query)
-            if settings.idf == "whoosh" and isinstance(query, wbq.FieldsTerm):
-                return WhooshIdfFieldsTerm(list(query.subqueries), boost=query.boost)
-            return query
-
-        def highlighter(self, searcher: Any, query: Any) -> Callable[[str], str]:
-            if settings.full == "yes":
-                return super().highlighter(searcher, query)  # type: ignore[no-any-return]
-            return html.escape
-
-        def proximity(self, node: Any) -> list[Any]:
-            """Phrase clauses for neighbouring words of the query (stopwords skipped)."""
+        def proximity(self, node: Any) -> list[Near]:
+            """Neighbouring words of the query (stopwords skipped) as :class:`Near` nodes."""
             weight, slop = settings.prox.split(":")
             children = node.children if isinstance(node, q.Seq) else (node,)
             tokens: list[str] = []
@@ -570,36 +693,12 @@ def tuned_backend(settings: Settings) -> type:
                     tokens += self.analyzer.terms(child.text)
                 elif isinstance(child, q.Phrase) and child.field is None:
                     tokens += self.analyzer.terms(" ".join(child.words))
-            boosts = wbq.FIELD_BOOSTS
             return [
-                wq.Phrase(f, [a, b], slop=int(slop), boost=float(weight) * boosts[f])
+                Near((a, b), f, int(slop), float(weight))
                 for a, b in itertools.pairwise(tokens)
                 if a != b
                 for f in ("title", "excerpt")
             ]
-
-    base_weighting = wb.LuceneIdfBM25F if settings.idf in ("", "lucene") else BM25F
-
-    class Tuned(wb.WhooshBackend):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            current = self._weighting
-            self._weighting = base_weighting(
-                B=settings.b if settings.b is not None else current.B,
-                K1=settings.k1 if settings.k1 is not None else current.K1,
-            )
-            self._compiler = Compiler(self.analyzer, self._plain)
-            numbers = [p for p in settings.prf.split(":") if p and p not in FEEDBACK_MODES]
-            if numbers:
-                docs, terms, weight, *max_df = numbers
-                self.feedback_settings = wbf.FeedbackSettings(
-                    int(docs), int(terms), float(weight), float(max_df[0]) if max_df else 0.2
-                )
-
-        def _suggest(self, *args: Any, **kwargs: Any) -> Any:
-            if settings.full == "yes":
-                return super()._suggest(*args, **kwargs)
-            return None
 
     return Tuned
 
@@ -693,6 +792,8 @@ def run_searchlib(
         if mode in settings.prf.split(":"):
             options["feedback"] = mode
     with patching, Engine(path) as eng:
+        if patch:
+            _configure(eng, settings)
         for qid, raw in coll.queries.items():
             text = raw if settings.text == "raw" else plain_query(raw)
             status, features = describe_parse(text)
