@@ -42,7 +42,7 @@ ADAPTERS = {
 }
 CATEGORIES = ("single", "two", "phrase", "facets")
 SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
-#: Weights every engine gives its text fields (searchlib's FIELD_BOOSTS).
+#: Weights every engine gives its text fields (searchlib's FIELD_WEIGHTS (searchlib.schema)).
 BOOSTS = {"title": 3.0, "excerpt": 1.0, "related": 0.3}
 PAGE = 10
 FACET_SIZE = 10
