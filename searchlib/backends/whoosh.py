@@ -35,6 +35,8 @@ from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
+from whoosh.util import fib
+from whoosh.writing import MERGE_SMALL, OPTIMIZE
 
 from .. import plan as p
 from ..durable import fsync_path
@@ -43,8 +45,10 @@ from ..records import Record, field_texts
 from ..schema import BM25_B, BM25_K1, FACETS, Sort
 from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
+from .whoosh_codec import SearchlibCodec
 from .whoosh_facets import FacetCache, facet_key
 from .whoosh_query import to_whoosh
+from .whoosh_writer import BulkSegmentWriter
 
 _INDEX_NAME = "MAIN"
 _NO_QUALITY = -(2**31)
@@ -136,6 +140,22 @@ def _storage(path: Path) -> FileStorage:
     return FileStorage(str(path), supports_mmap=False)
 
 
+def _merge_is_due(ix: Any) -> bool:
+    """Whether Whoosh's ``MERGE_SMALL`` policy would merge some of the index's segments.
+
+    The same test as the policy's: the ``i + 1`` smallest segments (``i > 3``) hold fewer
+    documents than the ``i + 5``-th Fibonacci number. Segments of a bulk load are large, so it
+    is small incremental commits piling up that get merged.
+    """
+    counts = sorted(segment.doc_count_all() for segment in ix._segments())
+    total = 0
+    for i, count in enumerate(counts):
+        total += max(count, 0)
+        if i > 3 and total < fib(i + 5):
+            return True
+    return False
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -153,8 +173,10 @@ class WhooshBackend:
     """A searchlib index stored by Whoosh, on disk or in memory."""
 
     name: ClassVar[str] = "whoosh"
-    #: Version 1: the schema of ``build_schema`` with the ``facet_key`` column.
-    format_version: ClassVar[int] = 1
+    #: Version 1: the schema of ``build_schema`` with the ``facet_key`` column. Version 2:
+    #: segments written by :class:`~searchlib.backends.whoosh_codec.SearchlibCodec` (short
+    #: posting lists inlined).
+    format_version: ClassVar[int] = 2
 
     def __init__(self, ix: Any, language: str, *, lock_timeout: float = 0.0) -> None:
         self._ix = ix
@@ -239,7 +261,7 @@ class WhooshBackend:
             # Compound segments (Whoosh's default) cost memory, since Whoosh reads each one
             # whole when it opens it, but they are opened at once: with one file per part, a
             # searcher still in use meets files that a concurrent commit has already deleted.
-            writer = self._ix.writer(timeout=self.lock_timeout, limitmb=128)
+            writer = BulkSegmentWriter(self._ix, timeout=self.lock_timeout)
         except LockError as exc:
             raise IndexLockedError(
                 f"index is locked by another writer: {self.location}"
@@ -247,24 +269,34 @@ class WhooshBackend:
         try:
             for doc_id in deletes:
                 writer.delete_by_term("id", doc_id)
+            replace = bool(writer.segments)  # a new index holds no earlier version of an id
             for record in batch.values():
-                writer.update_document(**self._fields(record))
+                if replace:
+                    writer.update_document(**self._fields(record))
+                else:
+                    writer.add_document(**self._fields(record))
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
         self._sync(before)
+        if _merge_is_due(self._ix):
+            self._merge(MERGE_SMALL)
 
     def optimize(self) -> None:
         """Merge every segment into one (a commit of its own)."""
+        self._merge(OPTIMIZE)
+
+    def _merge(self, policy: Any) -> None:
+        """One commit that merges segments as ``policy`` (a Whoosh merge policy) chooses."""
         before = self._file_names()
         try:
-            writer = self._ix.writer(timeout=self.lock_timeout)
+            writer = self._ix.writer(timeout=self.lock_timeout, codec=SearchlibCodec())
         except LockError as exc:
             raise IndexLockedError(
                 f"index is locked by another writer: {self.location}"
             ) from exc
-        writer.commit(optimize=True)
+        writer.commit(mergetype=policy)
         self._sync(before)
 
     def _file_names(self) -> set[str]:
@@ -285,7 +317,8 @@ class WhooshBackend:
             fsync_path(folder / name)
         fsync_path(folder)
 
-    def _fields(self, r: Record) -> dict[str, Any]:
+    @staticmethod
+    def _fields(r: Record) -> dict[str, Any]:
         fields: dict[str, Any] = dict(field_texts(r))
         fields.update({
             "id": r.id,
