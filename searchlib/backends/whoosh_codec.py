@@ -34,8 +34,9 @@ The traps:
 
 from __future__ import annotations
 
+import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import repeat
 from pickle import dumps
 from typing import Any
@@ -110,19 +111,39 @@ class _TermInfo(W3TermInfo):  # type: ignore[misc]
         if not self.is_inlined():
             return bytes(super().to_bytes())
         ids, weights, values = self._inlined
-        if all(weight == 1.0 for weight in weights):
-            weights = ()
-        head = self._struct.pack(
-            True,
-            self._weight,
-            self._df,
-            0 if self._minlength is None else length_to_byte(self._minlength),
-            length_to_byte(self._maxlength),
+        return inlined_terminfo(
+            ids, weights, values, self._weight, self._minlength, self._maxlength,
             self._maxweight,
-            0xFFFFFFFF if self._minid is None else self._minid,
-            0xFFFFFFFF if self._maxid is None else self._maxid,
         )
-        return bytes(head) + dumps((ids, weights, values), PICKLE_PROTOCOL)
+
+
+_TERMINFO = struct.Struct("!BfIBBfII")  # W3TermInfo._struct
+
+
+def inlined_terminfo(
+    ids: Sequence[int],
+    weights: Sequence[float],
+    values: Sequence[bytes],
+    weight: float,
+    minlength: int | None,
+    maxlength: int,
+    maxweight: float,
+) -> bytes:
+    """The term info entry of a term whose postings are inlined: ``W3TermInfo.to_bytes``
+    with the postings pickled with protocol 3, and no weights when they are all 1.0."""
+    head = _TERMINFO.pack(
+        True,
+        weight,
+        len(ids),
+        0 if minlength is None else length_to_byte(minlength),
+        length_to_byte(maxlength),
+        maxweight,
+        ids[0],
+        ids[-1],
+    )
+    if all(w == 1.0 for w in weights):
+        weights = ()
+    return head + dumps((tuple(ids), tuple(weights), tuple(values)), PICKLE_PROTOCOL)
 
 
 class _PostingsWriter(W3PostingsWriter):  # type: ignore[misc]

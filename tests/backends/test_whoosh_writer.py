@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import W3Codec
@@ -20,7 +21,7 @@ from whoosh.writing import SegmentWriter
 from searchlib.backends.whoosh import WhooshBackend, build_schema
 from searchlib.backends.whoosh_codec import INLINE_POSTINGS, SearchlibCodec
 from searchlib.backends.whoosh_writer import BulkSegmentWriter, encode_positions
-from searchlib.records import Record
+from searchlib.records import Record, analyse_texts, field_texts
 
 WORDS = ["heatwave", "grid", "solar", "Zürich", "人脸识别", "state-of-the-art", "covid-19",
          "the", "of", "Straße", "running", "runs", "camera", "cameras", "naïve", "x"]
@@ -144,3 +145,38 @@ def test_bulk_writer_agrees_on_any_text(texts: list[tuple[list[str], list[str], 
         for n, (title, excerpt, body) in enumerate(texts)
     ]
     assert contents(write(records, bulk=True)) == contents(write(records, bulk=False))
+
+
+def test_discarded_documents_leave_no_trace() -> None:
+    # A document discarded (a later version came in the same commit) or one that failed while
+    # being added: the segment is the one written without them, numbered without gaps.
+    records = [record(n) for n in range(30)]
+    kept = [r for r in records if r.id not in ("doc0", "doc7", "doc29")]
+    ix = RamStorage().create_index(build_schema("english"), indexname="MAIN")
+    writer = BulkSegmentWriter(ix)
+    for r in records:
+        number = writer.add_document(**WhooshBackend._fields(r))
+        if r.id in ("doc0", "doc7", "doc29"):
+            writer.discard(number)
+    broken = {**WhooshBackend._fields(record(99)), "published": "not a date"}
+    with pytest.raises(ValueError, match="invalid literal"):
+        writer.add_document(**broken)  # fails after filing the postings of earlier fields
+    writer.commit()
+    assert contents(ix) == contents(write(kept, bulk=False))
+    assert ix.doc_count_all() == 27
+
+
+def test_terms_analysed_ahead_give_the_same_segment() -> None:
+    # What a parse worker sends (every field but the topics of related items, say) is what the
+    # writer would have analysed itself.
+    records = [record(n) for n in range(40)]
+    records.append(record(40, title="人脸识别 in Zürich", excerpt="state-of-the-art covid-19"))
+    ix = RamStorage().create_index(build_schema("english"), indexname="MAIN")
+    writer = BulkSegmentWriter(ix)
+    for r in records:
+        texts = field_texts(r)
+        del texts["topic_text"]
+        fields = WhooshBackend._fields(r)
+        writer.add_document(**fields, _terms=analyse_texts(texts, "english").terms)
+    writer.commit()
+    assert contents(ix) == contents(write(records, bulk=False))
