@@ -249,39 +249,57 @@ class WhooshBackend:
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
-        """Add or replace ``records`` and delete ``delete_ids``, in one durable commit."""
-        batch: dict[str, Record] = {}
-        for record in records:
-            batch[record.id] = record  # the last version of an id wins (Whoosh would keep both)
-        deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in batch]
-        if not batch and not deletes:
-            return
-        before = self._file_names()
+        """Add or replace ``records`` and delete ``delete_ids``, in one durable commit.
+
+        Records are filed as they come (``records`` may be a generator that parse workers
+        feed), then ``delete_ids`` is read. The last record of an id wins: an earlier one of
+        the same write is left out of the segment (Whoosh itself would keep both).
+        """
+        writer: BulkSegmentWriter | None = None
+        before: set[str] = set()
+        added: dict[str, int] = {}
+        replace = False
         try:
-            # Compound segments (Whoosh's default) cost memory, since Whoosh reads each one
-            # whole when it opens it, but they are opened at once: with one file per part, a
-            # searcher still in use meets files that a concurrent commit has already deleted.
-            writer = BulkSegmentWriter(self._ix, timeout=self.lock_timeout)
-        except LockError as exc:
-            raise IndexLockedError(
-                f"index is locked by another writer: {self.location}"
-            ) from exc
-        try:
+            for record in records:
+                if writer is None:
+                    before, writer = self._file_names(), self._bulk_writer()
+                    replace = bool(writer.segments)  # a new index has no earlier versions
+                fields = self._fields(record)
+                if record.analysed is not None and record.analysed.language == self.language:
+                    fields["_terms"] = record.analysed.terms  # analysed in a parse worker
+                earlier = added.get(record.id)
+                if earlier is not None:
+                    writer.discard(earlier)
+                elif replace:
+                    writer.delete_by_term("id", record.id)
+                added[record.id] = writer.add_document(**fields)
+            deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in added]
+            if deletes and writer is None:
+                before, writer = self._file_names(), self._bulk_writer()
             for doc_id in deletes:
+                assert writer is not None
                 writer.delete_by_term("id", doc_id)
-            replace = bool(writer.segments)  # a new index holds no earlier version of an id
-            for record in batch.values():
-                if replace:
-                    writer.update_document(**self._fields(record))
-                else:
-                    writer.add_document(**self._fields(record))
         except BaseException:
-            writer.cancel()
+            if writer is not None:
+                writer.cancel()
             raise
+        if writer is None:
+            return  # nothing to write: no commit
         writer.commit()
         self._sync(before)
         if _merge_is_due(self._ix):
             self._merge(MERGE_SMALL)
+
+    def _bulk_writer(self) -> BulkSegmentWriter:
+        try:
+            # Compound segments (Whoosh's default) cost memory, since Whoosh reads each one
+            # whole when it opens it, but they are opened at once: with one file per part, a
+            # searcher still in use meets files that a concurrent commit has already deleted.
+            return BulkSegmentWriter(self._ix, timeout=self.lock_timeout)
+        except LockError as exc:
+            raise IndexLockedError(
+                f"index is locked by another writer: {self.location}"
+            ) from exc
 
     def optimize(self) -> None:
         """Merge every segment into one (a commit of its own)."""
