@@ -6,6 +6,8 @@
 >>> engine.search("facial recognition", topics=["AI"]).total  # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .engine import Engine, Stats, remove_index
 from .errors import (
     DocumentError,
@@ -19,8 +21,20 @@ from .errors import (
     SearchlibError,
     UsageError,
 )
-from .indexer import Failure, IndexReport
 from .results import Facet, FacetValue, Hit, SearchResults
+
+if TYPE_CHECKING:
+    from .indexer import Failure, IndexReport
+
+
+def __getattr__(name: str) -> Any:
+    # The indexer (and the front-matter parser and worker pool it brings) loads on first use:
+    # a process that only searches starts without them.
+    if name in ("Failure", "IndexReport"):
+        from . import indexer
+
+        return getattr(indexer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DocumentError",

@@ -238,17 +238,21 @@ class Analyzer:
         """Stem and fold one lower-cased word (cached)."""
         term = self._cache.get(word)
         if term is None:
-            term = word
-            if not word.isascii():
-                # One spelling per word: composed accents, as the stemmers expect.
-                term = unicodedata.normalize("NFC", word)
-            term = self._stemmer(term) if self._stemmer is not None else term
-            if not term.isascii():
-                # Compatibility letters (mathematical bold A) fold to capitals: fold case again.
-                term = fold_accents(term).lower()
+            term = self._normalized(word)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[word] = term
+        return term
+
+    def _normalized(self, word: str) -> str:
+        term = word
+        if not word.isascii():
+            # One spelling per word: composed accents, as the stemmers expect.
+            term = unicodedata.normalize("NFC", word)
+        term = self._stemmer(term) if self._stemmer is not None else term
+        if not term.isascii():
+            # Compatibility letters (mathematical bold A) fold to capitals: fold case again.
+            term = fold_accents(term).lower()
         return term
 
     def tokens(self, text: str, *, keep_stopped: bool = False) -> Iterator[Token]:
@@ -303,7 +307,8 @@ class Analyzer:
     def _word_term(self, word: str) -> str:
         """The term of one word as written ("" for a stopword), remembered."""
         folded = word.casefold()
-        term = "" if folded in self._stops else self.normalize(folded)
+        # Not through normalize(): that memo would hold the same words a second time.
+        term = "" if folded in self._stops else self._normalized(folded)
         if len(self._memo) >= _CACHE_LIMIT:
             self._memo.clear()
         self._memo[word] = term

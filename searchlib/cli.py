@@ -16,18 +16,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from click_default_group import DefaultGroup
 
 from .analysis import fold_value
+from .defaults import DEFAULT_BATCH_FILES
 from .engine import Engine, remove_index
 from .errors import QueryError, SearchlibError
-from .indexer import DEFAULT_BATCH_FILES, IndexReport
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
 from .results import Facet, Hit, SearchResults
 from .schema import FEEDBACK_MODES, KINDS, SORTS
+
+if TYPE_CHECKING:  # imported when indexing, not to search
+    from .indexer import IndexReport
 
 EXIT_SKIPPED = 3
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)

@@ -31,10 +31,8 @@ import frontmatter
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from .defaults import DEFAULT_MAX_FILE_BYTES
 from .errors import DocumentError
-
-#: Files larger than this are skipped with a reason (news front matter is a few kB).
-DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 
 #: Aliases in one front matter beyond this are refused: real exports use none, and a
 #: "billion laughs" document needs many.

@@ -22,17 +22,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .backends.base import Backend
-from .documents import DEFAULT_MAX_FILE_BYTES
+from .defaults import DEFAULT_BATCH_FILES, DEFAULT_MAX_FILE_BYTES
 from .errors import NotFoundError, UsageError
-from .indexer import DEFAULT_BATCH_FILES, Indexer, IndexReport, ProgressCallback
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, build_request, check_facet
 from .results import Facet, Hit, SearchResults, Stats
 from .schema import KINDS, FeedbackMode, MatchMode, Sort
 from .searching import SearchPipeline
 from .searching.hits import detailed_hit
 from .store import SCHEMA_VERSION, IndexStore, remove_index
+
+if TYPE_CHECKING:  # the indexer is imported when an index is built, not to search
+    from .indexer import IndexReport, ProgressCallback
 
 __all__ = [
     "KINDS", "MAX_FACET_SIZE", "MAX_LIMIT", "MAX_OFFSET", "Engine", "Stats", "remove_index",
@@ -111,6 +114,8 @@ class Engine:
             if rebuild:
                 store.wipe()
                 self.pipeline = SearchPipeline(store.backend, self.language)
+            from .indexer import Indexer
+
             indexer = Indexer(
                 store.backend, store.manifest(), save_manifest=store.save_manifest,
                 max_file_bytes=self.max_file_bytes, batch_files=batch_files,

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from .backends.base import Backend, Record
-from .documents import DEFAULT_MAX_FILE_BYTES, Article, RelatedItem, parse_bytes
+from .defaults import DEFAULT_BATCH_FILES, DEFAULT_MAX_FILE_BYTES
+from .documents import Article, RelatedItem, parse_bytes
 from .errors import DocumentError, UsageError
 from .locking import drop_all_inherited_locks
 from .manifest import FileEntry, Manifest
@@ -46,8 +47,6 @@ SOURCE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 PARALLEL_MIN_FILES = 500
 _CHUNK_FILES = 64
 _IN_FLIGHT = 8
-#: Files parsed and written per commit: bounds memory, and what a crash can cost.
-DEFAULT_BATCH_FILES = 10_000
 
 #: ``progress(done, total)``: called as files are checked.
 ProgressCallback = Callable[[int, int], None]
@@ -367,23 +366,24 @@ class Indexer:
         for root in roots:
             if not root.exists():
                 raise UsageError(f"no such file or folder: {root}")
-        current = list(walk(roots, report.failed))
-        current_set = {str(p) for p in current}
+        # Paths as strings, and dropped once read: the run holds as little per file as it can.
+        current = [str(p) for p in walk(roots, report.failed)]
+        current_set = set(current)
         vanished = [
             path for path in self.manifest.files
             if _under(path, roots) and path not in current_set
         ]
+        del current_set
         total = len(current)
         if progress is not None:
             progress(0, total)
 
         removed_now = list(vanished)
         to_examine: list[tuple[str, str | None]] = []
-        for path in current:
-            key = str(path)
+        for key in current:
             entry = self.manifest.files.get(key)
             try:
-                st = path.stat()
+                st = os.stat(key)
             except OSError as exc:
                 report.failed.append(Failure(key, f"cannot read file: {exc.strerror or exc}"))
                 continue
@@ -395,6 +395,7 @@ class Indexer:
                 report.unchanged += 1  # the fast path: same size and mtime, not even read
             else:
                 to_examine.append((key, entry.hash if entry is not None else None))
+        del current
         progress_state = _Progress(progress, total, total - len(to_examine))
         if progress is not None:
             progress(progress_state.done, total)
@@ -441,12 +442,11 @@ class Indexer:
             for path, known in jobs:
                 yield examine(path, known, self.max_file_bytes)
             return
-        chunks = [jobs[i : i + _CHUNK_FILES] for i in range(0, len(jobs), _CHUNK_FILES)]
         # The workers analyse the texts too: the writer then only files the terms.
         language = self.backend.language
         with worker_pool(workers) as pool:
             queued: deque[Future[list[Examined]]] = deque()
-            remaining = iter(chunks)
+            remaining = (jobs[i : i + _CHUNK_FILES] for i in range(0, len(jobs), _CHUNK_FILES))
             for chunk in itertools.islice(remaining, _IN_FLIGHT):
                 queued.append(pool.submit(examine_chunk, chunk, self.max_file_bytes, language))
             while queued:
@@ -514,8 +514,9 @@ class Indexer:
             files[path] = FileEntry(
                 hash=current.digest,
                 article_id=article.id,
-                topics=article.topics,
-                related=tuple(item.id for item in article.related),
+                # Interned: the manifest holds each topic and shared related id once.
+                topics=tuple(map(sys.intern, article.topics)),
+                related=tuple(sys.intern(item.id) for item in article.related),
                 size=current.size,
                 mtime_ns=current.mtime_ns,
             )
@@ -535,23 +536,32 @@ class Indexer:
             if current is None:
                 batch.exhausted = True
 
-        # Which files hold which article ids, and which articles list each related item.
-        paths_by_article: dict[str, list[str]] = {}
-        parents: dict[str, set[str]] = {}
-        topics_of: dict[str, tuple[str, ...]] = {}
-        for path, entry in files.items():
-            paths_by_article.setdefault(entry.article_id, []).append(path)
-            topics_of[entry.article_id] = entry.topics
+        # From the whole manifest, only what this batch needs: every article id (a related URL
+        # that is also an article is that article); for each id the batch touched, the
+        # articles listing it; and for those, the topics and first file of each.
+        articles: set[str] = set()
+        parents: dict[str, set[str]] = {rid: set() for rid in touched_related | before_ids}
+        for entry in files.values():
+            articles.add(entry.article_id)
             for rid in entry.related:
-                parents.setdefault(rid, set()).add(entry.article_id)
+                holders = parents.get(rid)
+                if holders is not None:
+                    holders.add(entry.article_id)
+        needed = set(before_ids).union(*parents.values())
+        topics_of: dict[str, tuple[str, ...]] = {}
+        paths_by_article: dict[str, str] = {}
+        for path, entry in files.items():
+            if entry.article_id in needed:
+                topics_of[entry.article_id] = entry.topics  # the last file's, as before
+                paths_by_article.setdefault(entry.article_id, path)
 
         deletes = batch.deletes
         # An article id whose files are all gone: delete it, unless it still is a related item.
         for doc_id in before_ids:
-            if doc_id in paths_by_article:
+            if doc_id in articles:
                 if doc_id not in written:
                     # Another file holds the same article (same URL): index that one now.
-                    other = self._reparse(paths_by_article[doc_id][0], report)
+                    other = self._reparse(paths_by_article[doc_id], report)
                     if other is not None:
                         written.add(doc_id)
                         yield other
@@ -562,7 +572,7 @@ class Indexer:
                 deletes.append(doc_id)
 
         for rid in sorted(touched_related):
-            if rid in paths_by_article:
+            if rid in articles:
                 continue  # an URL that is also an article is that article
             listing = sorted(parents.get(rid, ()))
             if not listing:
@@ -581,7 +591,7 @@ class Indexer:
         item: RelatedItem | None,
         listing: list[str],
         topics_of: dict[str, tuple[str, ...]],
-        paths_by_article: dict[str, list[str]],
+        paths_by_article: dict[str, str],
     ) -> Record | None:
         topics: dict[str, None] = {}
         for parent in listing:
@@ -598,7 +608,7 @@ class Indexer:
         if item is None:
             # Not stored yet (e.g. its article just vanished): read it from a listing article.
             for parent in listing:
-                items = self._items(paths_by_article[parent][0])  # one parse of the file
+                items = self._items(paths_by_article[parent])  # one parse of the file
                 found = next((r for r in items if r.id == rid), None)
                 if found is not None:
                     item = found

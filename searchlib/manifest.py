@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class FileEntry:
     """What the index holds for one source file."""
 
@@ -45,7 +46,8 @@ class FileEntry:
         """Read an entry written by :meth:`to_json`."""
         return cls(
             hash=str(data["hash"]), article_id=str(data["id"]),
-            topics=tuple(data.get("topics", ())), related=tuple(data.get("related", ())),
+            topics=tuple(map(sys.intern, data.get("topics", ()))),
+            related=tuple(map(sys.intern, data.get("related", ()))),
             size=int(data.get("size", -1)), mtime_ns=int(data.get("mtime_ns", -1)),
         )
 
@@ -70,16 +72,21 @@ class Manifest:
             return None
 
     def save(self, folder: Path) -> None:
-        """Write atomically and durably: temp file, fsync, rename, fsync the folder."""
-        data = {
-            "version": MANIFEST_VERSION,
-            "generation": self.generation,
-            "files": {path: entry.to_json() for path, entry in sorted(self.files.items())},
-        }
+        """Write atomically and durably: temp file, fsync, rename, fsync the folder.
+
+        The JSON is written entry by entry (each by the C encoder, which ``json.dump`` to a
+        file does not use): no copy of the whole manifest is built in memory.
+        """
         fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=folder)
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+                out.write(f'{{"version":{MANIFEST_VERSION},"generation":{self.generation},'
+                          '"files":{')
+                for i, path in enumerate(sorted(self.files)):
+                    out.write(("," if i else "") + encode(path) + ":"
+                              + encode(self.files[path].to_json()))
+                out.write("}}")
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, folder / MANIFEST_NAME)

@@ -26,7 +26,6 @@ from .errors import (
     SearchIndexError,
     UsageError,
 )
-from .indexer import manifest_from_records
 from .locking import WriterLock
 from .manifest import MANIFEST_NAME, Manifest
 
@@ -227,6 +226,8 @@ class IndexStore:
             return self._manifest
         manifest = Manifest.load(self.path)
         if manifest is None or manifest.generation != self.backend.generation():
+            from .indexer import manifest_from_records  # only to recover a lost manifest
+
             manifest = manifest_from_records(self.backend)
         return manifest
 

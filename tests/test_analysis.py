@@ -445,3 +445,16 @@ def test_light_snowball_stems_as_nltk() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(), WORDS, st.just("ﷺ Straße İstanbul"), st.just("")))
+def test_analysed_terms_travel_joined_and_come_back_whole(text: str) -> None:
+    from searchlib.records import TERM_SEPARATOR, analyse_texts
+
+    analysed = analyse_texts({"title": text, "spell": text}, "english")
+    assert analysed.terms["title"] == Analyzer("english").terms(text)
+    plain = Analyzer("english", stem=False, remove_stopwords=False).terms(text)
+    assert analysed.terms["spell"] == plain
+    assert all(TERM_SEPARATOR not in term and term for term in plain)
+    assert dict(analysed.terms) == {"title": analysed.terms["title"], "spell": plain}
