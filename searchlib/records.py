@@ -91,6 +91,9 @@ class Record:
 #: Fields analysed like text but without stemming or stopwords: facet words and the spelling
 #: vocabulary ("did you mean" draws from the words of titles and excerpts as written).
 PLAIN_FIELDS = ("provider_text", "topic_text", "spell")
+#: Fields that hold each of a document's terms once, without frequencies: the spelling
+#: vocabulary only asks which words occur and in how many documents.
+DISTINCT_FIELDS = ("spell",)
 
 
 def field_texts(record: Record) -> dict[str, str]:

@@ -152,7 +152,7 @@ class Backend(Protocol):
     def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
         """Up to ``limit`` words of titles and excerpts (case-folded, unstemmed: the ``spell``
         field) within ``max_distance`` edits of ``word`` (Levenshtein) that share its first
-        letter, most frequent first, then alphabetically."""
+        letter, those in the most live documents first, then alphabetically."""
         ...
 
 

@@ -38,8 +38,11 @@ How it reads the parts of the protocol that leave room (every engine must agree)
   written is kept, as written. An empty write (no records, no ids) is not a commit; any
   other write is, and adds one to :meth:`MemoryBackend.generation` (0 for a new index), even
   when it only deletes unknown ids.
+- **Distinct fields** (:data:`~searchlib.records.DISTINCT_FIELDS`, the ``spell`` field) hold
+  each term of a document once: its frequency there is 1, the field's length is the number of
+  distinct terms, and a term's total frequency is its document frequency.
 - **Similar words** include ``word`` itself when the vocabulary has it; "most frequent" is the
-  total number of occurrences in the ``spell`` field.
+  number of live documents whose ``spell`` field holds the word.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ from ..plan import (
     Words,
     positive_leaves,
 )
-from ..records import PLAIN_FIELDS, Record, field_texts
+from ..records import DISTINCT_FIELDS, PLAIN_FIELDS, Record, field_texts
 from ..schema import BM25_B, BM25_K1, FACETS, FIELD_WEIGHTS, POSITIONAL_FIELDS, SORTS, Sort
 from .base import Execution, IndexInfo, TermStats
 
@@ -269,7 +272,8 @@ class MemoryBackend:
         terms: dict[str, tuple[str, ...]] = {}
         for name, text in field_texts(record).items():
             analyzer = self._plain if name in PLAIN_FIELDS else self._stemmed
-            terms[name] = tuple(analyzer.terms(text))
+            found = analyzer.terms(text)
+            terms[name] = tuple(dict.fromkeys(found) if name in DISTINCT_FIELDS else found)
         terms[KEYWORD_FIELD] = (record.kind,)
         counts = {name: Counter(field_terms) for name, field_terms in terms.items()}
         # Related titles are indexed, not stored (see Record.related_text).
@@ -359,10 +363,11 @@ class MemoryBackend:
 
     def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
         """Up to ``limit`` words of the ``spell`` field within ``max_distance`` edits of
-        ``word`` that share its first letter, most frequent first, then alphabetically."""
+        ``word`` that share its first letter, in the most documents first, then
+        alphabetically."""
         if not word or max_distance < 0 or limit <= 0:
             return []
-        frequency = self._current().frequency["spell"]
+        frequency = self._current().doc_freq["spell"]
         close = [
             candidate for candidate in frequency
             if candidate[:1] == word[:1] and levenshtein(candidate, word) <= max_distance

@@ -29,8 +29,9 @@ from typing import Any, ClassVar
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.columns import NumericColumn, VarBytesColumn
-from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, FieldType, Schema
 from whoosh.filedb.filestore import FileStorage, RamStorage
+from whoosh.formats import Existence
 from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
@@ -67,7 +68,8 @@ def build_schema(language: str) -> Schema:
         # Related titles only add weight to an article; phrases across them mean nothing.
         related=TEXT(analyzer=stemmed, phrase=False),
         # Unstemmed words of titles and excerpts: the vocabulary "did you mean" draws from.
-        spell=TEXT(analyzer=plain, phrase=False),
+        # Each word once per document (suggestions rank words by the documents holding them).
+        spell=FieldType(Existence(), plain, scorable=True),
         provider=ID(stored=True, sortable=True),
         provider_text=TEXT(analyzer=plain, phrase=False),
         topic=KEYWORD(commas=True, scorable=False),
@@ -80,7 +82,7 @@ def build_schema(language: str) -> Schema:
         # Every facet value of a document in one cell: the facet cache reads it in one pass.
         facet_key=COLUMN(VarBytesColumn()),
         topics=STORED,
-        parents=KEYWORD(commas=True, stored=True, scorable=False),
+        parents=STORED,  # shown, never searched
         url=STORED,
         provider_domain=STORED,
         path=STORED,
@@ -175,7 +177,8 @@ class WhooshBackend:
     name: ClassVar[str] = "whoosh"
     #: Version 1: the schema of ``build_schema`` with the ``facet_key`` column. Version 2:
     #: segments written by :class:`~searchlib.backends.whoosh_codec.SearchlibCodec` (short
-    #: posting lists inlined).
+    #: posting lists inlined, stored fields pickled with protocol 5), ``spell`` without
+    #: frequencies, ``parents`` stored only.
     format_version: ClassVar[int] = 2
 
     def __init__(self, ix: Any, language: str, *, lock_timeout: float = 0.0) -> None:
@@ -469,8 +472,8 @@ class WhooshBackend:
         return TermStats(docs, frequency)
 
     def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
-        """Words of live titles and excerpts within ``max_distance`` edits, most frequent
-        first, then alphabetically."""
+        """Words of live titles and excerpts within ``max_distance`` edits, in the most
+        documents first, then alphabetically."""
         with self._lock, _guard(self.location):
             searcher, _ = self._current()
             reader = searcher.reader()
@@ -480,7 +483,7 @@ class WhooshBackend:
             for candidate in reader.terms_within("spell", word, max_distance, prefix=1):
                 stats = self._term_stats(searcher, "spell", candidate)
                 if stats.doc_frequency:
-                    found.append((stats.frequency, candidate))
+                    found.append((stats.doc_frequency, candidate))
         found.sort(key=lambda fw: (-fw[0], fw[1]))
         return [w for _, w in found[:limit]]
 

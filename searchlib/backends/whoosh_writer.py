@@ -45,7 +45,7 @@ from whoosh.writing import NO_MERGE, SegmentWriter
 
 from ..analysis import Analyzer
 from .whoosh_analysis import NltkAnalyzer
-from .whoosh_codec import SearchlibCodec, inlined_terminfo
+from .whoosh_codec import PICKLE_STORED, SearchlibCodec, inlined_terminfo
 
 _pack_uint = struct.Struct("!I").pack
 #: Values of a keyword field whose postings a writer remembers.
@@ -172,7 +172,7 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         # What the per-document writer needs, written when the segment is flushed (so that a
         # discarded document leaves no gap); the stored fields as Whoosh's stored column
         # writes them (pickled, compressed), which is also their most compact form.
-        packed = zlib.compress(dumps(stored, 2), 3) if stored else None
+        packed = zlib.compress(dumps(stored, PICKLE_STORED), 3) if stored else None
         self._rows.append(dumps((packed, tuple(lengths), tuple(columns)), 5))
         self._added = True
         self.docnum += 1

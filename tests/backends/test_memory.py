@@ -142,12 +142,13 @@ def test_bm25f_of_compound_plans() -> None:
 
 def test_plain_and_keyword_fields_weigh_one() -> None:
     index = backend(*SOLAR)
-    # spell holds title and excerpt unstemmed: A "solar panels solar" (3), B "wind solar power
-    # and wind" (5: stopwords kept), C "hydro hydro dams" (3); average 11/3.
+    # spell holds the distinct words of title and excerpt, unstemmed, once each: A "solar
+    # panels" (2), B "wind solar power and" (4: stopwords kept), C "hydro dams" (2); average
+    # 8/3; every frequency is 1.
     spell = scores(index, Words(("solar",), ("spell",)))
     assert spell == pytest.approx({
-        "A": saturate(IDF_DF2, 2 / (0.25 + 0.75 * 3 / (11 / 3))),
-        "B": saturate(IDF_DF2, 1 / (0.25 + 0.75 * 5 / (11 / 3))),
+        "A": saturate(IDF_DF2, 1 / (0.25 + 0.75 * 2 / (8 / 3))),
+        "B": saturate(IDF_DF2, 1 / (0.25 + 0.75 * 4 / (8 / 3))),
     }, rel=1e-12)
     # kind: one term in every document, of length 1.
     kind = scores(index, Words(("article",), ("kind",)))
