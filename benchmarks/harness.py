@@ -238,6 +238,12 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def peak_workers_rss_mb() -> float:
+    """Peak resident set size of the largest of this process's children that have ended (an
+    engine's worker processes: searchlib's parse workers end with their indexing run)."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
 def dir_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -301,6 +307,7 @@ def run_phase(
     else:
         raise SystemExit(f"unknown phase {phase!r}")
     result["peak_rss_mb"] = peak_rss_mb()
+    result["peak_workers_rss_mb"] = peak_workers_rss_mb()
     return result
 
 
