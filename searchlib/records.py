@@ -7,7 +7,7 @@ index the texts :func:`field_texts` names, so a term means the same thing in eve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -37,26 +37,12 @@ class AnalysedTerms:
     joined: Mapping[str, str]
 
     @property
-    def terms(self) -> Mapping[str, list[str]]:
+    def terms(self) -> dict[str, list[str]]:
         """Field -> its terms."""
-        return _SplitTerms(self.joined)
-
-
-class _SplitTerms(Mapping[str, list[str]]):
-    """A read-only view of joined terms, split on access."""
-
-    def __init__(self, joined: Mapping[str, str]) -> None:
-        self._joined = joined
-
-    def __getitem__(self, field: str) -> list[str]:
-        text = self._joined[field]
-        return text.split(TERM_SEPARATOR) if text else []
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._joined)
-
-    def __len__(self) -> int:
-        return len(self._joined)
+        return {
+            name: text.split(TERM_SEPARATOR) if text else []
+            for name, text in self.joined.items()
+        }
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
-from itertools import repeat
+from itertools import pairwise, repeat
 from pickle import dumps
 from typing import Any
 
@@ -54,6 +54,7 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.columns import CompressedBytesColumn, PickleColumn
 from whoosh.matching import ListMatcher
+from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 #: Posting lists this long or shorter are stored inside their term's entry.
@@ -278,3 +279,123 @@ class _PerDocReader(W3PerDocReader):  # type: ignore[misc]
         lbyte = lengths[docnum]
         # As W3PerDocReader: a zero byte (no length) gives None, not the default.
         return byte_to_length(lbyte) if lbyte else None
+
+
+_ENTRY_LENGTHS = struct.Struct("!ii")  # filetables._lengths: key and value lengths
+_BLOCK_LENGTH = struct.Struct("!i")
+
+
+class TermWriter:
+    """Writes whole terms of one field into a ``W3FieldWriter``'s files, bypassing its
+    per-posting API: for the bulk writer, which has every posting of a term at hand.
+
+    The bytes are those ``W3FieldWriter`` (with :class:`_PostingsWriter`) would write: posting
+    blocks of ``blocklimit`` postings (the header tag before the first, the last one's length
+    negative), then the term's entry in the ordered hash table of terms; lists of up to
+    ``inlinelimit`` postings inlined in the entry. It writes with one call per entry and block
+    and keeps the file positions itself; the hash table's own ``add`` costs more than the
+    posting lists of most terms.
+    """
+
+    def __init__(self, fieldwriter: Any, fieldname: str, fieldobj: Any) -> None:
+        fieldwriter.start_field(fieldname, fieldobj)
+        self._prefix = pack_ushort(fieldwriter._fieldid)
+        self._table = fieldwriter._tindex
+        self._table_file = self._table.dbfile
+        # Only this writer writes to the terms file while the field is written: it counts the
+        # position itself instead of asking the file each time.
+        self._table_position: int = self._table_file.tell()
+        self._posts = fieldwriter._postfile
+        codec = fieldwriter._codec
+        self.blocklimit: int = codec._blocklimit
+        self.inlinelimit: int = codec._inlinelimit
+        self._compression: int = codec._compression
+        self._fixed = fieldobj.format.fixed_value_size()
+
+    def _add_entry(self, tbytes: bytes, value: bytes) -> None:
+        # OrderedHashWriter.add and HashWriter.add, in one write.
+        table = self._table
+        key = self._prefix + tbytes
+        if key <= table.lastkey:
+            raise ValueError(f"Keys must increase: {table.lastkey!r}..{key!r}")
+        position = self._table_position
+        table.index.append(position)
+        entry = _ENTRY_LENGTHS.pack(len(key), len(value)) + key + value
+        self._table_file.write(entry)
+        self._table_position = position + len(entry)
+        hashed = table.hashfn(key)
+        table.buckets[hashed & 255].append((hashed, position))
+        table.lastkey = key
+
+    def add_inlined(
+        self, tbytes: bytes, ids: Sequence[int], weights: Sequence[float],
+        values: Sequence[bytes], minlength: int | None, maxlength: int,
+    ) -> None:
+        """A term whose (at most ``inlinelimit``) postings go into its entry."""
+        self._add_entry(tbytes, inlined_terminfo(
+            ids, weights, values, sum(weights), minlength, maxlength, max(weights)
+        ))
+
+    def add_blocks(
+        self, tbytes: bytes, ids: Sequence[int], weights: Sequence[float],
+        values: Sequence[bytes] | None, block_lengths: Sequence[tuple[int | None, int]],
+    ) -> None:
+        """A term whose postings go into blocks of ``blocklimit``; ``block_lengths`` holds
+        each block's shortest (None: no lengths) and longest field length; ``values`` is None
+        for formats without values, else one value per posting."""
+        posts = self._posts
+        start = posts.tell()
+        out = [WHOOSH3_HEADER_MAGIC]
+        limit = self.blocklimit
+        count = len(ids)
+        comp = self._compression
+        fixed = self._fixed
+        total = 0.0
+        maxweight = 0.0
+        minlength: int | None = None
+        maxlength = 0
+        for number, begin in enumerate(range(0, count, limit)):
+            end = min(count, begin + limit)
+            block_ids = ids[begin:end]
+            block_weights = weights[begin:end]
+            # W3PostingsWriter._mini_ids, _mini_weights, _mini_values.
+            deltas = [block_ids[0]]
+            deltas += [b - a for a, b in pairwise(block_ids)]
+            if block_weights.count(1.0) == len(block_weights):
+                mini_weights: Any = None
+            elif block_weights.count(block_weights[0]) == len(block_weights):
+                mini_weights = block_weights[0]
+            else:
+                mini_weights = tuple(block_weights)
+            if fixed is None or fixed < 0:
+                mini_values: Any = tuple(values[begin:end]) if values is not None else ()
+            elif fixed == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(values[begin:end]) if values is not None else b""
+            data = dumps((tuple(deltas), mini_weights, mini_values), PICKLE_PROTOCOL)
+            if comp:
+                data = zlib.compress(data, comp)
+            block_max = max(block_weights)
+            low, high = block_lengths[number]
+            info = dumps(
+                (end - begin, block_ids[-1], block_max, comp, length_to_byte(low),
+                 length_to_byte(high)),
+                2,
+            )
+            size = len(info) + len(data)
+            out.append(_BLOCK_LENGTH.pack(-size if end == count else size))
+            out.append(info)
+            out.append(data)
+            total += sum(block_weights)
+            maxweight = max(maxweight, block_max)
+            if low is not None:
+                minlength = low if minlength is None else min(minlength, low)
+            maxlength = max(maxlength, high)
+        posts.write(b"".join(out))
+        length = posts.tell() - start
+        head = _TERMINFO.pack(
+            False, total, count, 0 if minlength is None else length_to_byte(minlength),
+            length_to_byte(maxlength), maxweight, ids[0], ids[-1],
+        )
+        self._add_entry(tbytes, head + pack_long(start) + pack_int(length))

@@ -39,13 +39,12 @@ from typing import Any
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import DATETIME, NUMERIC
 from whoosh.formats import Existence, Frequency, Positions
-from whoosh.system import pack_ushort
 from whoosh.util.numeric import to_sortable
 from whoosh.writing import NO_MERGE, SegmentWriter
 
 from ..analysis import Analyzer
 from .whoosh_analysis import NltkAnalyzer
-from .whoosh_codec import PICKLE_STORED, SearchlibCodec, inlined_terminfo
+from .whoosh_codec import PICKLE_STORED, SearchlibCodec, TermWriter
 
 _pack_uint = struct.Struct("!I").pack
 #: Values of a keyword field whose postings a writer remembers.
@@ -131,6 +130,18 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         #: Field names by number, and numbers by name: rows name fields by number.
         self._names = sorted(self.schema.names())
         self._numbers = {name: number for number, name in enumerate(self._names)}
+        #: Per field: its number, the field, its postings (None: not indexed), the analyzer
+        #: searchlib runs for it (None: Whoosh's own), whether it is stored, its column type.
+        self._plans: dict[str, tuple[int, Any, _FieldPostings | None, Analyzer | None, bool,
+                                     Any]] = {}
+        for name, fieldobj in self.schema.items():
+            postings = None
+            if fieldobj.indexed:
+                postings = self._fields[name] = _FieldPostings(fieldobj)
+            self._plans[name] = (
+                self._numbers[name], fieldobj, postings, self._analyzers.get(name),
+                bool(fieldobj.stored), fieldobj.column_type,
+            )
         #: Field -> value -> its postings from ``field.index`` (keyword fields).
         self._memos: dict[str, dict[str, list[Any]]] = {}
 
@@ -143,10 +154,11 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self._check_state()
         analysed: Mapping[str, list[str]] = fields.pop("_terms", None) or {}
         names = sorted(fields)
-        if any(name.startswith("_") for name in names):
-            raise ValueError("bulk writing takes no boosts or custom stored values")
-        schema = self.schema
-        self._check_fields(schema, names)
+        plans = self._plans
+        if any(name not in plans for name in names):
+            if any(name.startswith("_") for name in names):
+                raise ValueError("bulk writing takes no boosts or custom stored values")
+            self._check_fields(self.schema, names)  # raises Whoosh's UnknownFieldError
         docnum = len(self._rows)
         stored: dict[str, Any] = {}
         lengths: list[tuple[int, int]] = []
@@ -156,15 +168,24 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 value = fields[name]
                 if value is None:
                     continue
-                fieldobj = schema[name]
-                if fieldobj.indexed:
-                    length = self._index(name, fieldobj, docnum, value, analysed.get(name))
-                    if length:
-                        lengths.append((self._numbers[name], length))
-                if fieldobj.stored:
+                number, fieldobj, postings, analyzer, keep, column = plans[name]
+                if postings is not None:
+                    if analyzer is not None:
+                        terms = analysed.get(name)
+                        if terms is None:
+                            terms = analyzer.terms(value)
+                        length = self._add_terms(postings, docnum, terms)
+                    else:
+                        items = self._indexed_items(name, fieldobj, value)
+                        length = self._add_indexed(postings, docnum, items)
+                    # As Whoosh: lengths only for scorable fields (not ids, keywords, dates).
+                    if length and postings.scorable:
+                        self._add_length(name, docnum, length)
+                        lengths.append((number, length))
+                if keep:
                     stored[name] = value
-                if fieldobj.column_type:
-                    columns.append((self._numbers[name], fieldobj.to_column_value(value)))
+                if column:
+                    columns.append((number, fieldobj.to_column_value(value)))
         except BaseException:
             self._rows.append(None)  # its postings so far are dropped with it
             self._dropped.add(docnum)
@@ -185,30 +206,14 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
             self._dropped.add(docnum)
             self.docnum -= 1
 
-    def _index(
-        self, name: str, fieldobj: Any, docnum: int, value: Any, terms: list[str] | None
-    ) -> int:
-        """File the postings of one field of one document; returns its length (0 for fields
-        that keep none: ids, keywords and dates, as in Whoosh)."""
-        postings = self._fields.get(name)
-        if postings is None:
-            postings = self._fields[name] = _FieldPostings(fieldobj)
-        analyzer = self._analyzers.get(name)
-        if analyzer is not None:
-            if terms is None:
-                terms = analyzer.terms(value)
-            length = self._add_terms(postings, docnum, terms)
-        else:
-            length = self._add_indexed(postings, docnum, self._indexed_items(name, fieldobj, value))
-        if not postings.scorable or not length:
-            return 0
+    def _add_length(self, name: str, docnum: int, length: int) -> None:
+        """Remember a document's length in a scorable field, for the blocks' statistics."""
         lengths = self._lengths.get(name)
         if lengths is None:
             lengths = self._lengths[name] = array("I")
         if len(lengths) < docnum:  # zeros for the documents without the field
             lengths.frombytes(bytes(lengths.itemsize * (docnum - len(lengths))))
         lengths.append(length)
-        return length
 
     @staticmethod
     def _add_terms(postings: _FieldPostings, docnum: int, terms: list[str]) -> int:
@@ -317,7 +322,9 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
         for name in sorted(self._fields):
-            self._write_field(fieldwriter, name, self._fields.pop(name), numbers)
+            postings = self._fields.pop(name)
+            if postings.docs:  # as Whoosh, a field without terms is not started
+                self._write_field(fieldwriter, name, postings, numbers)
         fieldwriter.close()
 
     def _write_rows(self) -> array[int] | None:
@@ -357,35 +364,30 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
     def _write_field(
         self, fieldwriter: Any, name: str, postings: _FieldPostings, numbers: array[int] | None
     ) -> None:
-        """Every term of one field, in byte order, through Whoosh's postings writer.
-
-        Each block of postings is handed to the postings writer whole (its id, weight and
-        value lists and block statistics, as ``add_posting`` would have built them one posting
-        at a time); the writer pickles, compresses and writes it, or inlines a short list.
-        """
-        fieldwriter.start_field(name, postings.fieldobj)
+        """Every term of one field, in byte order, through a :class:`TermWriter`: the bytes
+        Whoosh's postings writer writes, from whole lists rather than posting by posting."""
+        terms = TermWriter(fieldwriter, name, postings.fieldobj)
+        blocklimit, inlinelimit = terms.blocklimit, terms.inlinelimit
         lengths = self._lengths.get(name) if postings.scorable else None
+        known = len(lengths) if lengths is not None else 0
         boost = postings.boost
         kind = postings.kind
-        fieldid = pack_ushort(fieldwriter._fieldid)
-        inlinelimit = fieldwriter._postwriter._inlinelimit
+        stride = postings.stride
+        places = postings.places
+        docs = postings.docs
         # str terms sort by code point, as their UTF-8 bytes do.
-        for term in sorted(postings.docs):
-            entry = postings.docs.pop(term)
+        for term in sorted(docs):
+            entry = docs.pop(term)
             tbytes = term.encode("utf-8") if isinstance(term, str) else term
-            writer = fieldwriter._postwriter
-            blocklimit = writer._blocklimit
             if isinstance(entry, int):
                 entry = array("I", (entry, 1))
-            stride = postings.stride
             ids = entry[0::stride]
             freqs = entry[1::stride]
-            encoded = None
+            encoded: list[bytes] | None = None
             if stride == 3:
-                places = postings.places
                 encoded = [
-                    encode_positions(places[start : start + freq])
-                    for freq, start in zip(freqs, entry[2::3], strict=True)
+                    encode_positions(places[begin : begin + freq])
+                    for freq, begin in zip(freqs, entry[2::3], strict=True)
                 ]
             old_ids = ids
             if numbers is not None:
@@ -393,56 +395,26 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
                 if not ids:
                     continue  # only documents left out held the term
             count = len(ids)
+            weights = array("f", freqs if boost == 1.0 else [f * boost for f in freqs])
+            values: Sequence[bytes] | None = encoded
+            if kind == "frequency":
+                values = [_pack_uint(f) for f in freqs]
             if count <= inlinelimit:
-                # Short lists go straight into the term's entry (what finish_term would write).
-                weights = array("f", freqs if boost == 1.0 else [f * boost for f in freqs])
-                if encoded is not None:
-                    values: Sequence[bytes] = encoded
-                elif kind == "frequency":
-                    values = [_pack_uint(f) for f in freqs]
-                else:
-                    values = ()
                 minlength, maxlength = None, 0
                 if lengths is not None:
-                    known = len(lengths)
                     found = [lengths[d] for d in old_ids if d < known and lengths[d]]
                     if found:
                         minlength, maxlength = min(found), max(found)
-                fieldwriter._tindex.add(
-                    fieldid + tbytes,
-                    inlined_terminfo(ids, weights, values, sum(weights), minlength, maxlength,
-                                     max(weights)),
-                )
+                terms.add_inlined(tbytes, ids, weights, values or (), minlength, maxlength)
                 continue
-            fieldwriter.start_term(tbytes)
-            for start in range(0, count, blocklimit):
-                stop = min(count, start + blocklimit)
-                block_ids = ids[start:stop]
-                block_freqs = freqs[start:stop]
-                writer._ids = block_ids
-                if boost == 1.0:
-                    writer._weights = array("f", block_freqs)
-                    writer._maxweight = float(max(block_freqs))
-                else:
-                    writer._weights = array("f", [f * boost for f in block_freqs])
-                    writer._maxweight = max(f * boost for f in block_freqs)
-                if encoded is not None:
-                    writer._values = encoded[start:stop]
-                elif kind == "frequency":
-                    if count <= writer._inlinelimit:  # inlined: one value per posting
-                        writer._values = [_pack_uint(f) for f in block_freqs]
-                    else:  # a block joins its fixed-size values: one string does
-                        writer._values = [struct.pack(f"!{len(block_freqs)}I", *block_freqs)]
+            spans: list[tuple[int | None, int]] = []
+            for begin in range(0, count, blocklimit):
+                found = []
                 if lengths is not None:
-                    known = len(lengths)
-                    olds = block_ids if numbers is None else old_ids[start:stop]
-                    found = [lengths[d] for d in olds if d < known and lengths[d]]
-                    if found:
-                        writer._minlength = min(found)
-                        writer._maxlength = max(found)
-                if stop < count:
-                    writer._write_block()
-            fieldwriter.finish_term()
+                    block = old_ids[begin : begin + blocklimit]
+                    found = [lengths[d] for d in block if d < known and lengths[d]]
+                spans.append((min(found), max(found)) if found else (None, 0))
+            terms.add_blocks(tbytes, ids, weights, values, spans)
         fieldwriter.finish_field()
 
     def _renumber(

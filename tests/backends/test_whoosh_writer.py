@@ -8,6 +8,9 @@ stored fields, columns, field lengths per document and in total.
 
 from __future__ import annotations
 
+import io
+import pickle
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,3 +183,56 @@ def test_terms_analysed_ahead_give_the_same_segment() -> None:
         writer.add_document(**fields, _terms=analyse_texts(texts, "english").terms)
     writer.commit()
     assert contents(ix) == contents(write(records, bulk=False))
+
+
+def segment_files(ix: Any) -> dict[str, bytes]:
+    """The bytes of each file of the index's single segment, by extension."""
+    (segment,) = ix._segments()
+    storage = segment.open_compound_file(ix.storage)
+    return {
+        name.split(".", 1)[1]: storage.open_file(name).read() for name in storage.list()
+    }
+
+
+def blocks(ix: Any) -> dict[Any, Any]:
+    """Every term's entry and posting blocks as stored: the entry's statistics (not its
+    offset), and for each block its length's sign, its info tuple and its decoded data."""
+    postings = segment_files(ix)["pst"]
+    found: dict[Any, Any] = {}
+    with ix.reader() as reader:
+        for field, tbytes in reader.all_terms():
+            info = reader.term_info(field, tbytes)
+            stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+                     info.max_weight(), info.min_id(), info.max_id(), info.is_inlined())
+            if info.is_inlined():
+                found[field, tbytes] = (stats, info.inlined_postings())
+                continue
+            offset, _ = info.extent()
+            stream = io.BytesIO(postings[offset:])
+            assert stream.read(4) == b"W3Bl"
+            decoded = []
+            while True:
+                size = int.from_bytes(stream.read(4), "big", signed=True)
+                start = stream.tell()
+                block_info = pickle.load(stream)
+                data = stream.read(abs(size) - (stream.tell() - start))
+                decoded.append((size < 0, block_info, pickle.loads(zlib.decompress(data))))
+                if size < 0:
+                    break
+            found[field, tbytes] = (stats, decoded)
+    return found
+
+
+def test_segments_hold_what_whoosh_writes() -> None:
+    # Stored fields, lengths and columns: the same bytes as Whoosh's own writer (with
+    # searchlib's codec) writes. Terms and postings: the same entries and blocks (block
+    # statistics included); the bytes differ only where equal values share one pickled copy.
+    records = [record(n) for n in range(300)]
+    records.append(record(300, title="人脸识别 in Zürich", excerpt="state-of-the-art covid-19"))
+    ours, theirs = write(records, bulk=True), write(records, bulk=False)
+    our_files, their_files = segment_files(ours), segment_files(theirs)
+    assert sorted(our_files) == sorted(their_files)
+    differ = {name for name in our_files if our_files[name] != their_files[name]}
+    assert differ == {"pst", "trm"}
+    assert blocks(ours) == blocks(theirs)
+    assert len(our_files["pst"]) < len(their_files["pst"])
