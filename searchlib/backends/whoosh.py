@@ -47,6 +47,8 @@ from .whoosh_facets import FacetCache, facet_key
 from .whoosh_query import to_whoosh
 
 _INDEX_NAME = "MAIN"
+#: Plans whose matching documents a backend remembers (per searcher).
+_MATCHED_PLANS = 16
 _NO_QUALITY = -(2**31)
 
 
@@ -166,6 +168,8 @@ class WhooshBackend:
         self._searcher: Searcher | None = None
         self._cache: FacetCache | None = None
         self._info: IndexInfo | None = None
+        #: Matching documents of recent plans, for the current searcher only.
+        self._matched: dict[p.Plan | None, frozenset[int]] = {}
         self._weighting = LuceneIdfBM25F(B=BM25_B, K1=BM25_K1)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -327,6 +331,7 @@ class WhooshBackend:
                 old, self._searcher = self._searcher, new
                 self._cache = FacetCache(new)
                 self._info = None
+                self._matched = {}
                 if old is not None:
                     old.close()
             assert self._cache is not None
@@ -448,7 +453,7 @@ class WhooshBackend:
         with self._lock, _guard(self.location):
             searcher, cache = self._current()
             match = None if plan is None else to_whoosh(plan)
-            matched = self._matching(searcher, cache, match)
+            matched = self._matching(searcher, cache, plan, match)
             sets = _FilterSets(searcher, cache)
             hit_docs = sets.narrow(matched, filters)
             counts: dict[str, dict[str, int]] = {}
@@ -474,18 +479,25 @@ class WhooshBackend:
         with self._lock, _guard(self.location):
             searcher, cache = self._current()
             match = None if plan is None else to_whoosh(plan)
-            matched = self._matching(searcher, cache, match)
+            matched = self._matching(searcher, cache, plan, match)
             return len(_FilterSets(searcher, cache).narrow(matched, filters))
 
-    @staticmethod
     def _matching(
-        searcher: Searcher, cache: FacetCache, match: wq.Query | None
+        self, searcher: Searcher, cache: FacetCache, plan: p.Plan | None, match: wq.Query | None
     ) -> frozenset[int]:
+        """The documents ``plan`` matches, remembered for the current searcher: the pipeline
+        often counts a plan, then executes it (plans are hashable for this)."""
         if match is None:
             return frozenset()
         if isinstance(match, wq.Every):
             return cache.all_docs
-        return frozenset(searcher.docs_for_query(match))
+        found = self._matched.get(plan)
+        if found is None:
+            found = frozenset(searcher.docs_for_query(match))
+            if len(self._matched) >= _MATCHED_PLANS:
+                self._matched.pop(next(iter(self._matched)))  # the oldest
+            self._matched[plan] = found
+        return found
 
     def _page(
         self,

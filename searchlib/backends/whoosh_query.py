@@ -115,23 +115,32 @@ class _FieldsMatcher(matching.WrappingMatcher):  # type: ignore[misc]
         self.parts = parts
         self.idf = idf
         self.k1 = k1
+        self._last = -1
 
     def copy(self) -> _FieldsMatcher:
         parts = [[p[0], p[0](), *p[2:]] for p in self.parts]
         return _FieldsMatcher(self.child.copy(), parts, self.idf, self.k1, self.boost)
 
     def _replacement(self, newchild: Any) -> _FieldsMatcher:
-        return _FieldsMatcher(newchild, self.parts, self.idf, self.k1, self.boost)
+        # The same pass goes on with the same postings: keep where it is.
+        matcher = _FieldsMatcher(newchild, self.parts, self.idf, self.k1, self.boost)
+        matcher._last = self._last
+        return matcher
 
     def supports_block_quality(self) -> bool:
         return False
 
     def score(self) -> float:
         doc = self.child.id()
+        # Documents are scored in order, so each field's postings only move forward; they
+        # restart only when the scorer goes back (a copy, or a new pass). Restarting whenever
+        # a field's list was ahead of the document made a common word quadratic.
+        restart = doc < self._last
+        self._last = doc
         tfn = 0.0
         for part in self.parts:
             postings = part[1]
-            if postings.is_active() and postings.id() > doc:
+            if restart:
                 postings = part[1] = part[0]()
             if postings.is_active() and postings.id() < doc:
                 postings.skip_to(doc)
