@@ -22,8 +22,8 @@ them (the tests compare both within 1e-6 relative):
 - a prefix or fuzzy term expands through each segment's term dictionary, then scores as
   Whoosh's ``MultiTerm`` does there: one expanded term scores its plain BM25 (no weight, no
   boost); several, the sum of their BM25 times the weight, except that in a segment of at most
-  5,000 documents three or more terms (or 1,024 and more anywhere) score the weight per
-  matching term (Whoosh's unscored ``ArrayUnionMatcher``);
+  5,000 documents three or more terms (or 1,024 and more anywhere) score 1 per matching
+  document, whatever the weight and boost (Whoosh's unscored ``ArrayUnionMatcher``);
 - ``Everything`` inside a scored plan scores its boost; ``Boost`` multiplies its leaves'
   boosts, which is why the prefix rule above keeps a boost-free part apart.
 """
@@ -87,8 +87,8 @@ class Result:
     """What a plan node gives in one segment: the matching live documents and their scores.
 
     ``score`` is linear in the boosts above the node; ``fixed`` is the part no boost
-    changes (single-term prefix expansions); both are 0 outside ``mask`` and None when the
-    node is evaluated unscored.
+    changes (some prefix and fuzzy expansions, see the module docstring); both are 0 outside
+    ``mask``, and None when the node is evaluated unscored.
     """
 
     mask: BoolArray
@@ -479,24 +479,25 @@ class _Evaluator:
             if not words:
                 out.append(Result(mask, np.zeros(leaf.size) if self.scored else None))
                 continue
-            counted = len(words) >= _TOO_MANY_CLAUSES or (
+            # Whoosh's unscored ArrayUnionMatcher: every match scores 1, whatever the boost.
+            unscored = len(words) >= _TOO_MANY_CLAUSES or (
                 len(words) > 2 and leaf.size <= _SMALL_SEGMENT
             )
-            total = np.zeros(leaf.size) if self.scored else None
+            total = np.zeros(leaf.size) if self.scored and not unscored else None
             for btext in words:
                 docs, weights = view.live_postings(leaf, fieldname, btext)
                 mask[docs] = True
-                if total is None or not docs.size:
-                    continue
-                if counted:
-                    total[docs] += 1.0
-                else:
+                if total is not None and docs.size:
                     total[docs] += self.bm25(leaf, fieldname, btext, docs, weights)
-            if total is None:
+            if not self.scored:
                 out.append(Result(mask))
+            elif unscored:
+                out.append(Result(mask, np.zeros(leaf.size), mask.astype(np.float64)))
             elif len(words) == 1:
+                assert total is not None
                 out.append(Result(mask, np.zeros(leaf.size), total))  # no weight, no boost
             else:
+                assert total is not None
                 out.append(Result(mask, total * weight))
         return out
 
