@@ -157,7 +157,9 @@ class View:
         key = (fieldname, btext)
         found = self._df.get(key)
         if found is None:
-            found = self._df[key] = int(self._reader.doc_frequency(fieldname, btext))
+            found = self._df[key] = sum(
+                leaf.data.term_info(leaf.reader, fieldname, btext)[0] for leaf in self.leaves
+            )
         return found
 
     def idf(self, df: int) -> float:
@@ -791,19 +793,19 @@ def live_counts(view: View) -> dict[str, dict[str, int]]:
 def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tuple[int, int]]:
     """Live documents holding each term in ``fieldname``, and its occurrences there."""
     out: dict[str, tuple[int, int]] = {}
-    deletions = any(leaf.reader.has_deletions() for leaf in view.leaves)
-    reader = view.searcher.reader()
     for text in texts:
         btext = view.to_bytes(fieldname, text)
-        if btext is None:
-            out[text] = (0, 0)
-            continue
-        if not deletions:
-            df = view.doc_frequency(fieldname, btext)
-            out[text] = (df, int(reader.frequency(fieldname, btext)) if df else 0)
-            continue
         docs_total = frequency = 0.0
-        for leaf in view.leaves:
+        for leaf in view.leaves if btext is not None else ():
+            assert btext is not None
+            df, weight = leaf.data.term_info(leaf.reader, fieldname, btext)
+            if not df:
+                continue
+            if not leaf.reader.has_deletions():
+                docs_total += df
+                frequency += weight
+                continue
+            # Whoosh's statistics count deleted documents: count the live postings instead.
             docs, weights = view.live_postings(leaf, fieldname, btext)
             docs_total += docs.size
             frequency += float(weights.sum())

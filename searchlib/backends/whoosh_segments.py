@@ -43,6 +43,8 @@ DEFAULT_CACHE_MB = 64.0
 #: Python object overhead counted per cached posting list (arrays, tuple, dict entry).
 _ENTRY_OVERHEAD = 400
 _BLOCK_LENGTH = struct.Struct("!i")
+#: Term statistics kept per segment (about 150 bytes each); past this the table starts over.
+_TERM_INFOS = 50_000
 _EMPTY_INTS: IntArray = np.zeros(0, dtype=np.int32)
 _EMPTY_FLOATS = np.zeros(0, dtype=np.float32)
 
@@ -232,6 +234,25 @@ class SegmentData:
     live_mask: BoolArray | None = None
     #: Term expansions of prefixes and fuzzy terms in this segment's dictionary.
     expansions: dict[tuple[Any, ...], tuple[bytes, ...]] = field(default_factory=dict)
+    #: (field, term) -> (documents, occurrences) from the term dictionary, deleted included.
+    term_infos: dict[tuple[str, bytes], tuple[int, float]] = field(default_factory=dict)
+
+    def term_info(self, segreader: Any, fieldname: str, btext: bytes) -> tuple[int, float]:
+        """How many documents of the segment hold the term, and how often it occurs there
+        (Whoosh's statistics: deleted documents count), from the term dictionary, cached."""
+        key = (fieldname, btext)
+        found = self.term_infos.get(key)
+        if found is None:
+            try:
+                info = segreader._terms.term_info(fieldname, btext)
+            except Exception:  # TermNotFound, or a field that this segment does not index
+                found = (0, 0.0)
+            else:
+                found = (int(info.doc_frequency()), float(info.weight()))
+            if len(self.term_infos) >= _TERM_INFOS:
+                self.term_infos.clear()
+            self.term_infos[key] = found
+        return found
 
     # -- per-document columns ----------------------------------------------------------------
 
