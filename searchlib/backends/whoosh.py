@@ -151,7 +151,10 @@ def _storage(path: Path) -> FileStorage:
 
 def _cache_bytes(cache_mb: float) -> int:
     """The postings cache budget in bytes; a clear error for a bad setting."""
-    if not isinstance(cache_mb, (int, float)) or math.isnan(cache_mb) or cache_mb < 0:
+    if (
+        isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float))
+        or not 0 <= cache_mb < math.inf
+    ):
         raise ValueError(f"cache_mb must be a number of megabytes, 0 or more, not {cache_mb!r}")
     return int(cache_mb * 2**20)
 

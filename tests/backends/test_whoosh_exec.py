@@ -373,3 +373,22 @@ def test_lengths_table_decodes_every_byte() -> None:
 
     assert LENGTHS.tolist() == [float(byte_to_length(b)) for b in range(256)]
     assert np.all(np.diff(LENGTHS) > 0)
+
+
+def test_the_engine_sets_the_cache_size(tmp_path: Path) -> None:
+    from searchlib import Engine, UsageError
+
+    with Engine(tmp_path / "ix", cache_mb=5) as engine:
+        assert isinstance(engine.backend, WhooshBackend)
+        assert engine.backend.cache_mb == 5
+    with Engine(tmp_path / "ix") as engine:
+        assert isinstance(engine.backend, WhooshBackend)
+        assert engine.backend.cache_mb == 64
+    with Engine(None, backend="memory", cache_mb=5) as engine:  # no cache: ignored
+        assert engine.search("").total == 0
+    for bad in (-1, float("nan"), float("inf"), "64", True):
+        with pytest.raises(UsageError) as caught:
+            Engine(tmp_path / "ix", cache_mb=bad)  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            f"cache_mb must be a number of megabytes, 0 or more, not {bad!r}"
+        )
