@@ -70,6 +70,8 @@ class Leaf:
     reader: Any
     offset: int
     data: SegmentData
+    #: Deleted documents in the segment at this commit.
+    deleted: int
 
     @property
     def size(self) -> int:
@@ -123,7 +125,7 @@ class Segments:
             data = self.data.get(segid)
             if data is None:
                 data = self.data[segid] = SegmentData(segid, segreader.doc_count_all())
-            out.append(Leaf(segreader, offset, data))
+            out.append(Leaf(segreader, offset, data, int(segment.deleted_count())))
         current = {leaf.segid for leaf in out}
         gone = [segid for segid in self.data if segid not in current]
         for segid in gone:
@@ -203,13 +205,28 @@ class View:
         assert isinstance(found, Postings)
         return found
 
+    def normalized(self, leaf: Leaf, fieldname: str, btext: bytes) -> tuple[IntArray, FloatArray]:
+        """Live documents of the term in ``leaf`` and their length-normalised frequencies,
+        ``tf / (1 - b + b * length / average)``, cached (keyed by what they depend on)."""
+        avg = self.avg_length(fieldname)
+        key = (leaf.segid, "n", fieldname, btext, leaf.deleted, avg)
+        cache = self.segments.postings
+        found = cache.get(key)
+        if found is None:
+            docs, weights = self.live_postings(leaf, fieldname, btext)
+            lengths = leaf.data.field_lengths(leaf.reader, fieldname)
+            length = LENGTHS[lengths[docs]] if lengths is not None else 1.0
+            found = (docs, weights / (1 - BM25_B + BM25_B * length / avg))
+            cache.put(key, found, int(docs.nbytes + found[1].nbytes) + 400)
+        return found  # type: ignore[no-any-return]
+
     def live_postings(
         self, leaf: Leaf, fieldname: str, btext: bytes
     ) -> tuple[IntArray, FloatArray]:
         """Documents and weights of the term's postings in ``leaf``, deleted ones left out."""
         postings = self.postings(leaf, fieldname, btext)
         docs, weights = postings.docs, postings.weights
-        if leaf.reader.has_deletions() and docs.size:
+        if leaf.deleted and docs.size:
             keep = leaf.data.live(leaf.reader)[docs]
             docs, weights = docs[keep], weights[keep]
         # Weights are stored as float32 (as Whoosh writes them); scores are float64.
@@ -351,14 +368,23 @@ class _Evaluator:
         return [self._term(leaf, fieldname, btext, weight) for leaf in self.leaves]
 
     def _term(self, leaf: Leaf, fieldname: str, btext: bytes, weight: float) -> Result:
-        docs, weights = self.view.live_postings(leaf, fieldname, btext)
+        view = self.view
         mask = np.zeros(leaf.size, dtype=np.bool_)
-        mask[docs] = True
         if not self.scored:
+            mask[view.live_postings(leaf, fieldname, btext)[0]] = True
             return Result(mask)
         score = np.zeros(leaf.size)
+        if not view.schema[fieldname].scorable:
+            docs, weights = view.live_postings(leaf, fieldname, btext)
+            mask[docs] = True
+            score[docs] = weights * weight
+            return Result(mask, score)
+        docs, tfn = view.normalized(leaf, fieldname, btext)
+        mask[docs] = True
         if docs.size:
-            score[docs] = self.bm25(leaf, fieldname, btext, docs, weights) * weight
+            # Whoosh's bm25(): idf * tf * (k1 + 1) / (tf + k1 * norm), with tfn = tf / norm.
+            idf = view.idf(view.doc_frequency(fieldname, btext))
+            score[docs] = idf * (tfn * (BM25_K1 + 1)) / (tfn + BM25_K1) * weight
         return Result(mask, score)
 
     def bm25(
@@ -393,22 +419,33 @@ class _Evaluator:
         idf = view.idf(largest_df)
         out = []
         for leaf in self.leaves:
-            mask = np.zeros(leaf.size, dtype=np.bool_)
-            tfn = np.zeros(leaf.size) if self.scored else None
-            for fieldname, btext, weight in parts:
-                docs, weights = view.live_postings(leaf, fieldname, btext)
-                if not docs.size:
-                    continue
-                mask[docs] = True
-                if tfn is not None:
-                    lengths = leaf.data.field_lengths(leaf.reader, fieldname)
-                    length = LENGTHS[lengths[docs]] if lengths is not None else 1.0
-                    norm = 1 - BM25_B + BM25_B * length / view.avg_length(fieldname)
-                    tfn[docs] += weight * weights / norm
-            if tfn is None:
+            n = leaf.size
+            if not self.scored:
+                mask = np.zeros(n, dtype=np.bool_)
+                for fieldname, btext, _ in parts:
+                    mask[view.live_postings(leaf, fieldname, btext)[0]] = True
                 out.append(Result(mask))
+                continue
+            found = []
+            for fieldname, btext, weight in parts:
+                docs, tfn = view.normalized(leaf, fieldname, btext)
+                if docs.size:
+                    found.append((docs, tfn * weight if weight != 1.0 else tfn))
+            if not found:
+                out.append(Result(np.zeros(n, dtype=np.bool_), np.zeros(n)))
+                continue
+            if len(found) == 1:
+                total = np.zeros(n)
+                total[found[0][0]] = found[0][1]
             else:
-                out.append(Result(mask, idf * tfn * (BM25_K1 + 1) / (tfn + BM25_K1)))
+                # Adds up each document's fields in field order, as FieldsTerm does.
+                total = np.asarray(np.bincount(
+                    np.concatenate([d for d, _ in found]),
+                    weights=np.concatenate([v for _, v in found]),
+                    minlength=n,
+                ), dtype=np.float64)
+            mask = total > 0
+            out.append(Result(mask, idf * total * (BM25_K1 + 1) / (total + BM25_K1)))
         return out
 
     def phrase(self, fieldname: str, terms: tuple[str, ...]) -> list[Result]:
@@ -449,7 +486,7 @@ class _Evaluator:
             found = _phrase_in_segment(view, leaf, fieldname, words)
             cache.put(key, found, int(found.nbytes) + 200)
         docs: IntArray = found
-        if leaf.reader.has_deletions() and docs.size:
+        if leaf.deleted and docs.size:
             docs = docs[leaf.data.live(leaf.reader)[docs]]
         return docs
 
@@ -662,8 +699,8 @@ def narrowed(results: list[Result], allowed: list[BoolArray] | None) -> list[Boo
 
 
 def facet_counts(view: View, facet: str, hits: list[BoolArray]) -> dict[str, int]:
-    """Documents per value of ``facet`` among ``hits`` (values without any left out), most
-    first, then by value."""
+    """Documents per value of ``facet`` among ``hits`` (values without any left out), in no
+    particular order."""
     codes = view.segments.codes
     totals = np.zeros(0, dtype=np.int64)
     for leaf, hit in zip(view.leaves, hits, strict=True):
@@ -683,8 +720,8 @@ def facet_counts(view: View, facet: str, hits: list[BoolArray]) -> dict[str, int
         else:
             totals[: counted.size] += counted
     names = codes.values[facet]
-    found = {names[code]: int(n) for code, n in enumerate(totals.tolist()) if n}
-    return dict(sorted(found.items(), key=lambda vc: (-vc[1], vc[0])))
+    present = np.flatnonzero(totals)
+    return dict(zip([names[c] for c in present.tolist()], totals[present].tolist(), strict=True))
 
 
 def top(
@@ -801,7 +838,7 @@ def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tu
             df, weight = leaf.data.term_info(leaf.reader, fieldname, btext)
             if not df:
                 continue
-            if not leaf.reader.has_deletions():
+            if not leaf.deleted:
                 docs_total += df
                 frequency += weight
                 continue
