@@ -467,36 +467,20 @@ class WhooshBackend:
             stats = array_term_stats(view, field, terms)
             return {term: TermStats(df, frequency) for term, (df, frequency) in stats.items()}
 
-    @staticmethod
-    def _term_stats(searcher: Searcher, field: str, term: str) -> TermStats:
-        reader = searcher.reader()
-        if (field, term) not in reader:
-            return TermStats(0, 0)
-        if not reader.has_deletions():
-            return TermStats(
-                int(reader.doc_frequency(field, term)), int(reader.frequency(field, term))
-            )
-        docs = frequency = 0
-        postings = searcher.postings(field, term)  # skips deleted documents
-        while postings.is_active():
-            docs += 1
-            frequency += int(postings.weight())
-            postings.next()
-        return TermStats(docs, frequency)
-
     def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
         """Words of live titles and excerpts within ``max_distance`` edits, most frequent
         first, then alphabetically."""
         with self._lock, _guard(self.location):
-            searcher, _ = self._current()
-            reader = searcher.reader()
+            view = self._current_view()
+            reader = view.searcher.reader()
             if "spell" not in reader.schema:
                 return []
-            found = []
-            for candidate in reader.terms_within("spell", word, max_distance, prefix=1):
-                stats = self._term_stats(searcher, "spell", candidate)
-                if stats.doc_frequency:
-                    found.append((stats.frequency, candidate))
+            candidates = {
+                c.decode("utf-8") if isinstance(c, bytes) else c
+                for c in reader.terms_within("spell", word, max_distance, prefix=1)
+            }
+            stats = array_term_stats(view, "spell", sorted(candidates))
+            found = [(frequency, c) for c, (df, frequency) in stats.items() if df]
         found.sort(key=lambda fw: (-fw[0], fw[1]))
         return [w for _, w in found[:limit]]
 
