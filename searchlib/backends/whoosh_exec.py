@@ -60,6 +60,8 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+#: Document frequencies kept per searcher.
+_TERMS_KEPT = 100_000
 _UINT64_MAX = np.uint64(np.iinfo(np.uint64).max)
 
 
@@ -159,6 +161,8 @@ class View:
         key = (fieldname, btext)
         found = self._df.get(key)
         if found is None:
+            if len(self._df) >= _TERMS_KEPT:  # a long-lived searcher meets many words
+                self._df.clear()
             found = self._df[key] = sum(
                 leaf.data.term_info(leaf.reader, fieldname, btext)[0] for leaf in self.leaves
             )
