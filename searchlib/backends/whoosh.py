@@ -513,7 +513,7 @@ class WhooshBackend:
             scores = [r.total() for r in results] if scored and sort == "relevance" else None
             page = top(view, hits, scores, sort, offset, limit)
             rows = tuple(
-                (self._record(leaf.reader.stored_fields(docnum)), score)
+                (self._record(self._segments.stored_fields(leaf, docnum)), score)
                 for leaf, docnum, score in page
             )
             return Execution(total, rows, counts)

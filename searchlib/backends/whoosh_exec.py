@@ -60,6 +60,8 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+#: Bytes of stored fields kept for documents recently shown.
+_STORED_BYTES = 4 * 2**20
 #: Document frequencies kept per searcher.
 _TERMS_KEPT = 100_000
 _UINT64_MAX = np.uint64(np.iinfo(np.uint64).max)
@@ -115,6 +117,19 @@ class Segments:
         self.data: dict[str, SegmentData] = {}
         self.postings = PostingsCache(cache_bytes)
         self.codes = FacetCodes()
+        #: Stored fields of recently shown documents: a feedback query's final page mostly
+        #: repeats its first pass, and popular documents come back across searches.
+        self.stored = PostingsCache(_STORED_BYTES)
+
+    def stored_fields(self, leaf: Leaf, docnum: int) -> dict[str, Any]:
+        """The stored fields of a document of ``leaf`` (a copy: callers may change it)."""
+        key = (leaf.segid, docnum)
+        found = self.stored.get(key)
+        if found is None:
+            found = leaf.reader.stored_fields(docnum)
+            size = 300 + sum(len(v) for v in found.values() if isinstance(v, str))
+            self.stored.put(key, found, size)
+        return dict(found)
 
     def leaves(self, searcher: Any) -> list[Leaf]:
         """The leaves of ``searcher``; segments that are gone are forgotten."""
@@ -133,6 +148,7 @@ class Segments:
         for segid in gone:
             del self.data[segid]
         self.postings.drop_segments(gone)
+        self.stored.drop_segments(gone)
         return out
 
 
