@@ -726,14 +726,26 @@ def facet_counts(view: View, facet: str, hits: list[BoolArray]) -> dict[str, int
     for leaf, hit in zip(view.leaves, hits, strict=True):
         data = leaf.data
         data.facet_columns(leaf.reader, codes)
+        docs = np.flatnonzero(hit)
+        # Few matches: gather their values; many: mask the whole column.
+        sparse = docs.size * 4 < leaf.size
         if facet == "topic":
             assert data.topic_codes is not None and data.topic_docs is not None
-            counted = np.bincount(data.topic_codes[hit[data.topic_docs]])
+            assert data.topic_start is not None
+            if sparse:
+                starts = data.topic_start[docs]
+                lengths = data.topic_start[docs + 1] - starts
+                # Positions of the matches' topics: each run starts where its document's do.
+                runs = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+                values = data.topic_codes[runs + np.arange(runs.size)]
+            else:
+                values = data.topic_codes[hit[data.topic_docs]]
         else:
             column = data.kind if facet == "kind" else data.provider
             assert column is not None
-            values = column[hit]
-            counted = np.bincount(values[values >= 0])
+            values = column[docs] if sparse else column[hit]
+            values = values[values >= 0]
+        counted = np.bincount(values)
         if counted.size > totals.size:
             counted[: totals.size] += totals
             totals = counted
