@@ -44,7 +44,7 @@ from .. import plan as p
 from ..durable import fsync_path
 from ..errors import IndexCorruptError, IndexLockedError
 from ..records import Record, field_texts
-from ..schema import BM25_B, BM25_K1, FACETS, Sort
+from ..schema import BM25_B, BM25_K1, FACETS, SORTS, Sort
 from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_exec import (
@@ -500,6 +500,15 @@ class WhooshBackend:
     ) -> Execution:
         """Matching set, page and facet counts of ``plan``, with array operations over the
         segments of one searcher (see :mod:`.whoosh_exec`)."""
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, not {offset}")
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        for facet in facets:
+            if facet not in FACETS:
+                raise ValueError(f"unknown facet {facet!r}: choose one of {', '.join(FACETS)}")
         with self._lock, _guard(self.location):
             view = self._current_view()
             if plan is None:

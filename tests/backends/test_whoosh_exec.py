@@ -392,3 +392,22 @@ def test_the_engine_sets_the_cache_size(tmp_path: Path) -> None:
         assert str(caught.value) == (
             f"cache_mb must be a number of megabytes, 0 or more, not {bad!r}"
         )
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"sort": "best"}, "unknown sort 'best': choose one of relevance, newest, oldest, quality"),
+    ({"offset": -1}, "offset must be 0 or more, not -1"),
+    ({"limit": -2}, "limit must be 0 or more, not -2"),
+    ({"facets": {"colour": Filters()}},
+     "unknown facet 'colour': choose one of topic, provider, kind"),
+])
+def test_bad_arguments_are_refused_like_the_reference_backend(
+    index: WhooshBackend, kwargs: dict[str, object], message: str
+) -> None:
+    arguments: dict[str, object] = {
+        "plan": Everything(), "filters": Filters(), "facets": {}, "sort": "newest",
+        "offset": 0, "limit": 10, **kwargs,
+    }
+    with pytest.raises(ValueError) as caught:
+        index.execute(**arguments)  # type: ignore[arg-type]
+    assert str(caught.value) == message
