@@ -287,16 +287,24 @@ class SegmentData:
         provider = np.full(n, -1, dtype=np.int32)
         counts = np.zeros(n, dtype=np.int64)
         topics: list[int] = []
+        # Documents share few distinct cells (the same kind, provider and topics): each is
+        # parsed once.
+        parsed: dict[bytes, tuple[int, int, list[int]]] = {}
         if n and segreader.has_column("facet_key"):
             for docnum, raw in enumerate(segreader.column_reader("facet_key")):
                 if not raw:
                     continue
-                kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
-                kind[docnum] = codes.code("kind", kind_value)
-                if provider_value:
-                    provider[docnum] = codes.code("provider", provider_value)
-                if topic_text:
-                    distinct = sorted({codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)})
+                found = parsed.get(raw)
+                if found is None:
+                    kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
+                    found = parsed[raw] = (
+                        codes.code("kind", kind_value),
+                        codes.code("provider", provider_value) if provider_value else -1,
+                        sorted({codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)})
+                        if topic_text else [],
+                    )
+                kind[docnum], provider[docnum], distinct = found
+                if distinct:
                     topics.extend(distinct)
                     counts[docnum] = len(distinct)
         start = np.zeros(n + 1, dtype=np.int64)
