@@ -92,9 +92,9 @@ class Leaf:
 class Result:
     """What a plan node gives in one segment: the matching live documents and their scores.
 
-    ``score`` is linear in the boosts above the node; ``fixed`` is the part no boost
-    changes (some prefix and fuzzy expansions, see the module docstring); both are 0 outside
-    ``mask``, and None when the node is evaluated unscored.
+    ``score`` carries the boosts above the node (and scales with them); ``fixed`` is the part
+    no boost changes (some prefix and fuzzy expansions, see the module docstring); both are 0
+    outside ``mask``, and None when the node is evaluated unscored.
     """
 
     mask: BoolArray
@@ -294,35 +294,39 @@ class _Evaluator:
             for leaf in self.leaves
         ]
 
-    def node(self, plan: p.Plan, top: bool = False) -> list[Result]:
+    def node(self, plan: p.Plan, boost: float = 1.0, top: bool = False) -> list[Result]:
+        """``plan`` in every segment, its boostable scores multiplied by ``boost`` (the boosts
+        above it: like Whoosh, they are pushed down to the leaves)."""
         if not top and isinstance(plan, (p.All, p.Any, p.Exclude)):
             kept = self.view.cached_plan(plan, self.scored)
             if kept is not None:
-                return kept
+                return kept if boost == 1.0 else [_boosted(r, boost) for r in kept]
         if isinstance(plan, p.Everything):
             return [
                 Result(
                     leaf.data.live(leaf.reader).copy(),
-                    leaf.data.live(leaf.reader).astype(np.float64) if self.scored else None,
+                    np.where(leaf.data.live(leaf.reader), boost, 0.0) if self.scored else None,
                 )
                 for leaf in self.leaves
             ]
         if isinstance(plan, p.Words):
-            return self.words(plan)
+            return self.words(plan, boost)
         if isinstance(plan, p.Prefix):
-            return self.expanding(plan.fields, [("prefix", prefix) for prefix in plan.prefixes])
+            return self.expanding(
+                plan.fields, [("prefix", prefix) for prefix in plan.prefixes], boost
+            )
         if isinstance(plan, p.Fuzzy):
             if plan.distance < 0:
                 return self.empty()
             return self.expanding(
-                plan.fields, [("fuzzy", plan.term, plan.distance, plan.prefix_length)]
+                plan.fields, [("fuzzy", plan.term, plan.distance, plan.prefix_length)], boost
             )
         if isinstance(plan, p.All):
-            return self.all([self.node(child) for child in plan.children])
+            return self.all([self.node(child, boost) for child in plan.children])
         if isinstance(plan, p.Any):
-            return self.any([self.node(child) for child in plan.children])
+            return self.any([self.node(child, boost) for child in plan.children])
         if isinstance(plan, p.Exclude):
-            positive = self.node(plan.positive)
+            positive = self.node(plan.positive, boost)
             excluded = _Evaluator(self.view, False).node(plan.excluded)
             out = []
             for pos, neg in zip(positive, excluded, strict=True):
@@ -330,13 +334,7 @@ class _Evaluator:
                 out.append(Result(mask, _masked(pos.score, mask), _masked(pos.fixed, mask)))
             return out
         if isinstance(plan, p.Boost):
-            child = self.node(plan.child)
-            if not self.scored:
-                return child
-            return [
-                Result(r.mask, None if r.score is None else r.score * plan.factor, r.fixed)
-                for r in child
-            ]
+            return self.node(plan.child, boost * plan.factor if self.scored else boost)
         raise TypeError(f"unknown plan node {plan!r}")
 
     # -- compounds -----------------------------------------------------------------------------
@@ -367,18 +365,19 @@ class _Evaluator:
 
     # -- leaves --------------------------------------------------------------------------------
 
-    def words(self, plan: p.Words) -> list[Result]:
+    def words(self, plan: p.Words, boost: float) -> list[Result]:
         if not plan.terms or not plan.fields:
             return self.empty()
         if len(plan.terms) == 1:
             if len(plan.fields) == 1:
                 fieldname = plan.fields[0]
-                return self.term(fieldname, plan.terms[0], FIELD_WEIGHTS.get(fieldname, 1.0))
-            return self.fields_term(plan.terms[0], plan.fields)
+                weight = FIELD_WEIGHTS.get(fieldname, 1.0) * boost
+                return self.term(fieldname, plan.terms[0], weight)
+            return self.fields_term(plan.terms[0], plan.fields, boost)
         fields = [f for f in plan.fields if f in POSITIONAL_FIELDS]
         if not fields:
             return self.empty()
-        return self.any([self.phrase(f, plan.terms) for f in fields])
+        return self.any([self.phrase(f, plan.terms, boost) for f in fields])
 
     def term(self, fieldname: str, text: str, weight: float) -> list[Result]:
         """One term in one field: Whoosh's ``Term`` with boost ``weight``."""
@@ -425,7 +424,7 @@ class _Evaluator:
         )
         return result
 
-    def fields_term(self, text: str, fields: tuple[str, ...]) -> list[Result]:
+    def fields_term(self, text: str, fields: tuple[str, ...], boost: float) -> list[Result]:
         """One word in several fields: :class:`~.whoosh_query.FieldsTerm`'s BM25F."""
         view = self.view
         parts: list[tuple[str, bytes, float]] = []
@@ -437,6 +436,7 @@ class _Evaluator:
             largest_df = max(largest_df, view.doc_frequency(fieldname, btext))
             parts.append((fieldname, btext, FIELD_WEIGHTS.get(fieldname, 1.0)))
         idf = view.idf(largest_df)
+        scale = boost * idf
         out = []
         for leaf in self.leaves:
             n = leaf.size
@@ -465,17 +465,17 @@ class _Evaluator:
                     minlength=n,
                 ), dtype=np.float64)
             mask = total > 0
-            out.append(Result(mask, idf * total * (BM25_K1 + 1) / (total + BM25_K1)))
+            out.append(Result(mask, scale * total * (BM25_K1 + 1) / (total + BM25_K1)))
         return out
 
-    def phrase(self, fieldname: str, terms: tuple[str, ...]) -> list[Result]:
+    def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
         """Whoosh's ``Phrase`` in one positional field: the words in order, adjacent."""
         view = self.view
         btexts = [view.to_bytes(fieldname, t) for t in terms]
         if any(b is None for b in btexts):
             return self.empty()
         words = tuple(b for b in btexts if b is not None)
-        weight = FIELD_WEIGHTS.get(fieldname, 1.0)
+        weight = FIELD_WEIGHTS.get(fieldname, 1.0) * boost
         out = []
         for leaf in self.leaves:
             docs = self._phrase_docs(leaf, fieldname, words)
@@ -510,19 +510,21 @@ class _Evaluator:
             docs = docs[leaf.data.live(leaf.reader)[docs]]
         return docs
 
-    def expanding(self, fields: tuple[str, ...], patterns: list[tuple[Any, ...]]) -> list[Result]:
+    def expanding(
+        self, fields: tuple[str, ...], patterns: list[tuple[Any, ...]], boost: float
+    ) -> list[Result]:
         """Prefixes or a fuzzy term, per field and pattern, as Whoosh's ``MultiTerm`` scores
         them (see the module docstring)."""
         clauses = [(f, pattern) for f in fields for pattern in patterns]
         if not clauses:
             return self.empty()
-        return self.any([self._expansion(f, pattern) for f, pattern in clauses])
+        return self.any([self._expansion(f, pattern, boost) for f, pattern in clauses])
 
-    def _expansion(self, fieldname: str, pattern: tuple[Any, ...]) -> list[Result]:
+    def _expansion(self, fieldname: str, pattern: tuple[Any, ...], boost: float) -> list[Result]:
         view = self.view
         if fieldname not in view.schema:
             return self.empty()
-        weight = FIELD_WEIGHTS.get(fieldname, 1.0)
+        weight = FIELD_WEIGHTS.get(fieldname, 1.0) * boost
         out = []
         for leaf in self.leaves:
             words = _expand(leaf, fieldname, pattern)
@@ -614,6 +616,13 @@ def _phrase_in_segment(view: View, leaf: Leaf, fieldname: str, words: tuple[byte
         if any(all(start + i in later[i - 1] for i in range(1, len(words))) for start in starts):
             found.append(doc)
     return np.asarray(found, dtype=np.int32)
+
+
+def _boosted(result: Result, boost: float) -> Result:
+    """``result`` with its boostable scores multiplied by ``boost``."""
+    if result.score is None:
+        return result
+    return Result(result.mask, result.score * boost, result.fixed)
 
 
 def _masked(values: FloatArray | None, mask: BoolArray) -> FloatArray | None:
