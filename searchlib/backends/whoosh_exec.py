@@ -284,6 +284,9 @@ class _Evaluator:
         self.view = view
         self.scored = scored
         self.leaves = view.leaves
+        #: Leaves met before in this plan, with the boost they were scored at: a tiered
+        #: query holds each word twice (in "every word" and in "any word").
+        self._seen: dict[p.Plan, tuple[list[Result], float]] = {}
 
     def empty(self) -> list[Result]:
         return [
@@ -309,18 +312,17 @@ class _Evaluator:
                 )
                 for leaf in self.leaves
             ]
-        if isinstance(plan, p.Words):
-            return self.words(plan, boost)
-        if isinstance(plan, p.Prefix):
-            return self.expanding(
-                plan.fields, [("prefix", prefix) for prefix in plan.prefixes], boost
-            )
-        if isinstance(plan, p.Fuzzy):
-            if plan.distance < 0:
-                return self.empty()
-            return self.expanding(
-                plan.fields, [("fuzzy", plan.term, plan.distance, plan.prefix_length)], boost
-            )
+        if isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
+            seen = self._seen.get(plan)
+            if seen is not None:
+                results, at = seen
+                if at == boost or not self.scored:
+                    return results
+                if at:
+                    return [_boosted(r, boost / at) for r in results]
+            results = self.leaf(plan, boost)
+            self._seen[plan] = (results, boost)
+            return results
         if isinstance(plan, p.All):
             return self.all([self.node(child, boost) for child in plan.children])
         if isinstance(plan, p.Any):
@@ -336,6 +338,19 @@ class _Evaluator:
         if isinstance(plan, p.Boost):
             return self.node(plan.child, boost * plan.factor if self.scored else boost)
         raise TypeError(f"unknown plan node {plan!r}")
+
+    def leaf(self, plan: p.Words | p.Prefix | p.Fuzzy, boost: float) -> list[Result]:
+        if isinstance(plan, p.Words):
+            return self.words(plan, boost)
+        if isinstance(plan, p.Prefix):
+            return self.expanding(
+                plan.fields, [("prefix", prefix) for prefix in plan.prefixes], boost
+            )
+        if plan.distance < 0:
+            return self.empty()
+        return self.expanding(
+            plan.fields, [("fuzzy", plan.term, plan.distance, plan.prefix_length)], boost
+        )
 
     # -- compounds -----------------------------------------------------------------------------
 
