@@ -49,6 +49,7 @@ from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_exec import (
     Filtering,
+    Positions,
     Result,
     Segments,
     View,
@@ -520,10 +521,11 @@ class WhooshBackend:
             filtering = Filtering(view)
             hits = narrowed(results, filtering.mask(filters))
             total = sum(int(np.count_nonzero(h)) for h in hits)
-            counts = execution_facets(view, results, facets, filtering)
+            positions = Positions()
+            counts = execution_facets(view, results, facets, filtering, positions)
             scored = plan is not None and bool(p.positive_leaves(plan))
             scores = [r.total() for r in results] if scored and sort == "relevance" else None
-            page = top(view, hits, scores, sort, offset, limit)
+            page = top(view, hits, scores, sort, offset, limit, positions)
             rows = tuple(
                 (self._record(self._segments.stored_fields(leaf, docnum)), score)
                 for leaf, docnum, score in page

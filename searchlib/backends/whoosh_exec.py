@@ -742,15 +742,32 @@ def narrowed(results: list[Result], allowed: list[BoolArray] | None) -> list[Boo
     return [r.mask & a for r, a in zip(results, allowed, strict=True)]
 
 
-def facet_counts(view: View, facet: str, hits: list[BoolArray]) -> dict[str, int]:
+class Positions:
+    """``np.flatnonzero`` of masks, computed once per mask during one call (the facets and
+    the page often look at the same matches)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[BoolArray, IntArray]] = {}
+
+    def __call__(self, mask: BoolArray) -> IntArray:
+        found = self._memo.get(id(mask))
+        if found is None or found[0] is not mask:
+            found = self._memo[id(mask)] = (mask, np.flatnonzero(mask).astype(np.int32))
+        return found[1]
+
+
+def facet_counts(
+    view: View, facet: str, hits: list[BoolArray], positions: Positions | None = None
+) -> dict[str, int]:
     """Documents per value of ``facet`` among ``hits`` (values without any left out), in no
     particular order."""
     codes = view.segments.codes
     totals = np.zeros(0, dtype=np.int64)
+    positions = positions or Positions()
     for leaf, hit in zip(view.leaves, hits, strict=True):
         data = leaf.data
         data.facet_columns(leaf.reader, codes)
-        docs = np.flatnonzero(hit)
+        docs = positions(hit)
         # Few matches: gather their values; many: mask the whole column.
         sparse = docs.size * 4 < leaf.size
         if facet == "topic":
@@ -787,6 +804,7 @@ def top(
     sort: Sort,
     offset: int,
     limit: int,
+    positions: Positions | None = None,
 ) -> list[tuple[Leaf, int, float | None]]:
     """The window ``[offset, offset + limit)`` of ``hits`` in ``sort`` order (ties: newer
     first, then index order), with scores when ranked by score.
@@ -800,8 +818,9 @@ def top(
         return []
     ranked = sort == "relevance" and scores is not None
     columns: list[list[Any]] = []  # per segment: keys..., leaf index, docnums, scores
+    positions = positions or Positions()
     for index, (leaf, hit) in enumerate(zip(view.leaves, hits, strict=True)):
-        docs = np.flatnonzero(hit)
+        docs = positions(hit)
         if not docs.size:
             continue
         data = leaf.data
@@ -868,11 +887,17 @@ def _sort_keys(
 
 
 def execution_facets(
-    view: View, results: list[Result], facets: Mapping[str, p.Filters], filtering: Filtering
+    view: View,
+    results: list[Result],
+    facets: Mapping[str, p.Filters],
+    filtering: Filtering,
+    positions: Positions | None = None,
 ) -> dict[str, dict[str, int]]:
     """Each requested facet counted over the matches under that facet's filters."""
     return {
-        name: facet_counts(view, name, narrowed(results, filtering.mask(facet_filters)))
+        name: facet_counts(
+            view, name, narrowed(results, filtering.mask(facet_filters)), positions
+        )
         for name, facet_filters in facets.items()
     }
 
