@@ -213,14 +213,22 @@ class View:
     # -- postings ------------------------------------------------------------------------------
 
     def postings(self, leaf: Leaf, fieldname: str, btext: bytes, values: bool = False) -> Postings:
-        """The term's postings in ``leaf`` (deleted documents included), cached."""
+        """The term's postings in ``leaf`` (deleted documents included), cached.
+
+        Positions (``values``), which only phrases need and which take several times the
+        memory, are not kept: phrases keep their own results instead.
+        """
         cache = self.segments.postings
-        key = (leaf.segid, "v" if values else "p", fieldname, btext)
+        key = (leaf.segid, "p", fieldname, btext)
+        if values:
+            found = read_postings(leaf.reader, fieldname, btext, values=True)
+            if cache.get(key) is None:
+                plain = Postings(found.docs, found.weights)
+                cache.put(key, plain, plain.nbytes)
+            return found
         found = cache.get(key)
-        if found is None and not values:
-            found = cache.get((leaf.segid, "v", fieldname, btext))
         if found is None:
-            found = read_postings(leaf.reader, fieldname, btext, values)
+            found = read_postings(leaf.reader, fieldname, btext)
             cache.put(key, found, found.nbytes)
         assert isinstance(found, Postings)
         return found
