@@ -6,7 +6,13 @@ its documents: a leaf decodes its terms' postings (cached, see :mod:`.whoosh_seg
 scores them in bulk; ``All``/``Any``/``Exclude`` are boolean operations on per-segment masks
 with summed score arrays; filters and facets are masks and ``np.bincount`` over per-segment
 integer codes; the page is a partial selection (``np.argpartition``) then an exact sort of
-the few candidates.
+the few candidates, in the matcher path's order (score or the sort's keys, then newer first,
+then index order). Phrases check positions only in documents that have every word.
+
+What is kept: per segment, its columns (for as long as the segment exists) and decoded
+postings and phrase matches (in a cache bounded by bytes, ``cache_mb``); per searcher, the
+statistics and the results of the last few plans (a count and then the search of the same
+plan, or a feedback query that contains its first pass, evaluate it once).
 
 Scores are Whoosh's, exactly as :func:`~.whoosh_query.to_whoosh` makes its matchers compute
 them (the tests compare both within 1e-6 relative):
