@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
 from searchlib.backends.base import Execution
@@ -189,7 +189,12 @@ def both(
 ) -> tuple[Execution, Execution]:
     facets = {name: filters.without(name) for name in FACETS}
     new = backend.execute(plan, filters, facets, sort, offset, limit)
-    old = backend._execute_with_matchers(plan, filters, facets, sort, offset, limit)
+    try:
+        old = backend._execute_with_matchers(plan, filters, facets, sort, offset, limit)
+    except IndexError:
+        # Whoosh's own matchers crash on some nested exclusions of phrases (a span matcher
+        # read past its block); the array executor has no such case, and nothing to compare.
+        reject()
     return new, old
 
 
@@ -232,6 +237,22 @@ def test_random_plans_give_what_whoosh_matchers_give(
     new, old = both(index, plan, filters, sort)
     assert_same(new, old, sort)
     assert index.count(plan, filters) == index._count_with_matchers(plan, filters) == new.total
+
+
+def test_nested_exclusions_of_phrases_that_crash_whoosh_matchers(index: WhooshBackend) -> None:
+    """Whoosh's matchers raise IndexError on this plan; the array executor answers it."""
+    text = ("title", "excerpt", "body", "related")
+    plan = Exclude(
+        Words(("case",), text),
+        Exclude(Words(("citi", "border"), ("body",)), Words(("death", "economi"), text)),
+    )
+    with pytest.raises(IndexError):
+        index._execute_with_matchers(plan, Filters(), {}, "relevance", 0, 10)
+    excluded = Exclude(Words(("citi", "border"), ("body",)), Words(("death", "economi"), text))
+    expected = index.count(Words(("case",), text), Filters()) - index.count(
+        All((Words(("case",), text), excluded)), Filters()
+    )
+    assert index.count(plan, Filters()) == expected > 0
 
 
 @RANDOM
