@@ -57,7 +57,9 @@ def _words(plan: p.Words) -> wq.Query:
             if field in FIELD_WEIGHTS:
                 return wq.Term(field, term, boost=FIELD_WEIGHTS[field])
             return wq.Term(field, term)
-        return FieldsTerm([wq.Term(f, term, boost=FIELD_WEIGHTS[f]) for f in plan.fields])
+        return FieldsTerm(
+            [wq.Term(f, term, boost=FIELD_WEIGHTS.get(f, 1.0)) for f in plan.fields]
+        )
     # Several tokens from one word ("covid-19", CJK bigrams) or a quoted phrase: in order,
     # in the fields that keep positions (a phrase never matches elsewhere).
     phrases = [
