@@ -19,12 +19,19 @@ Example::
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
 import re
+import sys
+import threading
+import types
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from .errors import UsageError
 
@@ -46,9 +53,22 @@ _CJK_RANGES = (
 )
 # Combining marks are not word characters to ``re``, yet "Zu\u0308rich" (decomposed) is one word.
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_TOKEN = re.compile(
-    rf"(?P<cjk>[{_CJK_RANGES}]+)|(?P<word>[^\W{_CJK_RANGES}](?:[^\W{_CJK_RANGES}]|[{_MARKS}])*)"
-)
+_WORD = rf"[^\W{_CJK_RANGES}](?:[^\W{_CJK_RANGES}]|[{_MARKS}])*"
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The token pattern, the word pattern, and a CJK test, compiled on first use.
+
+    Compiling these character classes takes milliseconds each: a process that never analyses
+    text (or not yet) does not pay for them at import.
+    """
+    return (
+        re.compile(rf"(?P<cjk>[{_CJK_RANGES}]+)|(?P<word>{_WORD})"),
+        # The words of a text without CJK characters, as ``findall`` lists them.
+        re.compile(_WORD),
+        re.compile(f"[{_CJK_RANGES}]"),
+    )
 
 # Letters that Unicode does not decompose into base + accent.
 _FOLD_EXTRA = str.maketrans({
@@ -56,7 +76,8 @@ _FOLD_EXTRA = str.maketrans({
     "Ø": "O", "Æ": "AE", "Œ": "OE", "Ł": "L", "Đ": "D", "Ð": "D", "Þ": "TH",
 })
 
-#: Stem-and-fold results kept per analyzer; news vocabularies repeat heavily.
+#: Words whose terms an analyzer remembers (each of its two memos): news vocabularies are
+#: Zipfian, so a bounded memo answers nearly every token. When one is full it is emptied.
 _CACHE_LIMIT = 200_000
 
 
@@ -116,10 +137,81 @@ def stopwords(language: str) -> frozenset[str]:
 
 
 def _stemmer(language: str) -> Callable[[str], str]:
+    stem: Callable[[str], str] = snowball_class()(language).stem
+    return stem
+
+
+_SNOWBALL_LOCK = threading.Lock()
+
+
+@cache
+def snowball_class() -> Any:
+    """nltk's ``SnowballStemmer`` class, loaded without running ``nltk/__init__.py``.
+
+    Importing ``nltk`` imports nearly all of nltk (``nltk.metrics`` pulls in scipy.stats when
+    scipy is installed: over a second), though the Snowball stemmers need none of it. So the
+    module ``nltk.stem.snowball`` and the few small nltk modules it imports are run from nltk's
+    own files under stand-in ``nltk`` and ``nltk.stem`` packages, which are removed again at
+    once: a later ``import nltk`` anywhere gets the real package, whole. The stemmer code is
+    nltk's own, so the stems are the same (a test checks this over a real corpus's whole
+    vocabulary). When nltk is already imported, or this fails in any way (another nltk
+    layout), the ordinary import is used.
+    """
+    if "nltk" not in sys.modules:
+        with _SNOWBALL_LOCK:
+            try:
+                found = _snowball_without_nltk_init()
+            except Exception:  # any surprise: the ordinary import below still works
+                found = None
+            if found is not None:
+                return found
     from nltk.stem.snowball import SnowballStemmer
 
-    stem: Callable[[str], str] = SnowballStemmer(language).stem
-    return stem
+    return SnowballStemmer
+
+
+class _NoCorpus:
+    """Stands in for ``nltk.corpus.stopwords``, used only with ``ignore_stopwords=True``."""
+
+    def words(self, language: str) -> list[str]:
+        raise LookupError("nltk's stopwords corpus is not loaded for the Snowball stemmer")
+
+
+def _snowball_without_nltk_init() -> Any:
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = list(spec.submodule_search_locations)
+    stand_ins = {
+        "nltk": _package("nltk", root),
+        "nltk.stem": _package("nltk.stem", [os.path.join(folder, "stem") for folder in root]),
+        "nltk.corpus": _package("nltk.corpus", []),
+    }
+    stand_ins["nltk.corpus"].stopwords = _NoCorpus()  # type: ignore[attr-defined]
+    # Other threads must not import nltk while the stand-ins are in place: the import lock
+    # stops them from starting any import meanwhile (this thread's own imports go ahead).
+    import _imp
+
+    _imp.acquire_lock()
+    try:
+        if any(name == "nltk" or name.startswith("nltk.") for name in sys.modules):
+            return None
+        sys.modules.update(stand_ins)
+        try:
+            module = importlib.import_module("nltk.stem.snowball")
+            found = module.SnowballStemmer
+        finally:
+            for name in [n for n in sys.modules if n == "nltk" or n.startswith("nltk.")]:
+                del sys.modules[name]
+    finally:
+        _imp.release_lock()
+    return found
+
+
+def _package(name: str, path: list[str]) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__path__ = path
+    return module
 
 
 class Analyzer:
@@ -137,7 +229,10 @@ class Analyzer:
         self.remove_stopwords = remove_stopwords
         self._stops = stopwords(self.language) if remove_stopwords else frozenset()
         self._stemmer: Callable[[str], str] | None = _stemmer(self.language) if stem else None
+        #: Case-folded word -> term.
         self._cache: dict[str, str] = {}
+        #: Word as written -> term, or "" for a stopword: :meth:`terms` reads one dict per word.
+        self._memo: dict[str, str] = {}
 
     def normalize(self, word: str) -> str:
         """Stem and fold one lower-cased word (cached)."""
@@ -163,7 +258,7 @@ class Analyzer:
         ("state of the art" finds "state-of-the-art").
         """
         position = 0
-        for match in _TOKEN.finditer(text):
+        for match in _patterns()[0].finditer(text):
             start = match.start()
             cjk = match.group("cjk")
             if cjk is not None:
@@ -185,5 +280,31 @@ class Analyzer:
             position += 1
 
     def terms(self, text: str) -> list[str]:
-        """The index terms of ``text``, in order."""
-        return [t.term for t in self.tokens(text)]
+        """The index terms of ``text``, in order: the terms of :meth:`tokens`, whose positions
+        are their indexes in this list.
+
+        Text without CJK characters (nearly all of it) takes a faster way with the same
+        result: the words are listed by one ``findall`` and each is looked up in a memo of
+        words as written, with no match or token object per word.
+        """
+        _, words_re, cjk_re = _patterns()
+        if cjk_re.search(text) is not None:
+            return [t.term for t in self.tokens(text)]
+        words = words_re.findall(text)
+        terms: list[str | None] = list(map(self._memo.get, words))
+        if None in terms:
+            for i, term in enumerate(terms):
+                if term is None:
+                    terms[i] = self._word_term(words[i])
+        if "" in terms:
+            return [term for term in terms if term]
+        return terms  # type: ignore[return-value]  # no None is left
+
+    def _word_term(self, word: str) -> str:
+        """The term of one word as written ("" for a stopword), remembered."""
+        folded = word.casefold()
+        term = "" if folded in self._stops else self.normalize(folded)
+        if len(self._memo) >= _CACHE_LIMIT:
+            self._memo.clear()
+        self._memo[word] = term
+        return term

@@ -17,6 +17,7 @@ it is indexed, that version stays.
 from __future__ import annotations
 
 import ctypes
+import gc
 import hashlib
 import itertools
 import multiprocessing
@@ -28,7 +29,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from .documents import DEFAULT_MAX_FILE_BYTES, Article, RelatedItem, parse_bytes
 from .errors import DocumentError, UsageError
 from .locking import drop_all_inherited_locks
 from .manifest import FileEntry, Manifest
+from .records import AnalysedTerms, analyse_texts, field_texts
 
 SOURCE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 #: Files to read before it pays to start worker processes.
@@ -93,6 +96,28 @@ class IndexReport:
             "took_ms": round(self.took_ms, 1),
             "duplicate_urls": self.duplicate_urls,
         }
+
+
+#: Allocations between collections of the youngest generation while indexing (Python's
+#: default is 700).
+GC_THRESHOLD = 10_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often meanwhile.
+
+    Indexing makes millions of small objects that live until the commit (postings, terms);
+    at Python's default threshold the collector walks them again and again: a tenth of the
+    writing process's time at 5,000 articles, more as the batch grows. Nothing indexing makes
+    forms reference cycles, so collecting less often only delays other code's cycles.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], GC_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def walk(paths: Iterable[Path], failures: list[Failure]) -> Iterator[Path]:
@@ -162,10 +187,20 @@ class Examined:
     digest: str = ""
     article: Article | None = None
     error: str = ""
+    #: The article's terms and those of each related item it lists (by id), when analysed.
+    article_terms: AnalysedTerms | None = None
+    item_terms: dict[str, AnalysedTerms] = field(default_factory=dict)
 
 
-def examine(path: str, known_hash: str | None, max_bytes: int) -> Examined:
-    """Read, hash and (when its content changed) parse one file. Never raises for a bad file."""
+def examine(
+    path: str, known_hash: str | None, max_bytes: int, language: str | None = None
+) -> Examined:
+    """Read, hash and (when its content changed) parse one file. Never raises for a bad file.
+
+    With a ``language``, the parsed article's texts are analysed too (in a worker process,
+    that is work the writing process is spared), all but the topics of its related items,
+    which come from the articles listing them.
+    """
     try:
         st = os.stat(path)
         if st.st_size > max_bytes:
@@ -182,12 +217,26 @@ def examine(path: str, known_hash: str | None, max_bytes: int) -> Examined:
         article = parse_bytes(data, path=path, max_bytes=max_bytes)
     except DocumentError as exc:
         return Examined(path, error=exc.reason)
-    return Examined(path, st.st_size, st.st_mtime_ns, digest, article)
+    if language is None:
+        return Examined(path, st.st_size, st.st_mtime_ns, digest, article)
+    items: dict[str, AnalysedTerms] = {}
+    for item in article.related:
+        if item.id not in items:  # the first listing of an id is the one indexed
+            texts = field_texts(_related_item_record(item, ()))
+            del texts["topic_text"]
+            items[item.id] = analyse_texts(texts, language)
+    return Examined(
+        path, st.st_size, st.st_mtime_ns, digest, article,
+        article_terms=analyse_texts(field_texts(_article_record(article, digest)), language),
+        item_terms=items,
+    )
 
 
-def examine_chunk(jobs: list[tuple[str, str | None]], max_bytes: int) -> list[Examined]:
+def examine_chunk(
+    jobs: list[tuple[str, str | None]], max_bytes: int, language: str | None = None
+) -> list[Examined]:
     """:func:`examine` for several files: one task for a worker process."""
-    return [examine(path, known, max_bytes) for path, known in jobs]
+    return [examine(path, known, max_bytes, language) for path, known in jobs]
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
@@ -260,6 +309,32 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
+@dataclass
+class _Batch:
+    """One commit of a run: its first changed file (None: removals only), the files that
+    vanished, and, once its records are read, the ids to delete."""
+
+    first: Examined | None
+    removed: list[str]
+    deletes: list[str] = field(default_factory=list)
+    #: Whether the run's changed files ended within this batch.
+    exhausted: bool = False
+
+
+class _Progress:
+    """Counts examined files and reports every 50th (and the last) to the callback."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int, done: int) -> None:
+        self.callback = callback
+        self.total = total
+        self.done = done
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback is not None and (self.done % 50 == 0 or self.done == self.total):
+            self.callback(self.done, self.total)
+
+
 class Indexer:
     """Brings a backend in line with source files, using and updating a manifest."""
 
@@ -282,6 +357,10 @@ class Indexer:
         self, paths: Sequence[Path], *, progress: ProgressCallback | None = None
     ) -> IndexReport:
         """Index ``paths`` incrementally and return what changed."""
+        with fewer_collections():
+            return self._run(paths, progress)
+
+    def _run(self, paths: Sequence[Path], progress: ProgressCallback | None) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
         roots = [Path(os.path.abspath(p)) for p in paths]
@@ -298,9 +377,7 @@ class Indexer:
         if progress is not None:
             progress(0, total)
 
-        pending: list[Examined] = []
         removed_now = list(vanished)
-        done = 0
         to_examine: list[tuple[str, str | None]] = []
         for path in current:
             key = str(path)
@@ -309,7 +386,6 @@ class Indexer:
                 st = path.stat()
             except OSError as exc:
                 report.failed.append(Failure(key, f"cannot read file: {exc.strerror or exc}"))
-                done += 1
                 continue
             if (
                 entry is not None
@@ -317,33 +393,25 @@ class Indexer:
                 and entry.mtime_ns == st.st_mtime_ns
             ):
                 report.unchanged += 1  # the fast path: same size and mtime, not even read
-                done += 1
             else:
                 to_examine.append((key, entry.hash if entry is not None else None))
+        progress_state = _Progress(progress, total, total - len(to_examine))
         if progress is not None:
-            progress(done, total)
-        for examined in self._examine_all(to_examine):
-            done += 1
-            if examined.error:
-                report.failed.append(Failure(examined.path, examined.error))
-            elif examined.article is None:
-                # Touched but not changed: remember the new size and mtime.
-                entry = self.manifest.files[examined.path]
-                entry.size, entry.mtime_ns = examined.size, examined.mtime_ns
-                report.unchanged += 1
-            else:
-                if examined.path in self.manifest.files:
-                    report.updated += 1
-                else:
-                    report.added += 1
-                pending.append(examined)
-            if len(pending) >= self.batch_files:
-                self._commit(pending, removed_now, report)
-                pending, removed_now = [], []
-            if progress is not None and (done % 50 == 0 or done == total):
-                progress(done, total)
-        if pending or removed_now:
-            self._commit(pending, removed_now, report)
+            progress(progress_state.done, total)
+        examined = self._examine_all(to_examine)
+        while True:
+            first = self._next_change(examined, report, progress_state)
+            if first is None and not removed_now:
+                break
+            batch = _Batch(first, removed_now)
+            # The batch's records stream into the writer as the files are parsed.
+            self.backend.write(self._batch_records(batch, examined, report, progress_state),
+                               batch.deletes)
+            self.manifest.generation = self.backend.generation()
+            self._save(self.manifest)
+            removed_now = []
+            if first is None or batch.exhausted:
+                break
         report.removed = len(vanished)
         report.documents = self.backend.info().count
         # A file without a URL has an id of its own (from its path): only shared URLs count.
@@ -374,54 +442,98 @@ class Indexer:
                 yield examine(path, known, self.max_file_bytes)
             return
         chunks = [jobs[i : i + _CHUNK_FILES] for i in range(0, len(jobs), _CHUNK_FILES)]
+        # The workers analyse the texts too: the writer then only files the terms.
+        language = self.backend.language
         with worker_pool(workers) as pool:
             queued: deque[Future[list[Examined]]] = deque()
             remaining = iter(chunks)
             for chunk in itertools.islice(remaining, _IN_FLIGHT):
-                queued.append(pool.submit(examine_chunk, chunk, self.max_file_bytes))
+                queued.append(pool.submit(examine_chunk, chunk, self.max_file_bytes, language))
             while queued:
                 future = queued.popleft()
                 following = next(remaining, None)
                 if following is not None:
-                    queued.append(pool.submit(examine_chunk, following, self.max_file_bytes))
+                    queued.append(
+                        pool.submit(examine_chunk, following, self.max_file_bytes, language)
+                    )
                 yield from future.result()
 
-    def _commit(
+    def _next_change(
+        self, examined: Iterator[Examined], report: IndexReport, progress: _Progress
+    ) -> Examined | None:
+        """The next examined file whose content changed (None at the end), counting the
+        failed and unchanged ones on the way."""
+        for item in examined:
+            progress.step()
+            if item.error:
+                report.failed.append(Failure(item.path, item.error))
+            elif item.article is None:
+                # Touched but not changed: remember the new size and mtime.
+                entry = self.manifest.files[item.path]
+                entry.size, entry.mtime_ns = item.size, item.mtime_ns
+                report.unchanged += 1
+            else:
+                if item.path in self.manifest.files:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                return item
+        return None
+
+    def _batch_records(
         self,
-        changed: list[Examined],
-        removed: list[str],
+        batch: _Batch,
+        examined: Iterator[Examined],
         report: IndexReport,
-    ) -> None:
-        """Write one batch: changed articles, removed files, and the related items they touch."""
+        progress: _Progress,
+    ) -> Iterator[Record]:
+        """The records of one batch, as they come: each changed article as soon as its file is
+        parsed (up to :attr:`batch_files` of them), then the related items the batch touched.
+        Fills ``batch.deletes`` at the end, and keeps the manifest in step."""
         files = self.manifest.files
+        removed = batch.removed
         before_ids = {files[p].article_id for p in removed if p in files}
         touched_related: set[str] = set()
         known_items: dict[str, RelatedItem] = {}
-        records: dict[str, Record] = {}
+        known_terms: dict[str, AnalysedTerms] = {}
+        written: set[str] = set()
 
         for path in removed:
             entry = files.pop(path, None)
             if entry is not None:
                 touched_related.update(entry.related)
-        for examined in changed:
-            path, article = examined.path, examined.article
+        current = batch.first
+        changed = 0
+        while current is not None:
+            path, article = current.path, current.article
             assert article is not None
             old = files.get(path)
             if old is not None:
                 touched_related.update(old.related)
                 before_ids.add(old.article_id)
             files[path] = FileEntry(
-                hash=examined.digest,
+                hash=current.digest,
                 article_id=article.id,
                 topics=article.topics,
                 related=tuple(item.id for item in article.related),
-                size=examined.size,
-                mtime_ns=examined.mtime_ns,
+                size=current.size,
+                mtime_ns=current.mtime_ns,
             )
             touched_related.update(item.id for item in article.related)
             for item in article.related:
-                known_items.setdefault(item.id, item)
-            records[article.id] = _article_record(article, files[path].hash)
+                if item.id not in known_items:
+                    known_items[item.id] = item
+                    terms = current.item_terms.get(item.id)
+                    if terms is not None:
+                        known_terms[item.id] = terms
+            written.add(article.id)
+            yield _article_record(article, current.digest, current.article_terms)
+            changed += 1
+            if changed >= self.batch_files:
+                break
+            current = self._next_change(examined, report, progress)
+            if current is None:
+                batch.exhausted = True
 
         # Which files hold which article ids, and which articles list each related item.
         paths_by_article: dict[str, list[str]] = {}
@@ -433,15 +545,16 @@ class Indexer:
             for rid in entry.related:
                 parents.setdefault(rid, set()).add(entry.article_id)
 
-        deletes: list[str] = []
+        deletes = batch.deletes
         # An article id whose files are all gone: delete it, unless it still is a related item.
         for doc_id in before_ids:
             if doc_id in paths_by_article:
-                if doc_id not in records:
+                if doc_id not in written:
                     # Another file holds the same article (same URL): index that one now.
                     other = self._reparse(paths_by_article[doc_id][0], report)
                     if other is not None:
-                        records[doc_id] = other
+                        written.add(doc_id)
+                        yield other
                 continue
             if parents.get(doc_id):
                 touched_related.add(doc_id)
@@ -458,10 +571,9 @@ class Indexer:
             known = known_items.get(rid)
             record = self._related_record(rid, known, listing, topics_of, paths_by_article)
             if record is not None:
-                records[rid] = record
-        self.backend.write(records.values(), deletes)
-        self.manifest.generation = self.backend.generation()
-        self._save(self.manifest)
+                if known is not None and rid in known_terms:
+                    record = replace(record, analysed=known_terms[rid])
+                yield record
 
     def _related_record(
         self,
@@ -493,11 +605,7 @@ class Indexer:
                     break
         if item is None:
             return None
-        return Record(
-            id=rid, kind="related", title=item.title, excerpt=item.excerpt, url=item.url,
-            provider=item.provider, published=item.published, quality=item.quality,
-            topics=tuple(topics), parents=tuple(listing),
-        )
+        return replace(_related_item_record(item, tuple(topics)), parents=tuple(listing))
 
     def _items(self, path: str) -> tuple[RelatedItem, ...]:
         try:
@@ -517,7 +625,16 @@ class Indexer:
         return _article_record(article, content_hash(data))
 
 
-def _article_record(article: Article, digest: str) -> Record:
+def _related_item_record(item: RelatedItem, topics: tuple[str, ...]) -> Record:
+    return Record(
+        id=item.id, kind="related", title=item.title, excerpt=item.excerpt, url=item.url,
+        provider=item.provider, published=item.published, quality=item.quality, topics=topics,
+    )
+
+
+def _article_record(
+    article: Article, digest: str, analysed: AnalysedTerms | None = None
+) -> Record:
     return Record(
         id=article.id,
         kind="article",
@@ -535,6 +652,7 @@ def _article_record(article: Article, digest: str) -> Record:
         content_hash=digest,
         related_ids=tuple(item.id for item in article.related),
         extra=article.extra,
+        analysed=analysed,
     )
 
 

@@ -10,9 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from .analysis import Analyzer
 from .schema import FIELD_WEIGHTS
+
+
+@dataclass(frozen=True)
+class AnalysedTerms:
+    """The terms of some of a record's fields, analysed ahead of writing (by a parse worker).
+
+    ``terms`` maps a field of :func:`field_texts` to ``Analyzer(language).terms(text)`` of its
+    text (``Analyzer(language, stem=False, remove_stopwords=False)`` for
+    :data:`PLAIN_FIELDS`): what a backend analysing that field itself in ``language`` gets. A
+    backend may use them instead of analysing again, for the fields they name.
+    """
+
+    language: str
+    terms: Mapping[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,9 @@ class Record:
     content_hash: str = ""
     related_ids: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Terms of its fields analysed ahead (see :class:`AnalysedTerms`); never stored, and not
+    #: part of a record's value (two records that differ only here are equal).
+    analysed: AnalysedTerms | None = field(default=None, compare=False, repr=False)
 
 
 #: Fields analysed like text but without stemming or stopwords: facet words and the spelling
@@ -63,3 +82,18 @@ def field_texts(record: Record) -> dict[str, str]:
     }
     assert set(FIELD_WEIGHTS) <= set(texts)
     return texts
+
+
+@cache
+def _analyzers(language: str) -> tuple[Analyzer, Analyzer]:
+    """The stemming and the plain analyzer of ``language``, one pair per process."""
+    return Analyzer(language), Analyzer(language, stem=False, remove_stopwords=False)
+
+
+def analyse_texts(texts: Mapping[str, str], language: str) -> AnalysedTerms:
+    """The terms of ``texts`` (field -> text, fields of :func:`field_texts`) in ``language``."""
+    stemmed, plain = _analyzers(language)
+    return AnalysedTerms(language, {
+        name: (plain if name in PLAIN_FIELDS else stemmed).terms(text)
+        for name, text in texts.items()
+    })

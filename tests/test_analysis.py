@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -357,3 +359,89 @@ def test_cjk_runs_become_overlapping_bigrams(text: str) -> None:
 def test_terms_are_lower_case(text: str) -> None:
     for term in ENGLISH.terms(text):
         assert term == term.lower()
+
+
+# --- the memo and the fast word path ------------------------------------------------------------
+
+WORDS = st.text(
+    alphabet=st.sampled_from(
+        ["a", "B", "é", "ß", "İ", "\u0301", "\u0345", "Ω", "𝐀", "_", "1", " ", "-", "’", "\n",
+         "人", "脸", "ø", "Ǆ", "ﬁ"]
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.text(), WORDS), st.sampled_from(["english", "german", "russian"]),
+       st.booleans(), st.booleans())
+def test_terms_are_the_terms_of_the_tokens(
+    text: str, language: str, stem: bool, remove_stopwords: bool
+) -> None:
+    analyzer = Analyzer(language, stem=stem, remove_stopwords=remove_stopwords)
+    expected = [t.term for t in Analyzer(language, stem=stem,
+                                         remove_stopwords=remove_stopwords).tokens(text)]
+    assert analyzer.terms(text) == expected
+    assert analyzer.terms(text) == expected  # again, from the memo
+
+
+def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(searchlib.analysis, "_CACHE_LIMIT", 3)
+    analyzer = Analyzer("english")
+    words = ["running", "Runners", "THE", "stations", "quickly", "cats", "running"]
+    for _ in range(3):
+        assert analyzer.terms(" ".join(words)) == [
+            "run", "runner", "station", "quick", "cat", "run"
+        ]
+        assert len(analyzer._memo) <= 3
+        assert len(analyzer._cache) <= 3
+
+
+def test_snowball_stemmer_loads_without_nltk_package() -> None:
+    # In a new interpreter: nltk's package __init__ (and scipy, through nltk.metrics) stays
+    # unloaded, and a later "import nltk" gets the whole real package.
+    script = (
+        "import sys\n"
+        "from searchlib.analysis import Analyzer, snowball_class\n"
+        "assert Analyzer('english').terms('running stations') == ['run', 'station']\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('nltk', 'scipy')], "
+        "sorted(sys.modules)\n"
+        "import nltk\n"
+        "from nltk.stem.snowball import SnowballStemmer\n"
+        "assert hasattr(nltk, 'word_tokenize') and SnowballStemmer is not snowball_class()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+def test_snowball_stemmer_falls_back_to_the_package_import_once_nltk_is_loaded() -> None:
+    script = (
+        "import nltk.stem.snowball\n"
+        "from searchlib.analysis import snowball_class\n"
+        "assert snowball_class() is nltk.stem.snowball.SnowballStemmer\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+def test_light_snowball_stems_as_nltk() -> None:
+    # The stand-in load first, then the package's own class: the same stems in every language.
+    script = (
+        "from searchlib.analysis import LANGUAGES, snowball_class\n"
+        "light = snowball_class()\n"
+        "from nltk.stem.snowball import SnowballStemmer\n"
+        "assert light is not SnowballStemmer\n"
+        "words = ['running', 'généralement', 'häuser', 'пробежка', 'corazones', 'ønskede',\n"
+        "         'yhteys', 'kitaplar', 'alergie', 'المكتبات', 'gyorsan', 'zzz', 'a', '']\n"
+        "for language in LANGUAGES:\n"
+        "    ours, theirs = light(language), SnowballStemmer(language)\n"
+        "    assert [ours.stem(w) for w in words] == [theirs.stem(w) for w in words], language\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conftest import IDS
 
 from searchlib import Engine, NotFoundError, UsageError
 from searchlib.manifest import MANIFEST_NAME
+from searchlib.records import Record
 
 
 def report(engine: Engine, *paths: Path) -> dict[str, object]:
@@ -255,3 +257,82 @@ def test_language_is_chosen_at_creation_and_kept(tmp_path: Path, news_dir: Path)
         assert engine.language == "german"
     with pytest.raises(UsageError, match=r"is in german, not english: rebuild it"):
         Engine(tmp_path / "de", language="english")
+
+
+# -- parse workers, streaming and batches: the same index however it is written ---------------
+
+
+def index_contents(folder: Path, **index_options: object) -> dict[str, object]:
+    """Everything a reader sees of the index in ``folder`` (as one segment's contents)."""
+    from backends.test_whoosh_writer import contents
+
+    with Engine(folder) as engine:
+        engine.backend.optimize()  # type: ignore[attr-defined]
+        return contents(engine.backend._ix)  # type: ignore[attr-defined]
+
+
+def copies(news_dir: Path, times: int) -> None:
+    """``times`` more copies of each fixture file, each with URLs of its own."""
+    for path in sorted(news_dir.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for n in range(times):
+            (news_dir / f"{path.stem}-{n}.md").write_text(
+                text.replace(".example/", f".example/{n}/"), encoding="utf-8"
+            )
+
+
+def test_parse_workers_index_what_one_process_indexes(
+    news_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import searchlib.indexer
+
+    copies(news_dir, 6)  # 57 files: related items listed once and more than once
+    monkeypatch.setattr(searchlib.indexer, "PARALLEL_MIN_FILES", 10**9)
+    with Engine(tmp_path / "one") as engine:
+        one = engine.index([news_dir])
+    monkeypatch.setattr(searchlib.indexer, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(searchlib.indexer, "_CHUNK_FILES", 4)
+    with Engine(tmp_path / "workers") as engine:
+        workers = engine.index([news_dir])
+    assert (one.added, one.documents) == (workers.added, workers.documents) == (57, 78)
+    assert index_contents(tmp_path / "one") == index_contents(tmp_path / "workers")
+
+
+def test_small_batches_index_what_one_batch_indexes(news_dir: Path, tmp_path: Path) -> None:
+    copies(news_dir, 2)
+
+    def records(engine: Engine) -> list[Record]:
+        # A related item that two articles list with differently spelled URLs takes the URL
+        # of the listing read first in its batch (so it depends on the batches): not compared.
+        return sorted(
+            (r if r.kind == "article" else replace(r, url="") for r in engine.backend.records()),
+            key=lambda r: r.id,
+        )
+
+    with Engine(tmp_path / "one") as engine:
+        engine.index([news_dir])
+        one = records(engine)
+    with Engine(tmp_path / "small") as engine:
+        report = engine.index([news_dir], batch_files=4)  # 7 commits
+        assert (report.added, report.documents) == (25, 34)
+        assert records(engine) == one
+        assert engine.search("heatwave").total == 9
+
+
+def test_a_url_twice_in_one_new_batch_keeps_the_later_file(
+    news_dir: Path, index_dir: Path
+) -> None:
+    # Both files stream into the same new segment: the earlier one is left out of it.
+    (news_dir / "zz-copy.md").write_text(
+        (news_dir / "a7-interest-rates.md").read_text(encoding="utf-8")
+        .replace("raises interest rates", "raises rates again"),
+        encoding="utf-8",
+    )
+    with Engine(index_dir) as engine:
+        data = engine.index([news_dir]).to_dict()
+        assert (data["added"], data["documents"], data["duplicate_urls"]) == (10, 12, 1)
+        assert engine.get(IDS["rates"]).title == "Central bank raises rates again"
+        assert [h.id for h in engine.search('"raises rates again"').hits] == [IDS["rates"]]
+        assert engine.search('"raises interest rates"').total == 0
+        ix = engine.backend._ix  # type: ignore[attr-defined]
+        assert ix.doc_count_all() == ix.doc_count() == 12  # no deleted slot left behind

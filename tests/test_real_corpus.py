@@ -67,3 +67,61 @@ def test_exact_title_match_comes_first(corpus_engine: tuple[Engine, IndexReport]
     title = "NBA's Utah Jazz says Gobert, Mitchell ready to 'move forward' after coronavirus feud"
     assert engine.search(title, limit=1).hits[0].title == title
 
+
+
+VOCABULARY_CHECK = """
+import sys, unicodedata
+from pathlib import Path
+from searchlib.analysis import Analyzer, _patterns, fold_accents, stopwords
+from searchlib.documents import parse_file
+from searchlib.errors import DocumentError
+
+analyzer = Analyzer("english")
+words = set()
+for path in sorted(Path(sys.argv[1]).rglob("*.md")):
+    try:
+        article = parse_file(path)
+    except DocumentError:
+        continue
+    texts = [article.title, article.excerpt, article.body]
+    texts += [text for item in article.related for text in (item.title, item.excerpt)]
+    for text in texts:
+        analyzer.terms(text)  # through the memo, as indexing does
+        words.update(_patterns()[1].findall(text))
+memoized = {word: analyzer._memo.get(word) for word in words}
+missing = sum(term is None for term in memoized.values())
+
+from nltk.stem.snowball import SnowballStemmer  # the whole nltk package, imported as usual
+
+stem = SnowballStemmer("english").stem
+stops = stopwords("english")
+differ = []
+for word, term in memoized.items():
+    folded = word.casefold()
+    if folded in stops:
+        direct = ""
+    else:
+        direct = stem(unicodedata.normalize("NFC", folded))
+        if not direct.isascii():
+            direct = fold_accents(direct).lower()
+    if term is not None and term != direct:
+        differ.append((word, term, direct))
+print(len(words), missing, differ[:5])
+"""
+
+
+def test_memoized_stems_equal_snowball_over_the_whole_vocabulary() -> None:
+    # Every distinct word of the corpus's titles, excerpts, bodies and related items: its term
+    # from the analyzer's memo (stemmed by the stemmer loaded without nltk's package) equals
+    # nltk's Snowball stem of it computed directly.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", VOCABULARY_CHECK, str(CORPUS)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    vocabulary, missing, differ = done.stdout.split(" ", 2)
+    assert int(vocabulary) == 20_565  # distinct words as written (case kept)
+    assert (int(missing), differ.strip()) == (0, "[]")

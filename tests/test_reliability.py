@@ -134,6 +134,31 @@ def test_newer_schema_version_is_refused_and_rebuild_recovers(
         assert engine.stats().documents == 12
 
 
+def test_index_of_an_older_engine_format_asks_for_a_rebuild(
+    news_dir: Path, index_dir: Path
+) -> None:
+    # Format 1: segments of Whoosh's own codec, before searchlib's (format 2).
+    with Engine(index_dir) as engine:
+        engine.index([news_dir])
+    meta_path = index_dir / "searchlib.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert (meta["engine"], meta["engine_format"]) == ("whoosh", 2)
+    meta_path.write_text(json.dumps({**meta, "engine_format": 1}), encoding="utf-8")
+    message = (
+        f"the index in {index_dir} has whoosh format 1, older than this searchlib's 2: "
+        f"rebuild it with 'search index --rebuild PATH --index {index_dir}'"
+    )
+    with pytest.raises(SchemaVersionError) as info:
+        Engine(index_dir)
+    assert str(info.value) == message
+    code, out, err = cli_run("query", "heatwave", "--index", str(index_dir))
+    assert (code, out, err) == (1, "", f"Error: {message}\n")
+    code, _, _ = cli_run("index", "--rebuild", str(news_dir), "--index", str(index_dir), "-q")
+    assert code == 0
+    with Engine(index_dir) as engine:
+        assert engine.search("heatwave").total == 3
+
+
 def test_missing_metadata_is_a_clear_error(news_dir: Path, index_dir: Path) -> None:
     with Engine(index_dir) as engine:
         engine.index([news_dir])

@@ -98,7 +98,10 @@ class Backend(Protocol):
     def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
         """Add or replace ``records`` and delete ``delete_ids`` in one atomic, durable commit.
 
-        The last record of an id wins; deleting an unknown id is not an error.
+        The last record of an id wins; deleting an unknown id is not an error; an id both
+        deleted and written is kept, as written. ``records`` is read to its end before
+        ``delete_ids`` is read, so a caller may stream records from a generator that fills
+        the ids to delete as it goes. A write without records or ids is not a commit.
         """
         ...
 

@@ -263,7 +263,9 @@ class MemoryBackend:
 
     def _document(self, record: Record) -> _Doc:
         """A private copy of ``record`` (dates in UTC) and the terms of each of its fields."""
-        record = replace(copy.deepcopy(record), published=_utc(record.published))
+        record = replace(
+            copy.deepcopy(replace(record, analysed=None)), published=_utc(record.published)
+        )
         terms: dict[str, tuple[str, ...]] = {}
         for name, text in field_texts(record).items():
             analyzer = self._plain if name in PLAIN_FIELDS else self._stemmed

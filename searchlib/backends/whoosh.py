@@ -39,6 +39,8 @@ from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
+from whoosh.util import fib
+from whoosh.writing import MERGE_SMALL, OPTIMIZE
 
 from .. import plan as p
 from ..durable import fsync_path
@@ -47,6 +49,7 @@ from ..records import Record, field_texts
 from ..schema import BM25_B, BM25_K1, FACETS, SORTS, Sort
 from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
+from .whoosh_codec import SearchlibCodec
 from .whoosh_exec import (
     Filtering,
     Positions,
@@ -62,6 +65,7 @@ from .whoosh_exec import term_stats as array_term_stats
 from .whoosh_facets import FacetCache, facet_key
 from .whoosh_query import to_whoosh
 from .whoosh_segments import DEFAULT_CACHE_MB
+from .whoosh_writer import BulkSegmentWriter
 
 _INDEX_NAME = "MAIN"
 #: Plans whose matching documents a backend remembers (per searcher).
@@ -165,6 +169,22 @@ def _cache_bytes(cache_mb: float) -> int:
     return int(cache_mb * 2**20)
 
 
+def _merge_is_due(ix: Any) -> bool:
+    """Whether Whoosh's ``MERGE_SMALL`` policy would merge some of the index's segments.
+
+    The same test as the policy's: the ``i + 1`` smallest segments (``i > 3``) hold fewer
+    documents than the ``i + 5``-th Fibonacci number. Segments of a bulk load are large, so it
+    is small incremental commits piling up that get merged.
+    """
+    counts = sorted(segment.doc_count_all() for segment in ix._segments())
+    total = 0
+    for i, count in enumerate(counts):
+        total += max(count, 0)
+        if i > 3 and total < fib(i + 5):
+            return True
+    return False
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -182,8 +202,10 @@ class WhooshBackend:
     """A searchlib index stored by Whoosh, on disk or in memory."""
 
     name: ClassVar[str] = "whoosh"
-    #: Version 1: the schema of ``build_schema`` with the ``facet_key`` column.
-    format_version: ClassVar[int] = 1
+    #: Version 1: the schema of ``build_schema`` with the ``facet_key`` column. Version 2:
+    #: segments written by :class:`~searchlib.backends.whoosh_codec.SearchlibCodec` (short
+    #: posting lists inlined).
+    format_version: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -294,44 +316,72 @@ class WhooshBackend:
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
-        """Add or replace ``records`` and delete ``delete_ids``, in one durable commit."""
-        batch: dict[str, Record] = {}
-        for record in records:
-            batch[record.id] = record  # the last version of an id wins (Whoosh would keep both)
-        deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in batch]
-        if not batch and not deletes:
-            return
-        before = self._file_names()
+        """Add or replace ``records`` and delete ``delete_ids``, in one durable commit.
+
+        Records are filed as they come (``records`` may be a generator that parse workers
+        feed), then ``delete_ids`` is read. The last record of an id wins: an earlier one of
+        the same write is left out of the segment (Whoosh itself would keep both).
+        """
+        writer: BulkSegmentWriter | None = None
+        before: set[str] = set()
+        added: dict[str, int] = {}
+        replace = False
+        try:
+            for record in records:
+                if writer is None:
+                    before, writer = self._file_names(), self._bulk_writer()
+                    replace = bool(writer.segments)  # a new index has no earlier versions
+                fields = self._fields(record)
+                if record.analysed is not None and record.analysed.language == self.language:
+                    fields["_terms"] = record.analysed.terms  # analysed in a parse worker
+                earlier = added.get(record.id)
+                if earlier is not None:
+                    writer.discard(earlier)
+                elif replace:
+                    writer.delete_by_term("id", record.id)
+                added[record.id] = writer.add_document(**fields)
+            deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in added]
+            if deletes and writer is None:
+                before, writer = self._file_names(), self._bulk_writer()
+            for doc_id in deletes:
+                assert writer is not None
+                writer.delete_by_term("id", doc_id)
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            raise
+        if writer is None:
+            return  # nothing to write: no commit
+        writer.commit()
+        self._sync(before)
+        if _merge_is_due(self._ix):
+            self._merge(MERGE_SMALL)
+
+    def _bulk_writer(self) -> BulkSegmentWriter:
         try:
             # Compound segments (Whoosh's default) cost memory, since Whoosh reads each one
             # whole when it opens it, but they are opened at once: with one file per part, a
             # searcher still in use meets files that a concurrent commit has already deleted.
-            writer = self._ix.writer(timeout=self.lock_timeout, limitmb=128)
+            return BulkSegmentWriter(self._ix, timeout=self.lock_timeout)
         except LockError as exc:
             raise IndexLockedError(
                 f"index is locked by another writer: {self.location}"
             ) from exc
-        try:
-            for doc_id in deletes:
-                writer.delete_by_term("id", doc_id)
-            for record in batch.values():
-                writer.update_document(**self._fields(record))
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        self._sync(before)
 
     def optimize(self) -> None:
         """Merge every segment into one (a commit of its own)."""
+        self._merge(OPTIMIZE)
+
+    def _merge(self, policy: Any) -> None:
+        """One commit that merges segments as ``policy`` (a Whoosh merge policy) chooses."""
         before = self._file_names()
         try:
-            writer = self._ix.writer(timeout=self.lock_timeout)
+            writer = self._ix.writer(timeout=self.lock_timeout, codec=SearchlibCodec())
         except LockError as exc:
             raise IndexLockedError(
                 f"index is locked by another writer: {self.location}"
             ) from exc
-        writer.commit(optimize=True)
+        writer.commit(mergetype=policy)
         self._sync(before)
 
     def _file_names(self) -> set[str]:
@@ -352,7 +402,8 @@ class WhooshBackend:
             fsync_path(folder / name)
         fsync_path(folder)
 
-    def _fields(self, r: Record) -> dict[str, Any]:
+    @staticmethod
+    def _fields(r: Record) -> dict[str, Any]:
         fields: dict[str, Any] = dict(field_texts(r))
         fields.update({
             "id": r.id,

@@ -80,6 +80,8 @@ def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = F
         return EMPTY_POSTINGS
     if info.is_inlined():
         ids, weights, vals = info.inlined_postings()
+        if len(ids) and not len(weights):
+            weights = [1.0] * len(ids)  # searchlib's codec stores all-1.0 weights as ()
         return Postings(
             np.asarray(ids, dtype=np.int32),
             np.asarray(weights, dtype=np.float32),
