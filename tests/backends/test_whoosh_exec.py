@@ -100,17 +100,13 @@ class Vocabulary:
 
     terms: tuple[str, ...]
     phrases: tuple[tuple[str, ...], ...]
-    ids: tuple[str, ...]
 
 
 def vocabulary(backend: WhooshBackend) -> Vocabulary:
     reader = backend._current()[0].reader()
     terms = sorted({t.decode() for t in reader.lexicon("excerpt")} & set(_analysed()))
     pairs = [(a, b) for a in terms[:8] for b in terms[:8]]
-    return Vocabulary(
-        tuple(terms), tuple([*pairs, (terms[0], terms[1], terms[2])]),
-        tuple(f"d{n}" for n in range(BIG - 5, BIG + 130, 7)),
-    )
+    return Vocabulary(tuple(terms), tuple([*pairs, (terms[0], terms[1], terms[2])]))
 
 
 def _analysed() -> list[str]:
@@ -270,9 +266,9 @@ def test_random_pages_are_windows_of_the_same_order(
     Words(("virus",), TEXT),
     Any((Words(("school",), ("title",)), Boost(Words(("europ",), TEXT), 2.0))),
     Words(("school", "lockdown"), TEXT),
-    Prefix(("va",), TEXT),
+    Prefix(("va",), TEXT),  # one expansion: Whoosh scores it without weight or boost
     Prefix(("q",), ("title", "body")),  # many expansions in every segment
-    Prefix(("c",), TEXT),
+    Prefix(("c",), TEXT),  # three: BM25 in the big segment, 1 a match in the small ones
     Prefix(("xa",), ("title",)),  # only in the big segment
     Boost(Prefix(("co",), TEXT), 3.0),
     Fuzzy("viras", 1, TEXT),
