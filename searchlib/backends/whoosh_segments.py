@@ -43,6 +43,7 @@ DEFAULT_CACHE_MB = 64.0
 #: Python object overhead counted per cached posting list (arrays, tuple, dict entry).
 _ENTRY_OVERHEAD = 400
 _BLOCK_LENGTH = struct.Struct("!i")
+_DOUBLE = struct.Struct(">d")
 #: Term statistics kept per segment (about 150 bytes each); past this the table starts over.
 _TERM_INFOS = 50_000
 _EMPTY_INTS: IntArray = np.zeros(0, dtype=np.int32)
@@ -93,10 +94,9 @@ def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = F
         raise pickle.UnpicklingError(f"bad postings header for {fieldname}:{btext!r}")
     stream = io.BytesIO(raw)
     position = 4
-    deltas: list[int] = []
-    weights_out: list[float] = []
+    docs_parts: list[npt.NDArray[np.int64]] = []
+    weight_parts: list[npt.NDArray[np.float64]] = []
     values_out: list[bytes] = []
-    previous_last = 0
     last_block = False
     while not last_block:
         (block_length,) = _BLOCK_LENGTH.unpack_from(raw, position)
@@ -104,29 +104,121 @@ def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = F
         last_block = block_length < 0
         end = position + abs(block_length)
         stream.seek(position)
-        count, last_id, _, compression, _, _ = pickle.load(stream)
+        count, _, _, compression, _, _ = pickle.load(stream)
         data = raw[stream.tell():end]
         if compression:
             data = zlib.decompress(data)
-        ids, weights, vals = pickle.loads(data)
-        start = len(deltas)
-        deltas.extend(ids)
-        # Each block's deltas restart from 0: make its first one relative to the last block.
-        deltas[start] -= previous_last
-        previous_last = last_id
-        if weights is None:
-            weights_out.extend([1.0] * count)
-        elif isinstance(weights, float):
-            weights_out.extend([weights] * count)
+        parsed = None if values else _ids_and_weights(data, count)
+        if parsed is None:
+            ids, weights, vals = pickle.loads(data)
+            deltas = np.asarray(ids, dtype=np.int64)
+            if weights is None:
+                block_weights = np.ones(count)
+            elif isinstance(weights, float):
+                block_weights = np.full(count, weights)
+            else:
+                block_weights = np.asarray(weights, dtype=np.float64)
+            if values:
+                values_out.extend(vals if isinstance(vals, tuple) else [b""] * count)
         else:
-            weights_out.extend(weights)
-        if values:
-            values_out.extend(vals if isinstance(vals, tuple) else [b""] * count)
+            deltas, block_weights = parsed
+        # A block's document numbers are delta-encoded from 0 (whoosh.util.delta_encode).
+        docs_parts.append(np.cumsum(deltas))
+        weight_parts.append(block_weights)
         position = end
-    docs = np.cumsum(np.asarray(deltas, dtype=np.int64)).astype(np.int32)
     return Postings(
-        docs, np.asarray(weights_out, dtype=np.float32), tuple(values_out) if values else None
+        np.concatenate(docs_parts).astype(np.int32),
+        np.concatenate(weight_parts).astype(np.float32),
+        tuple(values_out) if values else None,
     )
+
+
+def _binint(data: bytes, at: int) -> tuple[int, int]:
+    """The integer a ``BININT1/BININT2/BININT`` opcode at ``at`` holds, and where the next
+    opcode starts; (-1, at) for anything else."""
+    if at + 5 > len(data):
+        return -1, at
+    op = data[at]
+    if op == _BININT1:
+        return data[at + 1], at + 2
+    if op == _BININT2:
+        return data[at + 1] | data[at + 2] << 8, at + 3
+    if op == _BININT:
+        return int.from_bytes(data[at + 1 : at + 5], "little", signed=True), at + 5
+    return -1, at
+
+
+# Opcodes of the pickles (protocol 2) that hold a block: (ids, weights, values).
+_MARK, _TUPLE, _BINPUT, _LONG_BINPUT = 0x28, 0x74, 0x71, 0x72
+_BININT1, _BININT2, _BININT, _BINFLOAT, _NONE = 0x4B, 0x4D, 0x4A, 0x47, 0x4E
+
+
+def _ids_and_weights(
+    data: bytes, count: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+    """The delta-encoded ids and the weights of a postings block, read from its pickle
+    without unpickling the values (positions) that make most of its cost; None when the
+    block is not in the shape Whoosh's ``W3PostingsWriter`` gives it (then unpickle it).
+
+    The pickle starts ``PROTO 2, MARK``, the ids as ``BININT1/BININT2/BININT``, ``TUPLE``,
+    a memo put; then the weights: ``NONE`` (all 1), one ``BINFLOAT`` (all equal), or
+    ``MARK``, a ``BINFLOAT`` each, ``TUPLE``.
+    """
+    size = len(data)
+    if count < 4 or data[:3] != b"\x80\x02(":  # small tuples pickle as TUPLE1-3
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    first, at = _binint(data, 3)
+    end = at + 2 * (count - 1)
+    if first >= 0 and end < size and data[end] == _TUPLE and bool(
+        (raw[at:end:2] == _BININT1).all()
+    ):
+        # The common case: the block's first document, then every gap under 256.
+        deltas = np.empty(count, dtype=np.int64)
+        deltas[0] = first
+        deltas[1:] = raw[at + 1 : end : 2]
+        at = end + 1
+    else:
+        found: list[int] = []
+        at = 3
+        for _ in range(count):
+            if at >= size:
+                return None
+            op = data[at]
+            if op == _BININT1:
+                found.append(data[at + 1])
+                at += 2
+            elif op == _BININT2:
+                found.append(data[at + 1] | data[at + 2] << 8)
+                at += 3
+            elif op == _BININT:
+                found.append(int.from_bytes(data[at + 1 : at + 5], "little", signed=True))
+                at += 5
+            else:
+                return None
+        if at >= size or data[at] != _TUPLE:
+            return None
+        deltas = np.asarray(found, dtype=np.int64)
+        at += 1
+    if at < size and data[at] == _BINPUT:
+        at += 2
+    elif at < size and data[at] == _LONG_BINPUT:
+        at += 5
+    if at >= size:
+        return None
+    op = data[at]
+    if op == _NONE:
+        return deltas, np.ones(count)
+    if op == _BINFLOAT:
+        return deltas, np.full(count, _DOUBLE.unpack_from(data, at + 1)[0])
+    stop = at + 1 + 9 * count
+    if op != _MARK or stop >= size or data[stop] != _TUPLE:
+        return None
+    floats = raw[at + 1 : stop].reshape(count, 9)
+    if not bool((floats[:, 0] == _BINFLOAT).all()):
+        return None
+    weights = np.ascontiguousarray(floats[:, 1:]).view(">f8").ravel().astype(np.float64)
+    return deltas, weights
 
 
 class PostingsCache:
