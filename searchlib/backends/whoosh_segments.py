@@ -375,36 +375,39 @@ class SegmentData:
         if self.kind is not None:
             return
         n = self.doc_count
-        kind = np.full(n, -1, dtype=np.int32)
-        provider = np.full(n, -1, dtype=np.int32)
-        counts = np.zeros(n, dtype=np.int64)
-        topics: list[int] = []
-        # Documents share few distinct cells (the same kind, provider and topics): each is
-        # parsed once.
-        parsed: dict[bytes, tuple[int, int, list[int]]] = {}
+        # Documents share few distinct cells (the same kind, provider and topics): each cell
+        # is parsed once, and documents get its values by array indexing.
+        cells: dict[bytes, int] = {b"": 0}
+        cell_of = np.zeros(n, dtype=np.int64)
         if n and segreader.has_column("facet_key"):
-            for docnum, raw in enumerate(segreader.column_reader("facet_key")):
-                if not raw:
-                    continue
-                found = parsed.get(raw)
-                if found is None:
-                    kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
-                    found = parsed[raw] = (
-                        codes.code("kind", kind_value),
-                        codes.code("provider", provider_value) if provider_value else -1,
-                        sorted({codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)})
-                        if topic_text else [],
-                    )
-                kind[docnum], provider[docnum], distinct = found
-                if distinct:
-                    topics.extend(distinct)
-                    counts[docnum] = len(distinct)
+            lookup = cells.setdefault
+            cell_of[:] = [lookup(raw, len(cells)) for raw in _var_bytes(segreader, "facet_key", n)]
+        cell_kind = np.full(len(cells), -1, dtype=np.int32)
+        cell_provider = np.full(len(cells), -1, dtype=np.int32)
+        cell_topics: list[list[int]] = [[] for _ in cells]
+        for raw, cell in cells.items():
+            if not raw:
+                continue
+            kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
+            cell_kind[cell] = codes.code("kind", kind_value)
+            if provider_value:
+                cell_provider[cell] = codes.code("provider", provider_value)
+            if topic_text:
+                cell_topics[cell] = sorted(
+                    {codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)}
+                )
+        topic_counts = np.array([len(t) for t in cell_topics], dtype=np.int64)
+        topic_flat = np.array([c for t in cell_topics for c in t], dtype=np.int32)
+        topic_first = np.cumsum(topic_counts) - topic_counts
+        counts = topic_counts[cell_of]
         start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
+        # Each document's run of topics: its cell's run in topic_flat.
+        runs = np.repeat(topic_first[cell_of] - start[:-1], counts)
         self.topic_start = start
-        self.topic_codes = np.asarray(topics, dtype=np.int32)
+        self.topic_codes = topic_flat[runs + np.arange(runs.size)]
         self.topic_docs = np.repeat(np.arange(n, dtype=np.int32), counts)
-        self.kind, self.provider = kind, provider
+        self.kind, self.provider = cell_kind[cell_of], cell_provider[cell_of]
 
     def live(self, segreader: Any) -> BoolArray:
         """Which documents are not deleted (cached while the deletions stay the same)."""
@@ -427,6 +430,19 @@ class SegmentData:
             *self.lengths.values(),
         ]
         return sum(int(a.nbytes) for a in arrays if a is not None)
+
+
+def _var_bytes(segreader: Any, name: str, doc_count: int) -> list[bytes]:
+    """Every cell of a ``VarBytesColumn``, from one read of its data (Whoosh's own reader
+    reads the file once per cell)."""
+    reader = segreader.column_reader(name, translate=False)
+    offsets, lengths = getattr(reader, "_offsets", None), getattr(reader, "_lengths", None)
+    if offsets is None or lengths is None or len(offsets) < doc_count:
+        return list(segreader.column_reader(name))
+    starts = np.asarray(offsets, dtype=np.int64)[:doc_count]
+    ends = starts + np.asarray(lengths, dtype=np.int64)[:doc_count]
+    data = reader._dbfile.get(reader._basepos, int(ends.max()) if doc_count else 0)
+    return [data[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 def _column(segreader: Any, name: str, doc_count: int, dtype: Any) -> Any:
