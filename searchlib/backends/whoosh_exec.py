@@ -66,6 +66,9 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+#: A word whose postings in a segment are fewer than its documents over this is scored on
+#: its postings, then scattered; a denser one over the whole segment.
+_SPARSE = 8
 #: Bytes of stored fields kept for documents recently shown.
 _STORED_BYTES = 4 * 2**20
 #: Document frequencies kept per searcher.
@@ -483,18 +486,24 @@ class _Evaluator:
             if not found:
                 out.append(Result(np.zeros(n, dtype=np.bool_), np.zeros(n)))
                 continue
-            if len(found) == 1:
-                total = np.zeros(n)
-                total[found[0][0]] = found[0][1]
-            else:
-                # Adds up each document's fields in field order, as FieldsTerm does.
-                total = np.asarray(np.bincount(
-                    np.concatenate([d for d, _ in found]),
-                    weights=np.concatenate([v for _, v in found]),
-                    minlength=n,
-                ), dtype=np.float64)
-            mask = total > 0
-            out.append(Result(mask, scale * total * (BM25_K1 + 1) / (total + BM25_K1)))
+            postings = sum(d.size for d, _ in found)
+            if len(found) == 1 or postings * _SPARSE < n:
+                # Few postings: work on them, then scatter into the segment's arrays.
+                docs, total = _field_sums(found)
+                mask = np.zeros(n, dtype=np.bool_)
+                mask[docs] = True
+                score = np.zeros(n)
+                score[docs] = scale * total * (BM25_K1 + 1) / (total + BM25_K1)
+                out.append(Result(mask, score))
+                continue
+            # Adds up each document's fields in field order, as FieldsTerm does.
+            dense = np.asarray(np.bincount(
+                np.concatenate([d for d, _ in found]),
+                weights=np.concatenate([v for _, v in found]),
+                minlength=n,
+            ), dtype=np.float64)
+            mask = dense > 0
+            out.append(Result(mask, scale * dense * (BM25_K1 + 1) / (dense + BM25_K1)))
         return out
 
     def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
@@ -590,6 +599,19 @@ class _Evaluator:
                 assert total is not None
                 out.append(Result(mask, total * weight))
         return out
+
+
+def _field_sums(found: list[tuple[IntArray, FloatArray]]) -> tuple[IntArray, FloatArray]:
+    """The documents of several fields' postings (each sorted) and, per document, its
+    fields' values added up in field order."""
+    if len(found) == 1:
+        return found[0]
+    docs = np.concatenate([d for d, _ in found])
+    values = np.concatenate([v for _, v in found])
+    order = np.argsort(docs, kind="stable")  # equal documents stay in field order
+    docs, values = docs[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    return docs[starts], np.add.reduceat(values, starts)
 
 
 def _expand(leaf: Leaf, fieldname: str, pattern: tuple[Any, ...]) -> tuple[bytes, ...]:
