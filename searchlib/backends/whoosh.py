@@ -580,7 +580,7 @@ class WhooshBackend:
             positions = Positions()
             counts = execution_facets(view, results, facets, filtering, positions)
             scored = plan is not None and bool(p.positive_leaves(plan))
-            scores = [r.total() for r in results] if scored and sort == "relevance" else None
+            scores = results if scored and sort == "relevance" else None
             page = top(view, hits, scores, sort, offset, limit, positions)
             rows = tuple(
                 (self._record(self._segments.stored_fields(leaf, docnum)), score)

@@ -66,6 +66,11 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+_NO_DOCS: IntArray = np.zeros(0, dtype=np.int32)
+_NO_VALUES: FloatArray = np.zeros(0)
+#: A word whose postings in a segment are fewer than its documents over this is scored on
+#: its postings, then scattered; a denser one over the whole segment.
+_SPARSE = 8
 #: Bytes of stored fields kept for documents recently shown.
 _STORED_BYTES = 4 * 2**20
 #: Document frequencies kept per searcher.
@@ -94,26 +99,69 @@ class Leaf:
         return self.data.segid
 
 
-@dataclass(frozen=True, slots=True)
 class Result:
     """What a plan node gives in one segment: the matching live documents and their scores.
 
-    ``score`` carries the boosts above the node (and scales with them); ``fixed`` is the part
-    no boost changes (some prefix and fuzzy expansions, see the module docstring); both are 0
-    outside ``mask``, and None when the node is evaluated unscored.
+    The scores come dense (``score``: an array over the segment, 0 outside ``mask``) or
+    sparse (``values`` of the matching documents ``docs``, ascending): a word that matches a
+    few documents of a big segment costs no array over the whole segment. ``score`` and
+    ``values`` carry the boosts above the node (and scale with them); ``fixed`` (dense) is the
+    part no boost changes (some prefix and fuzzy expansions, see the module docstring). All
+    are None when the node is evaluated unscored.
     """
 
-    mask: BoolArray
-    score: FloatArray | None = None
-    fixed: FloatArray | None = None
+    __slots__ = ("docs", "fixed", "mask", "score", "values")
 
-    def total(self) -> FloatArray | None:
-        """The score (boostable and fixed parts together)."""
-        if self.fixed is None:
-            return self.score
-        if self.score is None:
-            return self.fixed
-        return self.score + self.fixed
+    def __init__(
+        self,
+        mask: BoolArray,
+        score: FloatArray | None = None,
+        fixed: FloatArray | None = None,
+        *,
+        docs: IntArray | None = None,
+        values: FloatArray | None = None,
+    ) -> None:
+        self.mask = mask
+        self.score = score
+        self.fixed = fixed
+        self.docs = docs
+        self.values = values
+
+    @classmethod
+    def sparse(cls, size: int, docs: IntArray, values: FloatArray) -> Result:
+        """The documents ``docs`` (ascending) of a segment of ``size``, scoring ``values``."""
+        mask = np.zeros(size, dtype=np.bool_)
+        mask[docs] = True
+        return cls(mask, docs=docs, values=values)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the node was evaluated with scores."""
+        return self.score is not None or self.values is not None or self.fixed is not None
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether the scores are the matching documents' only (and all boostable)."""
+        return self.values is not None and self.fixed is None
+
+    def dense(self) -> FloatArray | None:
+        """The boostable scores as an array over the segment (built once from ``values``)."""
+        if self.score is None and self.values is not None:
+            score = np.zeros(self.mask.size)
+            score[self.docs] = self.values
+            self.score = score
+        return self.score
+
+    def at(self, docs: IntArray) -> FloatArray:
+        """The whole score of ``docs``, matching documents in ascending order."""
+        if self.is_sparse:
+            assert self.docs is not None and self.values is not None
+            if docs.size == self.docs.size:  # docs are matches: the same ones, then
+                return self.values
+            return self.values[np.searchsorted(self.docs, docs)]
+        score, fixed = self.dense(), self.fixed
+        out = score[docs] if score is not None else np.zeros(docs.size)
+        return out + fixed[docs] if fixed is not None else out
 
 
 class Segments:
@@ -286,7 +334,7 @@ class View:
         if not self._plans:
             return None
         cached = self._plans.get(plan)
-        if cached is not None and (not scored or all(r.score is not None for r in cached)):
+        if cached is not None and (not scored or all(r.scored for r in cached)):
             return cached
         return None
 
@@ -347,7 +395,12 @@ class _Evaluator:
             out = []
             for pos, neg in zip(positive, excluded, strict=True):
                 mask = pos.mask & ~neg.mask
-                out.append(Result(mask, _masked(pos.score, mask), _masked(pos.fixed, mask)))
+                if pos.is_sparse:
+                    assert pos.docs is not None and pos.values is not None
+                    keep = mask[pos.docs]
+                    out.append(Result(mask, docs=pos.docs[keep], values=pos.values[keep]))
+                else:
+                    out.append(Result(mask, _masked(pos.dense(), mask), _masked(pos.fixed, mask)))
             return out
         if isinstance(plan, p.Boost):
             return self.node(plan.child, boost * plan.factor if self.scored else boost)
@@ -376,7 +429,14 @@ class _Evaluator:
             mask = parts[0].mask.copy()
             for part in parts[1:]:
                 mask &= part.mask
-            out.append(Result(mask, _summed([r.score for r in parts], mask),
+            if self.scored and all(r.is_sparse for r in parts):
+                docs = np.flatnonzero(mask).astype(np.int32)
+                values = parts[0].at(docs).copy()
+                for part in parts[1:]:
+                    values += part.at(docs)
+                out.append(Result(mask, docs=docs, values=values))
+                continue
+            out.append(Result(mask, _summed([r.dense() for r in parts], mask),
                               _summed([r.fixed for r in parts], mask)))
         return out
 
@@ -388,7 +448,15 @@ class _Evaluator:
             mask = parts[0].mask.copy()
             for part in parts[1:]:
                 mask |= part.mask
-            out.append(Result(mask, _summed([r.score for r in parts], None),
+            if self.scored and all(r.is_sparse for r in parts):
+                docs = np.flatnonzero(mask).astype(np.int32)
+                values = np.zeros(docs.size)
+                for part in parts:  # added up in the children's order, as dense arrays are
+                    assert part.docs is not None and part.values is not None
+                    values[np.searchsorted(docs, part.docs)] += part.values
+                out.append(Result(mask, docs=docs, values=values))
+                continue
+            out.append(Result(mask, _summed([r.dense() for r in parts], None),
                               _summed([r.fixed for r in parts], None)))
         return out
 
@@ -417,23 +485,19 @@ class _Evaluator:
 
     def _term(self, leaf: Leaf, fieldname: str, btext: bytes, weight: float) -> Result:
         view = self.view
-        mask = np.zeros(leaf.size, dtype=np.bool_)
         if not self.scored:
+            mask = np.zeros(leaf.size, dtype=np.bool_)
             mask[view.live_postings(leaf, fieldname, btext)[0]] = True
             return Result(mask)
-        score = np.zeros(leaf.size)
         if not view.schema[fieldname].scorable:
             docs, weights = view.live_postings(leaf, fieldname, btext)
-            mask[docs] = True
-            score[docs] = weights * weight
-            return Result(mask, score)
+            return Result.sparse(leaf.size, docs, weights * weight)
         docs, tfn = view.normalized(leaf, fieldname, btext)
-        mask[docs] = True
-        if docs.size:
-            # Whoosh's bm25(): idf * tf * (k1 + 1) / (tf + k1 * norm), with tfn = tf / norm.
-            idf = view.idf(view.doc_frequency(fieldname, btext))
-            score[docs] = idf * (tfn * (BM25_K1 + 1)) / (tfn + BM25_K1) * weight
-        return Result(mask, score)
+        # Whoosh's bm25(): idf * tf * (k1 + 1) / (tf + k1 * norm), with tfn = tf / norm.
+        idf = view.idf(view.doc_frequency(fieldname, btext)) if docs.size else 0.0
+        return Result.sparse(
+            leaf.size, docs, idf * (tfn * (BM25_K1 + 1)) / (tfn + BM25_K1) * weight
+        )
 
     def bm25(
         self, leaf: Leaf, fieldname: str, btext: bytes, docs: IntArray, weights: Any
@@ -481,20 +545,22 @@ class _Evaluator:
                 if docs.size:
                     found.append((docs, tfn * weight if weight != 1.0 else tfn))
             if not found:
-                out.append(Result(np.zeros(n, dtype=np.bool_), np.zeros(n)))
+                out.append(Result.sparse(n, _NO_DOCS, _NO_VALUES))
                 continue
-            if len(found) == 1:
-                total = np.zeros(n)
-                total[found[0][0]] = found[0][1]
+            postings = sum(d.size for d, _ in found)
+            if len(found) == 1 or postings * _SPARSE < n:
+                docs, total = _field_sums(found)
             else:
                 # Adds up each document's fields in field order, as FieldsTerm does.
-                total = np.asarray(np.bincount(
+                dense = np.bincount(
                     np.concatenate([d for d, _ in found]),
                     weights=np.concatenate([v for _, v in found]),
                     minlength=n,
-                ), dtype=np.float64)
-            mask = total > 0
-            out.append(Result(mask, scale * total * (BM25_K1 + 1) / (total + BM25_K1)))
+                )
+                docs = np.flatnonzero(dense).astype(np.int32)
+                total = np.asarray(dense[docs], dtype=np.float64)
+            values = scale * total * (BM25_K1 + 1) / (total + BM25_K1)
+            out.append(Result.sparse(n, docs, values))
         return out
 
     def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
@@ -508,20 +574,18 @@ class _Evaluator:
         out = []
         for leaf in self.leaves:
             docs = self._phrase_docs(leaf, fieldname, words)
-            mask = np.zeros(leaf.size, dtype=np.bool_)
-            mask[docs] = True
             if not self.scored:
+                mask = np.zeros(leaf.size, dtype=np.bool_)
+                mask[docs] = True
                 out.append(Result(mask))
                 continue
-            score = np.zeros(leaf.size)
+            total = np.zeros(docs.size)
             if docs.size:
-                total = np.zeros(docs.size)
                 for btext in words:
                     term_docs, weights = view.live_postings(leaf, fieldname, btext)
                     at = np.searchsorted(term_docs, docs)
                     total += self.bm25(leaf, fieldname, btext, docs, weights[at])
-                score[docs] = total * weight
-            out.append(Result(mask, score))
+            out.append(Result.sparse(leaf.size, docs, total * weight))
         return out
 
     def _phrase_docs(self, leaf: Leaf, fieldname: str, words: tuple[bytes, ...]) -> IntArray:
@@ -592,6 +656,19 @@ class _Evaluator:
         return out
 
 
+def _field_sums(found: list[tuple[IntArray, FloatArray]]) -> tuple[IntArray, FloatArray]:
+    """The documents of several fields' postings (each sorted) and, per document, its
+    fields' values added up in field order."""
+    if len(found) == 1:
+        return found[0]
+    docs = np.concatenate([d for d, _ in found])
+    values = np.concatenate([v for _, v in found])
+    order = np.argsort(docs, kind="stable")  # equal documents stay in field order
+    docs, values = docs[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    return docs[starts], np.add.reduceat(values, starts)
+
+
 def _expand(leaf: Leaf, fieldname: str, pattern: tuple[Any, ...]) -> tuple[bytes, ...]:
     """The terms of ``leaf``'s dictionary a prefix or fuzzy pattern expands to (cached)."""
     key = (fieldname, *pattern)
@@ -649,6 +726,11 @@ def _phrase_in_segment(view: View, leaf: Leaf, fieldname: str, words: tuple[byte
 
 def _boosted(result: Result, boost: float) -> Result:
     """``result`` with its boostable scores multiplied by ``boost``."""
+    if result.values is not None:
+        return Result(
+            result.mask, None if result.score is None else result.score * boost, result.fixed,
+            docs=result.docs, values=result.values * boost,
+        )
     if result.score is None:
         return result
     return Result(result.mask, result.score * boost, result.fixed)
@@ -814,7 +896,7 @@ def facet_counts(
 def top(
     view: View,
     hits: list[BoolArray],
-    scores: list[FloatArray | None] | None,
+    scores: list[Result] | None,
     sort: Sort,
     offset: int,
     limit: int,
@@ -844,8 +926,7 @@ def top(
         score = None
         if ranked:
             assert scores is not None
-            leaf_scores = scores[index]
-            score = leaf_scores[docs] if leaf_scores is not None else np.zeros(docs.size)
+            score = scores[index].at(docs)
         dated = data.dated[docs].astype(np.int64)
         published = data.published[docs]
         undated_last = np.where(dated != 0, 0.0, np.inf)

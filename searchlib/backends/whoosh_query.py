@@ -132,6 +132,12 @@ class _FieldsMatcher(matching.WrappingMatcher):  # type: ignore[misc]
     def supports_block_quality(self) -> bool:
         return False
 
+    def max_quality(self) -> float:
+        # An upper bound of score(): tfn / (tfn + k1) < 1. The wrapped union's own bound is
+        # of per-field BM25, which can be lower: Whoosh's top-k collection, trusting it,
+        # pruned documents that belonged on the page (ArrayUnion/Union ``replace``).
+        return float(self.boost * self.idf * (self.k1 + 1))
+
     def score(self) -> float:
         doc = self.child.id()
         # Documents are scored in order, so each field's postings only move forward; they

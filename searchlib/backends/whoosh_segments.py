@@ -43,6 +43,7 @@ DEFAULT_CACHE_MB = 64.0
 #: Python object overhead counted per cached posting list (arrays, tuple, dict entry).
 _ENTRY_OVERHEAD = 400
 _BLOCK_LENGTH = struct.Struct("!i")
+_DOUBLE = struct.Struct(">d")
 #: Term statistics kept per segment (about 150 bytes each); past this the table starts over.
 _TERM_INFOS = 50_000
 _EMPTY_INTS: IntArray = np.zeros(0, dtype=np.int32)
@@ -95,10 +96,9 @@ def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = F
         raise pickle.UnpicklingError(f"bad postings header for {fieldname}:{btext!r}")
     stream = io.BytesIO(raw)
     position = 4
-    deltas: list[int] = []
-    weights_out: list[float] = []
+    docs_parts: list[npt.NDArray[np.int64]] = []
+    weight_parts: list[npt.NDArray[np.float64]] = []
     values_out: list[bytes] = []
-    previous_last = 0
     last_block = False
     while not last_block:
         (block_length,) = _BLOCK_LENGTH.unpack_from(raw, position)
@@ -106,29 +106,121 @@ def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = F
         last_block = block_length < 0
         end = position + abs(block_length)
         stream.seek(position)
-        count, last_id, _, compression, _, _ = pickle.load(stream)
+        count, _, _, compression, _, _ = pickle.load(stream)
         data = raw[stream.tell():end]
         if compression:
             data = zlib.decompress(data)
-        ids, weights, vals = pickle.loads(data)
-        start = len(deltas)
-        deltas.extend(ids)
-        # Each block's deltas restart from 0: make its first one relative to the last block.
-        deltas[start] -= previous_last
-        previous_last = last_id
-        if weights is None:
-            weights_out.extend([1.0] * count)
-        elif isinstance(weights, float):
-            weights_out.extend([weights] * count)
+        parsed = None if values else _ids_and_weights(data, count)
+        if parsed is None:
+            ids, weights, vals = pickle.loads(data)
+            deltas = np.asarray(ids, dtype=np.int64)
+            if weights is None:
+                block_weights = np.ones(count)
+            elif isinstance(weights, float):
+                block_weights = np.full(count, weights)
+            else:
+                block_weights = np.asarray(weights, dtype=np.float64)
+            if values:
+                values_out.extend(vals if isinstance(vals, tuple) else [b""] * count)
         else:
-            weights_out.extend(weights)
-        if values:
-            values_out.extend(vals if isinstance(vals, tuple) else [b""] * count)
+            deltas, block_weights = parsed
+        # A block's document numbers are delta-encoded from 0 (whoosh.util.delta_encode).
+        docs_parts.append(np.cumsum(deltas))
+        weight_parts.append(block_weights)
         position = end
-    docs = np.cumsum(np.asarray(deltas, dtype=np.int64)).astype(np.int32)
     return Postings(
-        docs, np.asarray(weights_out, dtype=np.float32), tuple(values_out) if values else None
+        np.concatenate(docs_parts).astype(np.int32),
+        np.concatenate(weight_parts).astype(np.float32),
+        tuple(values_out) if values else None,
     )
+
+
+def _binint(data: bytes, at: int) -> tuple[int, int]:
+    """The integer a ``BININT1/BININT2/BININT`` opcode at ``at`` holds, and where the next
+    opcode starts; (-1, at) for anything else."""
+    if at + 5 > len(data):
+        return -1, at
+    op = data[at]
+    if op == _BININT1:
+        return data[at + 1], at + 2
+    if op == _BININT2:
+        return data[at + 1] | data[at + 2] << 8, at + 3
+    if op == _BININT:
+        return int.from_bytes(data[at + 1 : at + 5], "little", signed=True), at + 5
+    return -1, at
+
+
+# Opcodes of the pickles (protocol 2) that hold a block: (ids, weights, values).
+_MARK, _TUPLE, _BINPUT, _LONG_BINPUT = 0x28, 0x74, 0x71, 0x72
+_BININT1, _BININT2, _BININT, _BINFLOAT, _NONE = 0x4B, 0x4D, 0x4A, 0x47, 0x4E
+
+
+def _ids_and_weights(
+    data: bytes, count: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+    """The delta-encoded ids and the weights of a postings block, read from its pickle
+    without unpickling the values (positions) that make most of its cost; None when the
+    block is not in the shape Whoosh's ``W3PostingsWriter`` gives it (then unpickle it).
+
+    The pickle starts ``PROTO 2, MARK``, the ids as ``BININT1/BININT2/BININT``, ``TUPLE``,
+    a memo put; then the weights: ``NONE`` (all 1), one ``BINFLOAT`` (all equal), or
+    ``MARK``, a ``BINFLOAT`` each, ``TUPLE``.
+    """
+    size = len(data)
+    if count < 4 or data[:3] != b"\x80\x02(":  # small tuples pickle as TUPLE1-3
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    first, at = _binint(data, 3)
+    end = at + 2 * (count - 1)
+    if first >= 0 and end < size and data[end] == _TUPLE and bool(
+        (raw[at:end:2] == _BININT1).all()
+    ):
+        # The common case: the block's first document, then every gap under 256.
+        deltas = np.empty(count, dtype=np.int64)
+        deltas[0] = first
+        deltas[1:] = raw[at + 1 : end : 2]
+        at = end + 1
+    else:
+        found: list[int] = []
+        at = 3
+        for _ in range(count):
+            if at >= size:
+                return None
+            op = data[at]
+            if op == _BININT1:
+                found.append(data[at + 1])
+                at += 2
+            elif op == _BININT2:
+                found.append(data[at + 1] | data[at + 2] << 8)
+                at += 3
+            elif op == _BININT:
+                found.append(int.from_bytes(data[at + 1 : at + 5], "little", signed=True))
+                at += 5
+            else:
+                return None
+        if at >= size or data[at] != _TUPLE:
+            return None
+        deltas = np.asarray(found, dtype=np.int64)
+        at += 1
+    if at < size and data[at] == _BINPUT:
+        at += 2
+    elif at < size and data[at] == _LONG_BINPUT:
+        at += 5
+    if at >= size:
+        return None
+    op = data[at]
+    if op == _NONE:
+        return deltas, np.ones(count)
+    if op == _BINFLOAT:
+        return deltas, np.full(count, _DOUBLE.unpack_from(data, at + 1)[0])
+    stop = at + 1 + 9 * count
+    if op != _MARK or stop >= size or data[stop] != _TUPLE:
+        return None
+    floats = raw[at + 1 : stop].reshape(count, 9)
+    if not bool((floats[:, 0] == _BINFLOAT).all()):
+        return None
+    weights = np.ascontiguousarray(floats[:, 1:]).view(">f8").ravel().astype(np.float64)
+    return deltas, weights
 
 
 class PostingsCache:
@@ -285,36 +377,39 @@ class SegmentData:
         if self.kind is not None:
             return
         n = self.doc_count
-        kind = np.full(n, -1, dtype=np.int32)
-        provider = np.full(n, -1, dtype=np.int32)
-        counts = np.zeros(n, dtype=np.int64)
-        topics: list[int] = []
-        # Documents share few distinct cells (the same kind, provider and topics): each is
-        # parsed once.
-        parsed: dict[bytes, tuple[int, int, list[int]]] = {}
+        # Documents share few distinct cells (the same kind, provider and topics): each cell
+        # is parsed once, and documents get its values by array indexing.
+        cells: dict[bytes, int] = {b"": 0}
+        cell_of = np.zeros(n, dtype=np.int64)
         if n and segreader.has_column("facet_key"):
-            for docnum, raw in enumerate(segreader.column_reader("facet_key")):
-                if not raw:
-                    continue
-                found = parsed.get(raw)
-                if found is None:
-                    kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
-                    found = parsed[raw] = (
-                        codes.code("kind", kind_value),
-                        codes.code("provider", provider_value) if provider_value else -1,
-                        sorted({codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)})
-                        if topic_text else [],
-                    )
-                kind[docnum], provider[docnum], distinct = found
-                if distinct:
-                    topics.extend(distinct)
-                    counts[docnum] = len(distinct)
+            lookup = cells.setdefault
+            cell_of[:] = [lookup(raw, len(cells)) for raw in _var_bytes(segreader, "facet_key", n)]
+        cell_kind = np.full(len(cells), -1, dtype=np.int32)
+        cell_provider = np.full(len(cells), -1, dtype=np.int32)
+        cell_topics: list[list[int]] = [[] for _ in cells]
+        for raw, cell in cells.items():
+            if not raw:
+                continue
+            kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
+            cell_kind[cell] = codes.code("kind", kind_value)
+            if provider_value:
+                cell_provider[cell] = codes.code("provider", provider_value)
+            if topic_text:
+                cell_topics[cell] = sorted(
+                    {codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)}
+                )
+        topic_counts = np.array([len(t) for t in cell_topics], dtype=np.int64)
+        topic_flat = np.array([c for t in cell_topics for c in t], dtype=np.int32)
+        topic_first = np.cumsum(topic_counts) - topic_counts
+        counts = topic_counts[cell_of]
         start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
+        # Each document's run of topics: its cell's run in topic_flat.
+        runs = np.repeat(topic_first[cell_of] - start[:-1], counts)
         self.topic_start = start
-        self.topic_codes = np.asarray(topics, dtype=np.int32)
+        self.topic_codes = topic_flat[runs + np.arange(runs.size)]
         self.topic_docs = np.repeat(np.arange(n, dtype=np.int32), counts)
-        self.kind, self.provider = kind, provider
+        self.kind, self.provider = cell_kind[cell_of], cell_provider[cell_of]
 
     def live(self, segreader: Any) -> BoolArray:
         """Which documents are not deleted (cached while the deletions stay the same)."""
@@ -337,6 +432,19 @@ class SegmentData:
             *self.lengths.values(),
         ]
         return sum(int(a.nbytes) for a in arrays if a is not None)
+
+
+def _var_bytes(segreader: Any, name: str, doc_count: int) -> list[bytes]:
+    """Every cell of a ``VarBytesColumn``, from one read of its data (Whoosh's own reader
+    reads the file once per cell)."""
+    reader = segreader.column_reader(name, translate=False)
+    offsets, lengths = getattr(reader, "_offsets", None), getattr(reader, "_lengths", None)
+    if offsets is None or lengths is None or len(offsets) < doc_count:
+        return list(segreader.column_reader(name))
+    starts = np.asarray(offsets, dtype=np.int64)[:doc_count]
+    ends = starts + np.asarray(lengths, dtype=np.int64)[:doc_count]
+    data = reader._dbfile.get(reader._basepos, int(ends.max()) if doc_count else 0)
+    return [data[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 def _column(segreader: Any, name: str, doc_count: int, dtype: Any) -> Any:
