@@ -745,22 +745,9 @@ class _FilterSets:
     def narrow(self, docs: frozenset[int], filters: p.Filters) -> frozenset[int]:
         """``docs`` that every active filter allows (``docs`` itself when none is active)."""
         result = docs
-        for key in self._keys(filters):
+        for key in filters.parts():
             result = result & self._allowed(key)
         return result
-
-    @staticmethod
-    def _keys(filters: p.Filters) -> list[tuple[Any, ...]]:
-        keys: list[tuple[Any, ...]] = []
-        for name in ("topic", "provider", "kind"):
-            values = filters.values(name)
-            if values:
-                keys.append((name, tuple(sorted(values))))
-        if filters.since is not None or filters.until is not None:
-            keys.append(("date", filters.since, filters.until))
-        if filters.exclude_ids:
-            keys.append(("exclude", tuple(sorted(filters.exclude_ids))))
-        return keys
 
     def _allowed(self, key: tuple[Any, ...]) -> frozenset[int]:
         if key in self._memo:

@@ -767,7 +767,7 @@ class Filtering:
     def mask(self, filters: p.Filters) -> list[BoolArray] | None:
         """Which documents pass every active filter (None: no filter is active)."""
         combined: list[BoolArray] | None = None
-        for key in _filter_keys(filters):
+        for key in filters.parts():
             part = self._part(key)
             combined = [m.copy() for m in part] if combined is None else [
                 c & m for c, m in zip(combined, part, strict=True)
@@ -810,19 +810,6 @@ class Filtering:
             if btext is not None:
                 mask[view.postings(leaf, "id", btext).docs] = False
         return mask
-
-
-def _filter_keys(filters: p.Filters) -> list[tuple[Any, ...]]:
-    keys: list[tuple[Any, ...]] = []
-    for name in ("topic", "provider", "kind"):
-        values = filters.values(name)
-        if values:
-            keys.append((name, tuple(sorted(values))))
-    if filters.since is not None or filters.until is not None:
-        keys.append(("date", filters.since, filters.until))
-    if filters.exclude_ids:
-        keys.append(("exclude", tuple(sorted(filters.exclude_ids))))
-    return keys
 
 
 def _naive_utc(value: datetime) -> datetime:
