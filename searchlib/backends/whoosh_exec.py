@@ -66,6 +66,8 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+#: Masks of filtered facet values kept per segment.
+_VALUE_MASKS = 16
 _NO_DOCS: IntArray = np.zeros(0, dtype=np.int32)
 _NO_VALUES: FloatArray = np.zeros(0)
 #: A word whose postings in a segment are fewer than its documents over this is scored on
@@ -784,16 +786,27 @@ class Filtering:
         view, data = self.view, leaf.data
         name = key[0]
         if name in ("topic", "provider", "kind"):
-            data.facet_columns(leaf.reader, view.segments.codes)
-            wanted = view.segments.codes.lookup(name, key[1])
+            # Kept per segment: the documents of facet values never change in a segment.
+            kept = data.value_masks.get(key)
+            if kept is not None:
+                return kept
+            codes = view.segments.codes
+            data.facet_columns(leaf.reader, codes)
+            # A table of the codes wanted, one past the last for "no value" (-1).
+            table = np.zeros(len(codes.values[name]) + 1, dtype=np.bool_)
+            table[codes.lookup(name, key[1])] = True
             if name == "topic":
                 assert data.topic_codes is not None and data.topic_docs is not None
                 mask = np.zeros(leaf.size, dtype=np.bool_)
-                mask[data.topic_docs[np.isin(data.topic_codes, wanted)]] = True
-                return mask
-            column = data.kind if name == "kind" else data.provider
-            assert column is not None
-            return np.isin(column, wanted)
+                mask[data.topic_docs[table[data.topic_codes]]] = True
+            else:
+                column = data.kind if name == "kind" else data.provider
+                assert column is not None
+                mask = table[column]
+            if len(data.value_masks) >= _VALUE_MASKS:
+                data.value_masks.clear()
+            data.value_masks[key] = mask
+            return mask
         if name == "date":
             data.sort_columns(leaf.reader)
             assert data.dated is not None and data.published is not None
