@@ -70,9 +70,10 @@ _PLAN_RESULTS = 4
 _VALUE_MASKS = 16
 _NO_DOCS: IntArray = np.zeros(0, dtype=np.int32)
 _NO_VALUES: FloatArray = np.zeros(0)
-#: A word whose postings in a segment are fewer than its documents over this is scored on
-#: its postings, then scattered; a denser one over the whole segment.
-_SPARSE = 8
+#: A word's fields are merged by sorting their postings, unless the postings outnumber half
+#: the segment's documents: then by adding them up in an array over the segment (measured:
+#: sorting is as fast or faster below that, on 6,000 and on 300,000 documents).
+_SPARSE = 2
 #: Bytes of stored fields kept for documents recently shown.
 _STORED_BYTES = 4 * 2**20
 #: Document frequencies kept per searcher.
@@ -223,6 +224,7 @@ class View:
         self.doc_count_all = int(searcher.doc_count_all())
         self._reader = searcher.reader()
         self._df: dict[tuple[str, bytes], int] = {}
+        self._bytes: dict[tuple[str, str], bytes | None] = {}
         self._avg: dict[str, float] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
 
@@ -259,12 +261,19 @@ class View:
 
     def to_bytes(self, fieldname: str, text: str) -> bytes | None:
         """The term as the index stores it (None: the field is not in the schema)."""
-        if fieldname not in self.schema:
-            return None
-        try:
-            return bytes(self.schema[fieldname].to_bytes(text))
-        except ValueError:
-            return None
+        key = (fieldname, text)
+        if key in self._bytes:
+            return self._bytes[key]
+        found: bytes | None = None
+        if fieldname in self.schema:
+            try:
+                found = bytes(self.schema[fieldname].to_bytes(text))
+            except ValueError:
+                found = None
+        if len(self._bytes) >= _TERMS_KEPT:
+            self._bytes.clear()
+        self._bytes[key] = found
+        return found
 
     # -- postings ------------------------------------------------------------------------------
 
