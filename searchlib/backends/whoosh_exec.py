@@ -66,11 +66,14 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+#: Masks of filtered facet values kept per segment.
+_VALUE_MASKS = 16
 _NO_DOCS: IntArray = np.zeros(0, dtype=np.int32)
 _NO_VALUES: FloatArray = np.zeros(0)
-#: A word whose postings in a segment are fewer than its documents over this is scored on
-#: its postings, then scattered; a denser one over the whole segment.
-_SPARSE = 8
+#: A word's fields are merged by sorting their postings, unless the postings outnumber half
+#: the segment's documents: then by adding them up in an array over the segment (measured:
+#: sorting is as fast or faster below that, on 6,000 and on 300,000 documents).
+_SPARSE = 2
 #: Bytes of stored fields kept for documents recently shown.
 _STORED_BYTES = 4 * 2**20
 #: Document frequencies kept per searcher.
@@ -221,6 +224,7 @@ class View:
         self.doc_count_all = int(searcher.doc_count_all())
         self._reader = searcher.reader()
         self._df: dict[tuple[str, bytes], int] = {}
+        self._bytes: dict[tuple[str, str], bytes | None] = {}
         self._avg: dict[str, float] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
 
@@ -257,12 +261,19 @@ class View:
 
     def to_bytes(self, fieldname: str, text: str) -> bytes | None:
         """The term as the index stores it (None: the field is not in the schema)."""
-        if fieldname not in self.schema:
-            return None
-        try:
-            return bytes(self.schema[fieldname].to_bytes(text))
-        except ValueError:
-            return None
+        key = (fieldname, text)
+        if key in self._bytes:
+            return self._bytes[key]
+        found: bytes | None = None
+        if fieldname in self.schema:
+            try:
+                found = bytes(self.schema[fieldname].to_bytes(text))
+            except ValueError:
+                found = None
+        if len(self._bytes) >= _TERMS_KEPT:
+            self._bytes.clear()
+        self._bytes[key] = found
+        return found
 
     # -- postings ------------------------------------------------------------------------------
 
@@ -784,16 +795,27 @@ class Filtering:
         view, data = self.view, leaf.data
         name = key[0]
         if name in ("topic", "provider", "kind"):
-            data.facet_columns(leaf.reader, view.segments.codes)
-            wanted = view.segments.codes.lookup(name, key[1])
+            # Kept per segment: the documents of facet values never change in a segment.
+            kept = data.value_masks.get(key)
+            if kept is not None:
+                return kept
+            codes = view.segments.codes
+            data.facet_columns(leaf.reader, codes)
+            # A table of the codes wanted, one past the last for "no value" (-1).
+            table = np.zeros(len(codes.values[name]) + 1, dtype=np.bool_)
+            table[codes.lookup(name, key[1])] = True
             if name == "topic":
                 assert data.topic_codes is not None and data.topic_docs is not None
                 mask = np.zeros(leaf.size, dtype=np.bool_)
-                mask[data.topic_docs[np.isin(data.topic_codes, wanted)]] = True
-                return mask
-            column = data.kind if name == "kind" else data.provider
-            assert column is not None
-            return np.isin(column, wanted)
+                mask[data.topic_docs[table[data.topic_codes]]] = True
+            else:
+                column = data.kind if name == "kind" else data.provider
+                assert column is not None
+                mask = table[column]
+            if len(data.value_masks) >= _VALUE_MASKS:
+                data.value_masks.clear()
+            data.value_masks[key] = mask
+            return mask
         if name == "date":
             data.sort_columns(leaf.reader)
             assert data.dated is not None and data.published is not None

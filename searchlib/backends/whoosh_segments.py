@@ -326,6 +326,8 @@ class SegmentData:
     topic_docs: IntArray | None = None
     live_key: int = -1
     live_mask: BoolArray | None = None
+    #: Documents of filtered facet values, by (facet, values).
+    value_masks: dict[tuple[Any, ...], BoolArray] = field(default_factory=dict)
     #: Term expansions of prefixes and fuzzy terms in this segment's dictionary.
     expansions: dict[tuple[Any, ...], tuple[bytes, ...]] = field(default_factory=dict)
     #: (field, term) -> (documents, occurrences) from the term dictionary, deleted included.
