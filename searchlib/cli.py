@@ -669,10 +669,14 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
                    "environment variable.")
 @click.option("--show-paths", is_flag=True,
               help="Include the server's file paths in /stats and /documents/ID answers.")
+@click.option("--cache-mb", type=click.FloatRange(min=0, max=1e6), default=None,
+              metavar="MB", help="Megabytes of decoded postings kept between searches "
+                                 "(default 64; 0: none).")
 @_index_option
 @click.help_option("-h", "--help")
 def serve_command(
-    host: str, port: int, token_env: str | None, show_paths: bool, index_dir: Path
+    host: str, port: int, token_env: str | None, show_paths: bool, cache_mb: float | None,
+    index_dir: Path,
 ) -> None:
     """Serve the HTTP API and a search page (needs the extra: pip install 'searchlib[server]').
 
@@ -704,7 +708,7 @@ def serve_command(
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}: other machines can reach this server",
                    err=True)
-    with _errors(), _open(index_dir) as engine:
+    with _errors(), _open(index_dir, cache_mb=cache_mb) as engine:
         serve(engine, host=host, port=port, token=token, show_paths=show_paths)
 
 

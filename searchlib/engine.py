@@ -49,13 +49,24 @@ class Engine:
     Searches see the latest commit. Use as a context manager, or call :meth:`close`.
     ``backend`` chooses the engine of a new index (``whoosh``, the default); an existing index
     opens with the engine it was built with. ``path=None`` keeps the index in memory.
+    ``cache_mb`` is how many megabytes of decoded postings the whoosh backend keeps between
+    searches (default 64; 0 keeps none), so that common and repeated words cost nothing after
+    their first search; engines without such a cache ignore it.
     """
 
     def __init__(
         self, path: str | os.PathLike[str] | None, *, language: str | None = None,
         create: bool = True, lock_timeout: float = 0.0,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, backend: str | None = None,
+        cache_mb: float | None = None,
     ) -> None:
+        if cache_mb is not None and (
+            isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float))
+            or not cache_mb >= 0 or cache_mb == float("inf")
+        ):
+            raise UsageError(
+                f"cache_mb must be a number of megabytes, 0 or more, not {cache_mb!r}"
+            )
         self.path = None if path is None else Path(path)
         self.max_file_bytes = max_file_bytes
         self._write_lock = threading.Lock()
@@ -65,6 +76,10 @@ class Engine:
         )
         self.language = self._store.language
         self.backend_name = self._store.engine
+        if cache_mb is not None:
+            set_cache = getattr(self._store.backend, "set_cache_mb", None)
+            if set_cache is not None:
+                set_cache(cache_mb)
         self.pipeline = SearchPipeline(self._store.backend, self.language)
 
     @classmethod

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any as AnyType
 from typing import TypeAlias
 
 
@@ -106,8 +107,9 @@ Plan: TypeAlias = Everything | Words | Prefix | Fuzzy | All | Any | Exclude | Bo
 LEAVES = (Words, Prefix, Fuzzy)
 
 
-def leaves(plan: Plan | None) -> list[Words | Prefix | Fuzzy]:
-    """Every leaf of ``plan`` (excluded parts included), depth first."""
+def leaves(plan: Plan | None, *, excluded: bool = True) -> list[Words | Prefix | Fuzzy]:
+    """Every leaf of ``plan``, depth first; ``excluded=False`` leaves out those under an
+    exclusion (the ones that cannot make a document match)."""
     out: list[Words | Prefix | Fuzzy] = []
     stack: list[Plan] = [] if plan is None else [plan]
     while stack:
@@ -117,7 +119,7 @@ def leaves(plan: Plan | None) -> list[Words | Prefix | Fuzzy]:
         elif isinstance(node, (All, Any)):
             stack.extend(reversed(node.children))
         elif isinstance(node, Exclude):
-            stack.extend((node.excluded, node.positive))
+            stack.extend((node.excluded, node.positive) if excluded else (node.positive,))
         elif isinstance(node, Boost):
             stack.append(node.child)
     return out
@@ -125,19 +127,7 @@ def leaves(plan: Plan | None) -> list[Words | Prefix | Fuzzy]:
 
 def positive_leaves(plan: Plan | None) -> list[Words | Prefix | Fuzzy]:
     """The leaves that can make a document match (not those under an exclusion)."""
-    out: list[Words | Prefix | Fuzzy] = []
-    stack: list[Plan] = [] if plan is None else [plan]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (Words, Prefix, Fuzzy)):
-            out.append(node)
-        elif isinstance(node, (All, Any)):
-            stack.extend(reversed(node.children))
-        elif isinstance(node, Exclude):
-            stack.append(node.positive)
-        elif isinstance(node, Boost):
-            stack.append(node.child)
-    return out
+    return leaves(plan, excluded=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +174,20 @@ class Filters:
             else:
                 raise ValueError(f"unknown filter {name!r}")
         return out
+
+    def parts(self) -> list[tuple[AnyType, ...]]:
+        """One hashable key per active filter (values sorted): what a backend can compute
+        once per search and reuse for every facet whose filters share it."""
+        keys: list[tuple[AnyType, ...]] = []
+        for name in ("topic", "provider", "kind"):
+            values = self.values(name)
+            if values:
+                keys.append((name, tuple(sorted(values))))
+        if self.since is not None or self.until is not None:
+            keys.append(("date", self.since, self.until))
+        if self.exclude_ids:
+            keys.append(("exclude", tuple(sorted(self.exclude_ids))))
+        return keys
 
     def values(self, facet: str) -> tuple[str, ...]:
         """The selected values of one facet."""

@@ -464,6 +464,24 @@ def test_serve_shows_paths_only_when_asked(
     assert calls == [{"host": "127.0.0.1", "port": 8000, "token": None, "show_paths": shown}]
 
 
+@pytest.mark.parametrize(("flags", "megabytes"), [([], 64.0), (["--cache-mb", "8"], 8.0)])
+def test_serve_sets_the_postings_cache(
+    indexed: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], megabytes: float
+) -> None:
+    pytest.importorskip("starlette", reason="search serve needs the server extra")
+    import searchlib.http
+
+    sizes: list[float] = []
+    monkeypatch.setattr(
+        searchlib.http, "serve", lambda engine, **kwargs: sizes.append(engine.backend.cache_mb)
+    )
+    code, _, err = run("serve", *flags, "--index", str(indexed))
+    assert (code, err) == (0, "")
+    assert sizes == [megabytes]
+    code, _, err = run("serve", "--cache-mb", "-1", "--index", str(indexed))
+    assert code == 2 and "Invalid value for '--cache-mb'" in err
+
+
 # -- a newcomer's first hour ---------------------------------------------------------------
 
 

@@ -154,32 +154,3 @@ class Backend(Protocol):
         field) within ``max_distance`` edits of ``word`` (Levenshtein) that share its first
         letter, those in the most live documents first, then alphabetically."""
         ...
-
-
-# -- transitional: the request shape of the whole-product backend, until the pipeline lands ---
-
-from datetime import datetime  # noqa: E402
-
-from ..query import Node  # noqa: E402
-from ..schema import FACETS, SORTS, FeedbackMode, MatchMode  # noqa: E402, F401
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    """Everything a search asks for, validated by the engine before it reaches a backend."""
-
-    text: str
-    query: Node
-    topics: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    sort: Sort = "relevance"
-    limit: int = 10
-    offset: int = 0
-    facet_size: int = 10
-    match: MatchMode = "auto"
-    feedback: FeedbackMode = "auto"
-    exclude_ids: tuple[str, ...] = ()
-    suggest: bool = True

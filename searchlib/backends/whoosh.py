@@ -8,8 +8,11 @@ The traps of Whoosh 2.7.5 that shape this module (DESIGN §3):
 - ``DATETIME`` drops UTC offsets: datetimes are stored naive, in UTC.
 - ``NUMERIC(float, sortable=True)`` crashes: quality is an int.
 - Two ``update_document()`` calls for one id in one writer keep both: batches are de-duplicated.
-- ``groupedby`` facets are slow: facet counts come from a per-searcher cache of value -> doc set,
-  intersected with the matching doc set.
+- Whoosh's matchers run Python code per matching document and term (~150 µs a document for
+  a word in four fields), and ``groupedby`` facets are slow: searches run on numpy arrays
+  instead (:mod:`.whoosh_exec`, over per-segment arrays from :mod:`.whoosh_segments`), with
+  the same scores. The matcher path stays as :meth:`WhooshBackend._execute_with_matchers`, the
+  reference the tests compare with.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.columns import NumericColumn, VarBytesColumn
@@ -43,15 +47,30 @@ from .. import plan as p
 from ..durable import fsync_path
 from ..errors import IndexCorruptError, IndexLockedError
 from ..records import Record, field_texts
-from ..schema import BM25_B, BM25_K1, FACETS, Sort
+from ..schema import BM25_B, BM25_K1, FACETS, SORTS, Sort
 from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_codec import SearchlibCodec
+from .whoosh_exec import (
+    Filtering,
+    Positions,
+    Result,
+    Segments,
+    View,
+    execution_facets,
+    live_counts,
+    narrowed,
+    top,
+)
+from .whoosh_exec import term_stats as array_term_stats
 from .whoosh_facets import FacetCache, facet_key
 from .whoosh_query import to_whoosh
+from .whoosh_segments import DEFAULT_CACHE_MB
 from .whoosh_writer import BulkSegmentWriter
 
 _INDEX_NAME = "MAIN"
+#: Plans whose matching documents a backend remembers (per searcher).
+_MATCHED_PLANS = 16
 _NO_QUALITY = -(2**31)
 
 
@@ -142,6 +161,16 @@ def _storage(path: Path) -> FileStorage:
     return FileStorage(str(path), supports_mmap=False)
 
 
+def _cache_bytes(cache_mb: float) -> int:
+    """The postings cache budget in bytes; a clear error for a bad setting."""
+    if (
+        isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float))
+        or not 0 <= cache_mb < math.inf
+    ):
+        raise ValueError(f"cache_mb must be a number of megabytes, 0 or more, not {cache_mb!r}")
+    return int(cache_mb * 2**20)
+
+
 def _merge_is_due(ix: Any) -> bool:
     """Whether Whoosh's ``MERGE_SMALL`` policy would merge some of the index's segments.
 
@@ -181,7 +210,14 @@ class WhooshBackend:
     #: frequencies, ``parents`` stored only.
     format_version: ClassVar[int] = 2
 
-    def __init__(self, ix: Any, language: str, *, lock_timeout: float = 0.0) -> None:
+    def __init__(
+        self,
+        ix: Any,
+        language: str,
+        *,
+        lock_timeout: float = 0.0,
+        cache_mb: float = DEFAULT_CACHE_MB,
+    ) -> None:
         self._ix = ix
         #: Where the index lives, for error messages.
         self.location = str(getattr(ix.storage, "folder", "memory"))
@@ -190,29 +226,59 @@ class WhooshBackend:
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
         self._cache: FacetCache | None = None
+        self._view: View | None = None
         self._info: IndexInfo | None = None
+        #: Matching documents of recent plans, for the current searcher only.
+        self._matched: dict[p.Plan | None, frozenset[int]] = {}
         self._weighting = LuceneIdfBM25F(B=BM25_B, K1=BM25_K1)
+        self._segments = Segments(_cache_bytes(cache_mb))
+
+    @property
+    def cache_mb(self) -> float:
+        """Megabytes of decoded postings kept between searches (see :meth:`set_cache_mb`)."""
+        return self._segments.postings.max_bytes / 2**20
+
+    def set_cache_mb(self, cache_mb: float) -> None:
+        """Keep up to ``cache_mb`` megabytes of decoded postings between searches (0: none).
+
+        Common and repeated terms then cost no decoding; the per-segment columns (field
+        lengths, sort keys, facet codes: about 20 bytes a document) are kept regardless.
+        """
+        with self._lock:
+            self._segments.postings.resize(_cache_bytes(cache_mb))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
     def create(
-        cls, path: Path | None, language: str, *, lock_timeout: float = 0.0
+        cls,
+        path: Path | None,
+        language: str,
+        *,
+        lock_timeout: float = 0.0,
+        cache_mb: float = DEFAULT_CACHE_MB,
     ) -> WhooshBackend:
         """Create an empty index in ``path`` (an existing one there is replaced), or in RAM."""
         if path is None:
             ix = RamStorage().create_index(build_schema(language), indexname=_INDEX_NAME)
-            return cls(ix, language)
+            return cls(ix, language, cache_mb=cache_mb)
         path.mkdir(parents=True, exist_ok=True)
         ix = _storage(path).create_index(build_schema(language), indexname=_INDEX_NAME)
-        return cls(ix, language, lock_timeout=lock_timeout)
+        return cls(ix, language, lock_timeout=lock_timeout, cache_mb=cache_mb)
 
     @classmethod
-    def open(cls, path: Path, language: str, *, lock_timeout: float = 0.0) -> WhooshBackend:
+    def open(
+        cls,
+        path: Path,
+        language: str,
+        *,
+        lock_timeout: float = 0.0,
+        cache_mb: float = DEFAULT_CACHE_MB,
+    ) -> WhooshBackend:
         """Open the index in ``path``."""
         try:
             ix = _storage(path).open_index(_INDEX_NAME)
-            backend = cls(ix, language, lock_timeout=lock_timeout)
+            backend = cls(ix, language, lock_timeout=lock_timeout, cache_mb=cache_mb)
             with backend._lock:
                 backend._current()  # read the segments now: a broken index fails here
                 backend._searcher.doc_count()  # type: ignore[union-attr]
@@ -246,6 +312,7 @@ class WhooshBackend:
                 self._searcher.close()
             self._searcher = None
             self._cache = None
+            self._view = None
             self._info = None
             self._ix.close()
 
@@ -380,21 +447,29 @@ class WhooshBackend:
                 new = self._ix.searcher(weighting=self._weighting)
                 old, self._searcher = self._searcher, new
                 self._cache = FacetCache(new)
+                self._view = View(new, self._segments)
                 self._info = None
+                self._matched = {}
                 if old is not None:
                     old.close()
             assert self._cache is not None
             return self._searcher, self._cache
 
+    def _current_view(self) -> View:
+        """The arrays view of the open searcher (see :mod:`.whoosh_exec`)."""
+        self._current()
+        assert self._view is not None
+        return self._view
+
     def info(self) -> IndexInfo:
         """Live documents, bytes on disk, and documents per facet value (cached per commit)."""
         with self._lock, _guard(self.location):
-            searcher, cache = self._current()
+            view = self._current_view()
             if self._info is None:
-                facets: dict[str, Mapping[str, int]] = {
-                    name: {v: len(d) for v, d in cache.values(name).items()} for name in FACETS
-                }
-                self._info = IndexInfo(int(searcher.doc_count()), self._size_bytes(), facets)
+                counts = live_counts(view)
+                facets: dict[str, Mapping[str, int]] = {name: counts[name] for name in FACETS}
+                count = int(view.searcher.doc_count())
+                self._info = IndexInfo(count, self._size_bytes(), facets)
             return self._info
 
     def _size_bytes(self) -> int:
@@ -451,39 +526,24 @@ class WhooshBackend:
         away; when the index has deletions, the term's postings are walked instead.
         """
         with self._lock, _guard(self.location):
-            searcher, _ = self._current()
-            return {term: self._term_stats(searcher, field, term) for term in terms}
-
-    @staticmethod
-    def _term_stats(searcher: Searcher, field: str, term: str) -> TermStats:
-        reader = searcher.reader()
-        if (field, term) not in reader:
-            return TermStats(0, 0)
-        if not reader.has_deletions():
-            return TermStats(
-                int(reader.doc_frequency(field, term)), int(reader.frequency(field, term))
-            )
-        docs = frequency = 0
-        postings = searcher.postings(field, term)  # skips deleted documents
-        while postings.is_active():
-            docs += 1
-            frequency += int(postings.weight())
-            postings.next()
-        return TermStats(docs, frequency)
+            view = self._current_view()
+            stats = array_term_stats(view, field, terms)
+            return {term: TermStats(df, frequency) for term, (df, frequency) in stats.items()}
 
     def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
         """Words of live titles and excerpts within ``max_distance`` edits, in the most
         documents first, then alphabetically."""
         with self._lock, _guard(self.location):
-            searcher, _ = self._current()
-            reader = searcher.reader()
+            view = self._current_view()
+            reader = view.searcher.reader()
             if "spell" not in reader.schema:
                 return []
-            found = []
-            for candidate in reader.terms_within("spell", word, max_distance, prefix=1):
-                stats = self._term_stats(searcher, "spell", candidate)
-                if stats.doc_frequency:
-                    found.append((stats.doc_frequency, candidate))
+            candidates = {
+                c.decode("utf-8") if isinstance(c, bytes) else c
+                for c in reader.terms_within("spell", word, max_distance, prefix=1)
+            }
+            stats = array_term_stats(view, "spell", sorted(candidates))
+            found = [(df, c) for c, (df, _) in stats.items() if df]
         found.sort(key=lambda fw: (-fw[0], fw[1]))
         return [w for _, w in found[:limit]]
 
@@ -498,11 +558,65 @@ class WhooshBackend:
         offset: int,
         limit: int,
     ) -> Execution:
-        """Matching set, page and facet counts of ``plan`` in one pass over one searcher."""
+        """Matching set, page and facet counts of ``plan``, with array operations over the
+        segments of one searcher (see :mod:`.whoosh_exec`)."""
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, not {offset}")
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        for facet in facets:
+            if facet not in FACETS:
+                raise ValueError(f"unknown facet {facet!r}: choose one of {', '.join(FACETS)}")
+        with self._lock, _guard(self.location):
+            view = self._current_view()
+            if plan is None:
+                results = [
+                    Result(np.zeros(leaf.size, dtype=np.bool_)) for leaf in view.leaves
+                ]
+            else:
+                results = view.evaluate(plan)
+            filtering = Filtering(view)
+            hits = narrowed(results, filtering.mask(filters))
+            total = sum(int(np.count_nonzero(h)) for h in hits)
+            positions = Positions()
+            counts = execution_facets(view, results, facets, filtering, positions)
+            scored = plan is not None and bool(p.positive_leaves(plan))
+            scores = results if scored and sort == "relevance" else None
+            page = top(view, hits, scores, sort, offset, limit, positions)
+            rows = tuple(
+                (self._record(self._segments.stored_fields(leaf, docnum)), score)
+                for leaf, docnum, score in page
+            )
+            return Execution(total, rows, counts)
+
+    def count(self, plan: p.Plan | None, filters: p.Filters) -> int:
+        """How many documents match ``plan`` under ``filters``."""
+        if plan is None:
+            return 0
+        with self._lock, _guard(self.location):
+            view = self._current_view()
+            hits = narrowed(view.evaluate(plan), Filtering(view).mask(filters))
+            return sum(int(np.count_nonzero(h)) for h in hits)
+
+    # -- the reference: Whoosh's own matchers ------------------------------------------------
+
+    def _execute_with_matchers(
+        self,
+        plan: p.Plan | None,
+        filters: p.Filters,
+        facets: Mapping[str, p.Filters],
+        sort: Sort,
+        offset: int,
+        limit: int,
+    ) -> Execution:
+        """:meth:`execute` with Whoosh's matchers (``to_whoosh``): what the array executor
+        must give (the tests compare them), ~100x slower."""
         with self._lock, _guard(self.location):
             searcher, cache = self._current()
             match = None if plan is None else to_whoosh(plan)
-            matched = self._matching(searcher, cache, match)
+            matched = self._matching(searcher, cache, plan, match)
             sets = _FilterSets(searcher, cache)
             hit_docs = sets.narrow(matched, filters)
             counts: dict[str, dict[str, int]] = {}
@@ -523,23 +637,30 @@ class WhooshBackend:
             )
             return Execution(len(hit_docs), rows, counts)
 
-    def count(self, plan: p.Plan | None, filters: p.Filters) -> int:
-        """How many documents match ``plan`` under ``filters``."""
+    def _count_with_matchers(self, plan: p.Plan | None, filters: p.Filters) -> int:
+        """:meth:`count` with Whoosh's matchers (the reference)."""
         with self._lock, _guard(self.location):
             searcher, cache = self._current()
             match = None if plan is None else to_whoosh(plan)
-            matched = self._matching(searcher, cache, match)
+            matched = self._matching(searcher, cache, plan, match)
             return len(_FilterSets(searcher, cache).narrow(matched, filters))
 
-    @staticmethod
     def _matching(
-        searcher: Searcher, cache: FacetCache, match: wq.Query | None
+        self, searcher: Searcher, cache: FacetCache, plan: p.Plan | None, match: wq.Query | None
     ) -> frozenset[int]:
+        """The documents ``plan`` matches, remembered for the current searcher: the pipeline
+        often counts a plan, then executes it (plans are hashable for this)."""
         if match is None:
             return frozenset()
         if isinstance(match, wq.Every):
             return cache.all_docs
-        return frozenset(searcher.docs_for_query(match))
+        found = self._matched.get(plan)
+        if found is None:
+            found = frozenset(searcher.docs_for_query(match))
+            if len(self._matched) >= _MATCHED_PLANS:
+                self._matched.pop(next(iter(self._matched)))  # the oldest
+            self._matched[plan] = found
+        return found
 
     def _page(
         self,
@@ -627,22 +748,9 @@ class _FilterSets:
     def narrow(self, docs: frozenset[int], filters: p.Filters) -> frozenset[int]:
         """``docs`` that every active filter allows (``docs`` itself when none is active)."""
         result = docs
-        for key in self._keys(filters):
+        for key in filters.parts():
             result = result & self._allowed(key)
         return result
-
-    @staticmethod
-    def _keys(filters: p.Filters) -> list[tuple[Any, ...]]:
-        keys: list[tuple[Any, ...]] = []
-        for name in ("topic", "provider", "kind"):
-            values = filters.values(name)
-            if values:
-                keys.append((name, tuple(sorted(values))))
-        if filters.since is not None or filters.until is not None:
-            keys.append(("date", filters.since, filters.until))
-        if filters.exclude_ids:
-            keys.append(("exclude", tuple(sorted(filters.exclude_ids))))
-        return keys
 
     def _allowed(self, key: tuple[Any, ...]) -> frozenset[int]:
         if key in self._memo:

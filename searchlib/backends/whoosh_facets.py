@@ -1,9 +1,8 @@
-"""Facet counting over doc sets: fast, disjunctive, and never stale.
+"""The ``facet_key`` column: every facet value of a document in one cell.
 
-Whoosh's ``groupedby`` costs ~36 ms at 20k documents. Instead, each searcher gets a
-:class:`FacetCache` of facet value -> set of live docnums (built on first use from one column
-that holds every document's facet values), and a facet's counts are the sizes of those sets
-intersected with the matching docs.
+Searches count facets from it as per-segment integer codes (:mod:`.whoosh_segments`).
+:class:`FacetCache` (facet value -> set of live docnums per searcher) serves the reference
+path that runs Whoosh's own matchers (``WhooshBackend._execute_with_matchers``).
 """
 
 from __future__ import annotations

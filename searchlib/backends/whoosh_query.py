@@ -57,7 +57,9 @@ def _words(plan: p.Words) -> wq.Query:
             if field in FIELD_WEIGHTS:
                 return wq.Term(field, term, boost=FIELD_WEIGHTS[field])
             return wq.Term(field, term)
-        return FieldsTerm([wq.Term(f, term, boost=FIELD_WEIGHTS[f]) for f in plan.fields])
+        return FieldsTerm(
+            [wq.Term(f, term, boost=FIELD_WEIGHTS.get(f, 1.0)) for f in plan.fields]
+        )
     # Several tokens from one word ("covid-19", CJK bigrams) or a quoted phrase: in order,
     # in the fields that keep positions (a phrase never matches elsewhere).
     phrases = [
@@ -115,23 +117,38 @@ class _FieldsMatcher(matching.WrappingMatcher):  # type: ignore[misc]
         self.parts = parts
         self.idf = idf
         self.k1 = k1
+        self._last = -1
 
     def copy(self) -> _FieldsMatcher:
         parts = [[p[0], p[0](), *p[2:]] for p in self.parts]
         return _FieldsMatcher(self.child.copy(), parts, self.idf, self.k1, self.boost)
 
     def _replacement(self, newchild: Any) -> _FieldsMatcher:
-        return _FieldsMatcher(newchild, self.parts, self.idf, self.k1, self.boost)
+        # The same pass goes on with the same postings: keep where it is.
+        matcher = _FieldsMatcher(newchild, self.parts, self.idf, self.k1, self.boost)
+        matcher._last = self._last
+        return matcher
 
     def supports_block_quality(self) -> bool:
         return False
 
+    def max_quality(self) -> float:
+        # An upper bound of score(): tfn / (tfn + k1) < 1. The wrapped union's own bound is
+        # of per-field BM25, which can be lower: Whoosh's top-k collection, trusting it,
+        # pruned documents that belonged on the page (ArrayUnion/Union ``replace``).
+        return float(self.boost * self.idf * (self.k1 + 1))
+
     def score(self) -> float:
         doc = self.child.id()
+        # Documents are scored in order, so each field's postings only move forward; they
+        # restart only when the scorer goes back (a copy, or a new pass). Restarting whenever
+        # a field's list was ahead of the document made a common word quadratic.
+        restart = doc < self._last
+        self._last = doc
         tfn = 0.0
         for part in self.parts:
             postings = part[1]
-            if postings.is_active() and postings.id() > doc:
+            if restart:
                 postings = part[1] = part[0]()
             if postings.is_active() and postings.id() < doc:
                 postings.skip_to(doc)

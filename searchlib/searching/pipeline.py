@@ -24,6 +24,7 @@ from .facets import build_facet, facet_filters
 from .feedback import (
     DEFAULT_FEEDBACK,
     FeedbackSettings,
+    FeedbackWord,
     expand,
     nested_negation,
     relevance_model,
@@ -165,12 +166,20 @@ class SearchPipeline:
         model = relevance_model(self.analyzer, top, None)
         if settings.max_df < 1.0 and model:
             most = settings.max_df * self.backend.info().count
-            candidates = [word.term for word in model]
-            too_common: set[str] = set()
-            for field in ("title", "excerpt"):
-                stats = self.backend.term_stats(field, candidates)
-                too_common |= {t for t, s in stats.items() if s.doc_frequency > most}
-            model = [word for word in model if word.term not in too_common]
+            # The strongest words first, in chunks, until enough pass: the statistics of
+            # words that would be cut anyway are never asked for.
+            kept: list[FeedbackWord] = []
+            start = 0
+            while start < len(model) and len(kept) < settings.terms:
+                chunk = model[start : start + max(settings.terms, 1)]
+                start += len(chunk)
+                candidates = [word.term for word in chunk]
+                too_common: set[str] = set()
+                for field in ("title", "excerpt"):
+                    stats = self.backend.term_stats(field, candidates)
+                    too_common |= {t for t, s in stats.items() if s.doc_frequency > most}
+                kept += [word for word in chunk if word.term not in too_common]
+            model = kept
         model = model[: settings.terms]
         original = Counter(
             term for word in typed_words(request.query) for term in self.analyzer.terms(word)

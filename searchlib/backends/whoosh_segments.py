@@ -1,0 +1,469 @@
+"""Arrays read from Whoosh segments: postings, field lengths, sort keys, facet codes, deletions.
+
+A Whoosh segment never changes after it is written (a commit adds segments, merges some into a
+new one, or marks documents of old ones deleted), so everything read from it is kept as numpy
+arrays keyed by its segment id and reused by every later searcher that still has the segment:
+a commit costs arrays for its new segments only. Only the deleted-documents mask depends on
+the commit; deletions in a segment only ever grow, so it is keyed by the segment id and its
+number of deleted documents.
+
+Postings are decoded in bulk from the stored blocks of Whoosh's ``W3`` codec
+(``whoosh.codec.whoosh3``: each block of up to 128 postings is a pickled, zlib-compressed
+tuple of delta-encoded document numbers, weights and values); a cumulative sum replaces
+Whoosh's generator ``delta_decode``. They go into :class:`PostingsCache`, bounded by bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.util.numeric import byte_to_length
+
+from .whoosh_facets import FIELD_SEP, TOPIC_SEP
+
+IntArray = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Whoosh stores a document's field length as one byte; this table decodes it.
+LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+#: The default size of the postings cache, in megabytes (see ``PostingsCache``).
+DEFAULT_CACHE_MB = 64.0
+#: Python object overhead counted per cached posting list (arrays, tuple, dict entry).
+_ENTRY_OVERHEAD = 400
+_BLOCK_LENGTH = struct.Struct("!i")
+_DOUBLE = struct.Struct(">d")
+#: Term statistics kept per segment (about 150 bytes each); past this the table starts over.
+_TERM_INFOS = 50_000
+_EMPTY_INTS: IntArray = np.zeros(0, dtype=np.int32)
+_EMPTY_FLOATS = np.zeros(0, dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """One term's postings in one segment: document numbers (ascending, deleted documents
+    included) and their weights (term frequencies); ``values`` holds the encoded positions
+    when they were asked for."""
+
+    docs: IntArray
+    weights: npt.NDArray[np.float32]
+    values: tuple[bytes, ...] | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this posting list holds (arrays, and value strings if any)."""
+        size = int(self.docs.nbytes + self.weights.nbytes) + _ENTRY_OVERHEAD
+        if self.values is not None:
+            size += sum(len(v) + 40 for v in self.values)
+        return size
+
+
+EMPTY_POSTINGS = Postings(_EMPTY_INTS, _EMPTY_FLOATS)
+
+
+def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = False) -> Postings:
+    """Decode every posting of ``fieldname:btext`` in one segment reader (empty if absent)."""
+    terms = segreader._terms  # W3TermsReader
+    try:
+        info = terms.term_info(fieldname, btext)
+    except Exception:  # TermNotFound, or a field that this segment does not index
+        return EMPTY_POSTINGS
+    if info.is_inlined():
+        ids, weights, vals = info.inlined_postings()
+        if len(ids) and not len(weights):
+            weights = [1.0] * len(ids)  # searchlib's codec stores all-1.0 weights as ()
+        return Postings(
+            np.asarray(ids, dtype=np.int32),
+            np.asarray(weights, dtype=np.float32),
+            tuple(vals) if values else None,
+        )
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+        (length,) = length
+    raw = terms._postfile.get(offset, length)
+    if raw[:4] != WHOOSH3_HEADER_MAGIC:
+        raise pickle.UnpicklingError(f"bad postings header for {fieldname}:{btext!r}")
+    stream = io.BytesIO(raw)
+    position = 4
+    docs_parts: list[npt.NDArray[np.int64]] = []
+    weight_parts: list[npt.NDArray[np.float64]] = []
+    values_out: list[bytes] = []
+    last_block = False
+    while not last_block:
+        (block_length,) = _BLOCK_LENGTH.unpack_from(raw, position)
+        position += 4
+        last_block = block_length < 0
+        end = position + abs(block_length)
+        stream.seek(position)
+        count, _, _, compression, _, _ = pickle.load(stream)
+        data = raw[stream.tell():end]
+        if compression:
+            data = zlib.decompress(data)
+        parsed = None if values else _ids_and_weights(data, count)
+        if parsed is None:
+            ids, weights, vals = pickle.loads(data)
+            deltas = np.asarray(ids, dtype=np.int64)
+            if weights is None:
+                block_weights = np.ones(count)
+            elif isinstance(weights, float):
+                block_weights = np.full(count, weights)
+            else:
+                block_weights = np.asarray(weights, dtype=np.float64)
+            if values:
+                values_out.extend(vals if isinstance(vals, tuple) else [b""] * count)
+        else:
+            deltas, block_weights = parsed
+        # A block's document numbers are delta-encoded from 0 (whoosh.util.delta_encode).
+        docs_parts.append(np.cumsum(deltas))
+        weight_parts.append(block_weights)
+        position = end
+    return Postings(
+        np.concatenate(docs_parts).astype(np.int32),
+        np.concatenate(weight_parts).astype(np.float32),
+        tuple(values_out) if values else None,
+    )
+
+
+def _binint(data: bytes, at: int) -> tuple[int, int]:
+    """The integer a ``BININT1/BININT2/BININT`` opcode at ``at`` holds, and where the next
+    opcode starts; (-1, at) for anything else."""
+    if at + 5 > len(data):
+        return -1, at
+    op = data[at]
+    if op == _BININT1:
+        return data[at + 1], at + 2
+    if op == _BININT2:
+        return data[at + 1] | data[at + 2] << 8, at + 3
+    if op == _BININT:
+        return int.from_bytes(data[at + 1 : at + 5], "little", signed=True), at + 5
+    return -1, at
+
+
+# Opcodes of the pickles (protocol 2) that hold a block: (ids, weights, values).
+_MARK, _TUPLE, _BINPUT, _LONG_BINPUT = 0x28, 0x74, 0x71, 0x72
+_BININT1, _BININT2, _BININT, _BINFLOAT, _NONE = 0x4B, 0x4D, 0x4A, 0x47, 0x4E
+
+
+def _ids_and_weights(
+    data: bytes, count: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+    """The delta-encoded ids and the weights of a postings block, read from its pickle
+    without unpickling the values (positions) that make most of its cost; None when the
+    block is not in the shape Whoosh's ``W3PostingsWriter`` gives it (then unpickle it).
+
+    The pickle starts ``PROTO 2, MARK``, the ids as ``BININT1/BININT2/BININT``, ``TUPLE``,
+    a memo put; then the weights: ``NONE`` (all 1), one ``BINFLOAT`` (all equal), or
+    ``MARK``, a ``BINFLOAT`` each, ``TUPLE``.
+    """
+    size = len(data)
+    if count < 4 or data[:3] != b"\x80\x02(":  # small tuples pickle as TUPLE1-3
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    first, at = _binint(data, 3)
+    end = at + 2 * (count - 1)
+    if first >= 0 and end < size and data[end] == _TUPLE and bool(
+        (raw[at:end:2] == _BININT1).all()
+    ):
+        # The common case: the block's first document, then every gap under 256.
+        deltas = np.empty(count, dtype=np.int64)
+        deltas[0] = first
+        deltas[1:] = raw[at + 1 : end : 2]
+        at = end + 1
+    else:
+        found: list[int] = []
+        at = 3
+        for _ in range(count):
+            if at >= size:
+                return None
+            op = data[at]
+            if op == _BININT1:
+                found.append(data[at + 1])
+                at += 2
+            elif op == _BININT2:
+                found.append(data[at + 1] | data[at + 2] << 8)
+                at += 3
+            elif op == _BININT:
+                found.append(int.from_bytes(data[at + 1 : at + 5], "little", signed=True))
+                at += 5
+            else:
+                return None
+        if at >= size or data[at] != _TUPLE:
+            return None
+        deltas = np.asarray(found, dtype=np.int64)
+        at += 1
+    if at < size and data[at] == _BINPUT:
+        at += 2
+    elif at < size and data[at] == _LONG_BINPUT:
+        at += 5
+    if at >= size:
+        return None
+    op = data[at]
+    if op == _NONE:
+        return deltas, np.ones(count)
+    if op == _BINFLOAT:
+        return deltas, np.full(count, _DOUBLE.unpack_from(data, at + 1)[0])
+    stop = at + 1 + 9 * count
+    if op != _MARK or stop >= size or data[stop] != _TUPLE:
+        return None
+    floats = raw[at + 1 : stop].reshape(count, 9)
+    if not bool((floats[:, 0] == _BINFLOAT).all()):
+        return None
+    weights = np.ascontiguousarray(floats[:, 1:]).view(">f8").ravel().astype(np.float64)
+    return deltas, weights
+
+
+class PostingsCache:
+    """Decoded posting lists (and other per-segment results) by key, least recently used
+    evicted first once their bytes pass ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        """Bytes held now."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable) -> Any:
+        """The cached value of ``key`` (now the most recently used), or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: Hashable, value: Any, size: int) -> None:
+        """Keep ``value`` (of ``size`` bytes) unless it alone exceeds the budget."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self.max_bytes:
+                return
+            self._entries[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def resize(self, max_bytes: int) -> None:
+        """Change the budget, evicting what no longer fits."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            while self._bytes > self.max_bytes and self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def drop_segments(self, segids: Iterable[str]) -> None:
+        """Forget every entry of these segments (keys start with the segment id)."""
+        gone = set(segids)
+        if not gone:
+            return
+        with self._lock:
+            for key in [k for k in self._entries if isinstance(k, tuple) and k[0] in gone]:
+                self._bytes -= self._entries.pop(key)[1]
+
+
+class FacetCodes:
+    """Facet value <-> integer code, one table per facet, shared by every segment.
+
+    Codes only grow: a value whose documents are all gone keeps its code (and counts 0).
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[str, dict[str, int]] = {"kind": {}, "provider": {}, "topic": {}}
+        self.values: dict[str, list[str]] = {"kind": [], "provider": [], "topic": []}
+
+    def code(self, facet: str, value: str) -> int:
+        """The code of ``value`` in ``facet``, assigned on first sight."""
+        table = self.codes[facet]
+        found = table.get(value)
+        if found is None:
+            found = table[value] = len(table)
+            self.values[facet].append(value)
+        return found
+
+    def lookup(self, facet: str, values: Iterable[str]) -> IntArray:
+        """The codes of the known ``values`` (unknown ones match nothing)."""
+        table = self.codes[facet]
+        return np.array([table[v] for v in values if v in table], dtype=np.int32)
+
+
+@dataclass
+class SegmentData:
+    """Arrays of one segment, each built the first time it is needed, kept while the segment
+    is in the index."""
+
+    segid: str
+    doc_count: int
+    lengths: dict[str, npt.NDArray[np.uint8] | None] = field(default_factory=dict)
+    dated: npt.NDArray[np.int8] | None = None
+    published: npt.NDArray[np.uint64] | None = None
+    quality: npt.NDArray[np.int64] | None = None
+    kind: IntArray | None = None
+    provider: IntArray | None = None
+    #: Topics, multi-valued: document ``d`` has ``topic_codes[topic_start[d]:topic_start[d+1]]``.
+    topic_start: npt.NDArray[np.int64] | None = None
+    topic_codes: IntArray | None = None
+    topic_docs: IntArray | None = None
+    live_key: int = -1
+    live_mask: BoolArray | None = None
+    #: Documents of filtered facet values, by (facet, values).
+    value_masks: dict[tuple[Any, ...], BoolArray] = field(default_factory=dict)
+    #: Term expansions of prefixes and fuzzy terms in this segment's dictionary.
+    expansions: dict[tuple[Any, ...], tuple[bytes, ...]] = field(default_factory=dict)
+    #: (field, term) -> (documents, occurrences) from the term dictionary, deleted included.
+    term_infos: dict[tuple[str, bytes], tuple[int, float]] = field(default_factory=dict)
+
+    def term_info(self, segreader: Any, fieldname: str, btext: bytes) -> tuple[int, float]:
+        """How many documents of the segment hold the term, and how often it occurs there
+        (Whoosh's statistics: deleted documents count), from the term dictionary, cached."""
+        key = (fieldname, btext)
+        found = self.term_infos.get(key)
+        if found is None:
+            try:
+                info = segreader._terms.term_info(fieldname, btext)
+            except Exception:  # TermNotFound, or a field that this segment does not index
+                found = (0, 0.0)
+            else:
+                found = (int(info.doc_frequency()), float(info.weight()))
+            if len(self.term_infos) >= _TERM_INFOS:
+                self.term_infos.clear()
+            self.term_infos[key] = found
+        return found
+
+    # -- per-document columns ----------------------------------------------------------------
+
+    def field_lengths(self, segreader: Any, fieldname: str) -> npt.NDArray[np.uint8] | None:
+        """Each document's length byte in ``fieldname`` (None: the field keeps no lengths)."""
+        if fieldname not in self.lengths:
+            perdoc = segreader._perdoc
+            column = f"_{fieldname}_len"  # whoosh.codec.whoosh3._lenfield
+            if not perdoc.has_column(column):
+                self.lengths[fieldname] = None
+            else:
+                from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+
+                reader = perdoc.column_reader(column, LENGTHS_COLUMN)
+                self.lengths[fieldname] = _numeric(reader, self.doc_count, np.uint8)
+        return self.lengths[fieldname]
+
+    def sort_columns(self, segreader: Any) -> None:
+        """Read ``dated``, ``published`` and ``quality_rank`` (once)."""
+        if self.dated is not None:
+            return
+        self.published = _column(segreader, "published", self.doc_count, np.uint64)
+        self.quality = _column(segreader, "quality_rank", self.doc_count, np.int64)
+        self.dated = _column(segreader, "dated", self.doc_count, np.int8)
+
+    def facet_columns(self, segreader: Any, codes: FacetCodes) -> None:
+        """Facet values of every document as integer codes (once), from ``facet_key``."""
+        if self.kind is not None:
+            return
+        n = self.doc_count
+        # Documents share few distinct cells (the same kind, provider and topics): each cell
+        # is parsed once, and documents get its values by array indexing.
+        cells: dict[bytes, int] = {b"": 0}
+        cell_of = np.zeros(n, dtype=np.int64)
+        if n and segreader.has_column("facet_key"):
+            lookup = cells.setdefault
+            cell_of[:] = [lookup(raw, len(cells)) for raw in _var_bytes(segreader, "facet_key", n)]
+        cell_kind = np.full(len(cells), -1, dtype=np.int32)
+        cell_provider = np.full(len(cells), -1, dtype=np.int32)
+        cell_topics: list[list[int]] = [[] for _ in cells]
+        for raw, cell in cells.items():
+            if not raw:
+                continue
+            kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
+            cell_kind[cell] = codes.code("kind", kind_value)
+            if provider_value:
+                cell_provider[cell] = codes.code("provider", provider_value)
+            if topic_text:
+                cell_topics[cell] = sorted(
+                    {codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)}
+                )
+        topic_counts = np.array([len(t) for t in cell_topics], dtype=np.int64)
+        topic_flat = np.array([c for t in cell_topics for c in t], dtype=np.int32)
+        topic_first = np.cumsum(topic_counts) - topic_counts
+        counts = topic_counts[cell_of]
+        start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=start[1:])
+        # Each document's run of topics: its cell's run in topic_flat.
+        runs = np.repeat(topic_first[cell_of] - start[:-1], counts)
+        self.topic_start = start
+        self.topic_codes = topic_flat[runs + np.arange(runs.size)]
+        self.topic_docs = np.repeat(np.arange(n, dtype=np.int32), counts)
+        self.kind, self.provider = cell_kind[cell_of], cell_provider[cell_of]
+
+    def live(self, segreader: Any) -> BoolArray:
+        """Which documents are not deleted (cached while the deletions stay the same)."""
+        segment = segreader.segment()
+        deleted = segment.deleted_count()
+        if self.live_mask is None or self.live_key != deleted:
+            mask = np.ones(self.doc_count, dtype=np.bool_)
+            if deleted:
+                gone = np.fromiter(segment.deleted_docs(), dtype=np.int64)
+                mask[gone[gone < self.doc_count]] = False
+            self.live_mask, self.live_key = mask, deleted
+        return self.live_mask
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by this segment's columns."""
+        arrays: list[Any] = [
+            self.dated, self.published, self.quality, self.kind, self.provider,
+            self.topic_start, self.topic_codes, self.topic_docs, self.live_mask,
+            *self.lengths.values(),
+        ]
+        return sum(int(a.nbytes) for a in arrays if a is not None)
+
+
+def _var_bytes(segreader: Any, name: str, doc_count: int) -> list[bytes]:
+    """Every cell of a ``VarBytesColumn``, from one read of its data (Whoosh's own reader
+    reads the file once per cell)."""
+    reader = segreader.column_reader(name, translate=False)
+    offsets, lengths = getattr(reader, "_offsets", None), getattr(reader, "_lengths", None)
+    if offsets is None or lengths is None or len(offsets) < doc_count:
+        return list(segreader.column_reader(name))
+    starts = np.asarray(offsets, dtype=np.int64)[:doc_count]
+    ends = starts + np.asarray(lengths, dtype=np.int64)[:doc_count]
+    data = reader._dbfile.get(reader._basepos, int(ends.max()) if doc_count else 0)
+    return [data[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def _column(segreader: Any, name: str, doc_count: int, dtype: Any) -> Any:
+    """A numeric column of one segment as an array (its default where absent)."""
+    if not segreader.has_column(name):  # no document of the segment has a value
+        default = segreader.schema[name].column_type.default_value()
+        return np.full(doc_count, default, dtype=dtype)
+    reader = segreader.column_reader(name, translate=False)
+    return _numeric(reader, doc_count, dtype)
+
+
+def _numeric(reader: Any, doc_count: int, dtype: Any) -> Any:
+    """Decode a Whoosh ``NumericColumn`` reader in bulk: big-endian values, then defaults for
+    the documents after the last value written."""
+    typecode = reader._typecode
+    stored = min(reader._count, doc_count)
+    raw = reader._dbfile.get(reader._basepos, stored * reader._fixedlen)
+    out = np.full(doc_count, reader._default, dtype=dtype)
+    out[:stored] = np.frombuffer(raw, dtype=np.dtype(typecode).newbyteorder(">"))
+    return out
