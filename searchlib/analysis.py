@@ -283,6 +283,30 @@ class Analyzer:
             yield Token(self.normalize(word), position, start, match.end())
             position += 1
 
+    def find(self, text: str, wanted: Callable[[str], bool]) -> list[tuple[int, int]]:
+        """``(start, end)`` of each token of ``text`` (as :meth:`tokens` yields them: no
+        stopwords) whose term is ``wanted``: what a highlighter marks.
+
+        Text without CJK characters takes the way of :meth:`terms` (one ``findall``, the
+        memo of words as written, no token object per word); offsets are read only when a
+        term is wanted. ``wanted`` is called once per token: a set's ``__contains__`` is
+        the cheapest.
+        """
+        _, words_re, cjk_re = _patterns()
+        if cjk_re.search(text) is not None:
+            return [(t.start, t.end) for t in self.tokens(text) if wanted(t.term)]
+        words = words_re.findall(text)
+        terms: list[str | None] = list(map(self._memo.get, words))
+        if None in terms:
+            for i, term in enumerate(terms):
+                if term is None:
+                    terms[i] = self._word_term(words[i])
+        chosen = [i for i, term in enumerate(terms) if term and wanted(term)]
+        if not chosen:
+            return []
+        matches = list(words_re.finditer(text))
+        return [matches[i].span() for i in chosen]
+
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text``, in order: the terms of :meth:`tokens`, whose positions
         are their indexes in this list.

@@ -385,6 +385,22 @@ def test_terms_are_the_terms_of_the_tokens(
     assert analyzer.terms(text) == expected  # again, from the memo
 
 
+@settings(max_examples=500)
+@given(st.one_of(st.text(), WORDS), st.sampled_from(["english", "german", "russian"]),
+       st.booleans(), st.booleans())
+def test_find_gives_the_spans_of_the_wanted_tokens(
+    text: str, language: str, stem: bool, remove_stopwords: bool
+) -> None:
+    analyzer = Analyzer(language, stem=stem, remove_stopwords=remove_stopwords)
+    tokens = list(Analyzer(language, stem=stem, remove_stopwords=remove_stopwords).tokens(text))
+    assert analyzer.find(text, lambda term: True) == [(t.start, t.end) for t in tokens]
+    wanted = {t.term for t in tokens[::2]}  # some terms, each wherever it occurs
+    expected = [(t.start, t.end) for t in tokens if t.term in wanted]
+    assert analyzer.find(text, wanted.__contains__) == expected
+    assert analyzer.find(text, wanted.__contains__) == expected  # again, from the memo
+    assert analyzer.find(text, lambda term: False) == []
+
+
 def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(searchlib.analysis, "_CACHE_LIMIT", 3)
     analyzer = Analyzer("english")

@@ -41,17 +41,19 @@ def highlighter(analyzer: Analyzer, plan: p.Plan | None) -> Callable[[str], str]
             for f in fuzzy
         )
 
+    # Most plans have words only: a set's own test is then cheaper than a Python function.
+    wanted: Callable[[str], bool] = matches if prefix_tuple or fuzzy else terms.__contains__
+
     def mark(text: str) -> str:
         if not terms and not prefix_tuple and not fuzzy:
             return html.escape(text)
         # Merge overlapping spans: CJK bigrams overlap by one character.
         spans: list[list[int]] = []
-        for token in analyzer.tokens(text):
-            if matches(token.term):
-                if spans and token.start <= spans[-1][1]:
-                    spans[-1][1] = max(spans[-1][1], token.end)
-                else:
-                    spans.append([token.start, token.end])
+        for start, end in analyzer.find(text, wanted):
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
         out: list[str] = []
         last = 0
         for start, end in spans:
