@@ -283,14 +283,21 @@ class Analyzer:
             yield Token(self.normalize(word), position, start, match.end())
             position += 1
 
-    def find(self, text: str, wanted: Callable[[str], bool]) -> list[tuple[int, int]]:
+    def find(
+        self,
+        text: str,
+        wanted: Callable[[str], bool],
+        initials: frozenset[str] | None = None,
+    ) -> list[tuple[int, int]]:
         """``(start, end)`` of each token of ``text`` (as :meth:`tokens` yields them: no
         stopwords) whose term is ``wanted``: what a highlighter marks.
 
         Text without CJK characters takes the way of :meth:`terms` (one ``findall``, the
         memo of words as written, no token object per word); offsets are read only when a
         term is wanted. ``wanted`` is called once per token: a set's ``__contains__`` is
-        the cheapest.
+        the cheapest. ``initials``, when given, holds the first characters of every term
+        that can be wanted: a word new to the memo that starts with another ASCII character
+        is then passed over unstemmed (see :attr:`keeps_initials`).
         """
         _, words_re, cjk_re = _patterns()
         if cjk_re.search(text) is not None:
@@ -298,14 +305,29 @@ class Analyzer:
         words = words_re.findall(text)
         terms: list[str | None] = list(map(self._memo.get, words))
         if None in terms:
+            # Stemming a new word costs ~20 µs: the hits of a fresh process are full of them.
+            skip = initials if initials is not None and self.keeps_initials else None
             for i, term in enumerate(terms):
                 if term is None:
-                    terms[i] = self._word_term(words[i])
+                    first = words[i][0]
+                    if skip is not None and first.isascii() and first.lower() not in skip:
+                        terms[i] = ""  # its term starts with that letter: never wanted
+                    else:
+                        terms[i] = self._word_term(words[i])
         chosen = [i for i, term in enumerate(terms) if term and wanted(term)]
         if not chosen:
             return []
         matches = list(words_re.finditer(text))
         return [matches[i].span() for i in chosen]
+
+    @property
+    def keeps_initials(self) -> bool:
+        """Whether the term of a word starting with an ASCII character starts with that
+        character, lower-cased: true of every Snowball stemmer searchlib uses but Arabic's
+        (which removes prefixes) and Russian's (which turns the Latin letters of a word with
+        Cyrillic ones into Cyrillic), and of unstemmed terms (tests check it on random words
+        of each language and on a real corpus's vocabulary)."""
+        return self.language not in ("arabic", "russian") or self._stemmer is None
 
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text``, in order: the terms of :meth:`tokens`, whose positions

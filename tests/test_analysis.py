@@ -17,6 +17,7 @@ from searchlib.analysis import (
     LANGUAGES,
     Analyzer,
     Token,
+    _patterns,
     check_language,
     fold_accents,
     stopwords,
@@ -399,6 +400,46 @@ def test_find_gives_the_spans_of_the_wanted_tokens(
     assert analyzer.find(text, wanted.__contains__) == expected
     assert analyzer.find(text, wanted.__contains__) == expected  # again, from the memo
     assert analyzer.find(text, lambda term: False) == []
+
+
+# Words from pieces that stemmers rewrite (initial y, -ies, -ying, accents, ligatures,
+# Cyrillic and Arabic endings), after an ASCII first letter.
+ASCII_INITIAL_WORDS = st.tuples(
+    st.sampled_from(["y", "Y", "a", "s", "I", "1", "_", "e"]),
+    st.lists(st.sampled_from(
+        ["a", "B", "y", "Y", "s", "i", "é", "ß", "İ", "\u0301", "Ω", "ø", "ﬁ", "1", "_", "ies",
+         "ying", "ement", "ness", "ого", "ться", "ات", "ال"]
+    ), max_size=6),
+).map(lambda parts: parts[0] + "".join(parts[1]))
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([lang for lang in LANGUAGES if lang not in ("arabic", "russian")]),
+       st.one_of(ASCII_INITIAL_WORDS, st.from_regex(r"\A[A-Za-z0-9_]\w{0,15}\Z")))
+def test_terms_keep_the_ascii_initial_of_their_word(language: str, text: str) -> None:
+    analyzer = Analyzer(language)
+    assert analyzer.keeps_initials
+    for word in _patterns()[1].findall(text):
+        term = analyzer._word_term(word)
+        if term and word[0].isascii():
+            assert term[0] == word[0].lower(), (word, term)
+
+
+def test_arabic_and_russian_stems_may_lose_their_initial() -> None:
+    assert Analyzer("russian").terms("AĀ") == ["аa"]  # a Cyrillic а first
+    assert not Analyzer("arabic").keeps_initials
+    assert not Analyzer("russian").keeps_initials
+    assert Analyzer("arabic", stem=False).keeps_initials
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(), WORDS), st.sampled_from(["english", "german", "arabic", "russian"]))
+def test_find_with_initials_finds_what_find_without_them_finds(text: str, language: str) -> None:
+    tokens = list(Analyzer(language).tokens(text))
+    wanted = {t.term for t in tokens[1::2]} | {"zz"}
+    initials = frozenset(t[0] for t in wanted)
+    expected = Analyzer(language).find(text, wanted.__contains__)
+    assert Analyzer(language).find(text, wanted.__contains__, initials) == expected
 
 
 def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

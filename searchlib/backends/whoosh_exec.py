@@ -286,14 +286,16 @@ class View:
         cache = self.segments.postings
         key = (leaf.segid, "p", fieldname, btext)
         if values:
-            found = read_postings(leaf.reader, fieldname, btext, values=True)
+            entry = leaf.data.entries.pop((fieldname, btext), None)
+            found = read_postings(leaf.reader, fieldname, btext, values=True, info=entry)
             if cache.get(key) is None:
                 plain = Postings(found.docs, found.weights)
                 cache.put(key, plain, plain.nbytes)
             return found
         found = cache.get(key)
         if found is None:
-            found = read_postings(leaf.reader, fieldname, btext)
+            entry = leaf.data.entries.pop((fieldname, btext), None)
+            found = read_postings(leaf.reader, fieldname, btext, info=entry)
             cache.put(key, found, found.nbytes)
         assert isinstance(found, Postings)
         return found

@@ -45,6 +45,7 @@ _ENTRY_OVERHEAD = 400
 _BLOCK_LENGTH = struct.Struct("!i")
 _DOUBLE = struct.Struct(">d")
 #: Term statistics kept per segment (about 150 bytes each); past this the table starts over.
+_ENTRIES = 256
 _TERM_INFOS = 50_000
 _EMPTY_INTS: IntArray = np.zeros(0, dtype=np.int32)
 _EMPTY_FLOATS = np.zeros(0, dtype=np.float32)
@@ -72,13 +73,17 @@ class Postings:
 EMPTY_POSTINGS = Postings(_EMPTY_INTS, _EMPTY_FLOATS)
 
 
-def read_postings(segreader: Any, fieldname: str, btext: bytes, values: bool = False) -> Postings:
-    """Decode every posting of ``fieldname:btext`` in one segment reader (empty if absent)."""
+def read_postings(
+    segreader: Any, fieldname: str, btext: bytes, values: bool = False, info: Any = None
+) -> Postings:
+    """Decode every posting of ``fieldname:btext`` in one segment reader (empty if absent);
+    ``info`` is the term's entry when the caller has just looked it up."""
     terms = segreader._terms  # W3TermsReader
-    try:
-        info = terms.term_info(fieldname, btext)
-    except Exception:  # TermNotFound, or a field that this segment does not index
-        return EMPTY_POSTINGS
+    if info is None:
+        try:
+            info = terms.term_info(fieldname, btext)
+        except Exception:  # TermNotFound, or a field that this segment does not index
+            return EMPTY_POSTINGS
     if info.is_inlined():
         ids, weights, vals = info.inlined_postings()
         if len(ids) and not len(weights):
@@ -332,6 +337,10 @@ class SegmentData:
     expansions: dict[tuple[Any, ...], tuple[bytes, ...]] = field(default_factory=dict)
     #: (field, term) -> (documents, occurrences) from the term dictionary, deleted included.
     term_infos: dict[tuple[str, bytes], tuple[int, float]] = field(default_factory=dict)
+    #: The entries of the terms last looked up, until their postings are read: a term's
+    #: statistics come first (for its idf), then its postings, and each lookup in Whoosh's
+    #: hash table of terms costs several reads.
+    entries: dict[tuple[str, bytes], Any] = field(default_factory=dict)
 
     def term_info(self, segreader: Any, fieldname: str, btext: bytes) -> tuple[int, float]:
         """How many documents of the segment hold the term, and how often it occurs there
@@ -345,6 +354,9 @@ class SegmentData:
                 found = (0, 0.0)
             else:
                 found = (int(info.doc_frequency()), float(info.weight()))
+                if len(self.entries) >= _ENTRIES:
+                    self.entries.clear()
+                self.entries[key] = info
             if len(self.term_infos) >= _TERM_INFOS:
                 self.term_infos.clear()
             self.term_infos[key] = found
@@ -386,30 +398,46 @@ class SegmentData:
         if n and segreader.has_column("facet_key"):
             lookup = cells.setdefault
             cell_of[:] = [lookup(raw, len(cells)) for raw in _var_bytes(segreader, "facet_key", n)]
-        cell_kind = np.full(len(cells), -1, dtype=np.int32)
-        cell_provider = np.full(len(cells), -1, dtype=np.int32)
-        cell_topics: list[list[int]] = [[] for _ in cells]
-        for raw, cell in cells.items():
-            if not raw:
-                continue
-            kind_value, provider_value, topic_text = raw.decode("utf-8").split(FIELD_SEP)
-            cell_kind[cell] = codes.code("kind", kind_value)
-            if provider_value:
-                cell_provider[cell] = codes.code("provider", provider_value)
-            if topic_text:
-                cell_topics[cell] = sorted(
-                    {codes.code("topic", t) for t in topic_text.split(TOPIC_SEP)}
+        # Cells are many (providers times topic sets) but their parts are few: each
+        # distinct kind, provider and topic list is coded once. The cells are split as one
+        # string (no list per cell: tens of thousands of small lists cost more in garbage
+        # collection than in splitting).
+        flat = FIELD_SEP.join(raw.decode("utf-8") for raw in cells).split(FIELD_SEP)
+        # The empty first cell splits into one empty part, not three: it has no values.
+        kinds, providers, topic_texts = ["", *flat[1::3]], ["", *flat[2::3]], ["", *flat[3::3]]
+        kind_code = {"": -1} | {v: codes.code("kind", v) for v in dict.fromkeys(kinds) if v}
+        provider_code = {"": -1} | {
+            v: codes.code("provider", v) for v in dict.fromkeys(providers) if v
+        }
+        cell_kind = np.fromiter(map(kind_code.__getitem__, kinds), np.int32, len(kinds))
+        cell_provider = np.fromiter(
+            map(provider_code.__getitem__, providers), np.int32, len(providers)
+        )
+        # Topic lists: one row per distinct list, its sorted codes a run of list_codes.
+        list_of: dict[str, int] = {}
+        runs: list[int] = []
+        for text in topic_texts:
+            if text not in list_of:
+                list_of[text] = len(list_of)
+                runs.extend(
+                    sorted({codes.code("topic", t) for t in text.split(TOPIC_SEP)}) if text
+                    else ()
                 )
-        topic_counts = np.array([len(t) for t in cell_topics], dtype=np.int64)
-        topic_flat = np.array([c for t in cell_topics for c in t], dtype=np.int32)
-        topic_first = np.cumsum(topic_counts) - topic_counts
-        counts = topic_counts[cell_of]
+                runs.append(-1)  # end of the list
+        list_codes = np.array(runs, dtype=np.int32)
+        ends = np.flatnonzero(list_codes == -1)
+        list_first = np.concatenate(([0], ends[:-1] + 1))
+        list_counts = ends - list_first
+        doc_list = np.fromiter(
+            map(list_of.__getitem__, topic_texts), np.int64, len(topic_texts)
+        )[cell_of]
+        counts = list_counts[doc_list]
         start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=start[1:])
-        # Each document's run of topics: its cell's run in topic_flat.
-        runs = np.repeat(topic_first[cell_of] - start[:-1], counts)
+        # Each document's run of topics: its list's run in list_codes.
+        positions = np.repeat(list_first[doc_list] - start[:-1], counts)
         self.topic_start = start
-        self.topic_codes = topic_flat[runs + np.arange(runs.size)]
+        self.topic_codes = list_codes[positions + np.arange(positions.size)]
         self.topic_docs = np.repeat(np.arange(n, dtype=np.int32), counts)
         self.kind, self.provider = cell_kind[cell_of], cell_provider[cell_of]
 

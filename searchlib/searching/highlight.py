@@ -43,13 +43,17 @@ def highlighter(analyzer: Analyzer, plan: p.Plan | None) -> Callable[[str], str]
 
     # Most plans have words only: a set's own test is then cheaper than a Python function.
     wanted: Callable[[str], bool] = matches if prefix_tuple or fuzzy else terms.__contains__
+    # The first letters a wanted term can start with (None: any, for a fuzzy term whose
+    # first letter may differ): words starting otherwise need no stemming.
+    starts = [*terms, *prefixes, *(f.term[: f.prefix_length] for f in fuzzy)]
+    initials = frozenset(t[0] for t in starts) if all(starts) else None
 
     def mark(text: str) -> str:
         if not terms and not prefix_tuple and not fuzzy:
             return html.escape(text)
         # Merge overlapping spans: CJK bigrams overlap by one character.
         spans: list[list[int]] = []
-        for start, end in analyzer.find(text, wanted):
+        for start, end in analyzer.find(text, wanted, initials):
             if spans and start <= spans[-1][1]:
                 spans[-1][1] = max(spans[-1][1], end)
             else:
