@@ -21,6 +21,10 @@ REGISTRY: dict[str, str] = {
     "whoosh": "searchlib.backends.whoosh:WhooshBackend",
     "memory": "searchlib.backends.memory:MemoryBackend",
 }
+#: Engine name -> ``module:function`` run before its module is first imported.
+PRELOAD: dict[str, str] = {
+    "whoosh": "searchlib.backends.whoosh_import:import_whoosh",
+}
 #: What to install for an engine that needs an extra.
 EXTRAS: dict[str, str] = {}
 
@@ -31,6 +35,9 @@ def backend_class(name: str) -> type[Backend]:
         raise UsageError(f"unknown backend {name!r}: choose one of {', '.join(sorted(REGISTRY))}")
     module_name, _, class_name = REGISTRY[name].partition(":")
     try:
+        if name in PRELOAD:
+            preload_module, _, function = PRELOAD[name].partition(":")
+            getattr(import_module(preload_module), function)()
         module = import_module(module_name)
     except ImportError as exc:
         extra = EXTRAS.get(name)

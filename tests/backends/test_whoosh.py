@@ -68,3 +68,34 @@ def test_in_memory_backend_works_like_the_disk_one() -> None:
     assert backend.info().count == 2
     assert backend.get("doc2") == record(2)
     backend.close()
+
+
+def test_whoosh_is_imported_without_urllib_request_or_cached_property(tmp_path: Path) -> None:
+    # In a new interpreter: searching a Whoosh index (with a deletion, which Whoosh's reader
+    # answers through its cached_property) loads neither module, and later imports of them
+    # get the real ones.
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from searchlib import Engine
+from searchlib.backends.base import Record
+with Engine({str(tmp_path / 'ix')!r}) as engine:
+    engine.backend.write([Record(
+        id=str(n), kind="article", title=f"cats {{n}}", excerpt="", url="u", provider="P",
+        published=None, quality=None, topics=(),
+    ) for n in range(3)], [])
+    engine.backend.write([], ["1"])
+    assert engine.search("cats").total == 2
+    assert engine.backend._ix.reader().deleted_docs_set is not None
+loaded = {{"urllib.request", "cached_property", "asyncio"}} & set(sys.modules)
+assert not loaded, loaded
+import urllib.request, cached_property, whoosh.compat, whoosh.reading
+assert urllib.request.urlopen and cached_property.threaded_cached_property
+assert whoosh.compat.urlretrieve.__module__ == "searchlib.backends.whoosh_import"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
