@@ -137,15 +137,15 @@ def test_newer_schema_version_is_refused_and_rebuild_recovers(
 def test_index_of_an_older_engine_format_asks_for_a_rebuild(
     news_dir: Path, index_dir: Path
 ) -> None:
-    # Format 1: segments of Whoosh's own codec, before searchlib's (format 2).
+    # Format 2: dates indexed as trie terms, before they became a column only (format 3).
     with Engine(index_dir) as engine:
         engine.index([news_dir])
     meta_path = index_dir / "searchlib.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    assert (meta["engine"], meta["engine_format"]) == ("whoosh", 2)
-    meta_path.write_text(json.dumps({**meta, "engine_format": 1}), encoding="utf-8")
+    assert (meta["engine"], meta["engine_format"]) == ("whoosh", 3)
+    meta_path.write_text(json.dumps({**meta, "engine_format": 2}), encoding="utf-8")
     message = (
-        f"the index in {index_dir} has whoosh format 1, older than this searchlib's 2: "
+        f"the index in {index_dir} has whoosh format 2, older than this searchlib's 3: "
         f"rebuild it with 'search index --rebuild PATH --index {index_dir}'"
     )
     with pytest.raises(SchemaVersionError) as info:
