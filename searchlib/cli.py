@@ -27,7 +27,7 @@ from .engine import Engine, remove_index
 from .errors import QueryError, SearchlibError
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
 from .results import Facet, Hit, SearchResults
-from .schema import FEEDBACK_MODES, KINDS, SORTS
+from .schema import FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
 
 if TYPE_CHECKING:  # imported when indexing, not to search
     from .indexer import IndexReport
@@ -279,7 +279,10 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
         click.echo(f"\nDid you mean: {results.suggestion}")
     if results.feedback:
         click.echo(f"\nAlso searched for: {', '.join(results.feedback[:10])}")
-    facets = [(name, facet) for name, facet in results.facets.items() if facet.values]
+    facets = [
+        (name, facet) for name, facet in results.facets.items()
+        if facet.values and facet.interval is None
+    ]
     if results.total and facets:
         click.echo()
         for name, facet in facets:
@@ -288,6 +291,35 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
             )
             more = ", ..." if facet.truncated else ""
             click.echo(f"{name}: {values}{more}")
+    timeline = results.facets.get("published")
+    if timeline is not None and timeline.values:
+        click.echo()
+        for line in _timeline_lines(timeline, _terminal_width()):
+            click.echo(line)
+
+
+#: The longest bar of a timeline, in terminal cells.
+_BAR_CELLS = 40
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def _timeline_lines(timeline: Facet, width: int) -> list[str]:
+    """A bar chart of a timeline: one line per bucket, bars in eighths of a cell, scaled so
+    that the largest bucket fills the chart; a selected bucket is marked with ``*``.
+    """
+    labels = max(len(v.value) for v in timeline.values)
+    numbers = max(len(f"{v.count:,}") for v in timeline.values)
+    cells = max(1, min(_BAR_CELLS, width - labels - numbers - 5))
+    most = max(v.count for v in timeline.values) or 1
+    lines = [f"{timeline.name} by {timeline.interval}:"]
+    for value in timeline.values:
+        eighths = round(value.count * cells * 8 / most)
+        if value.count and not eighths:
+            eighths = 1  # a bucket with matches always shows
+        bar = "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+        mark = "*" if value.selected else " "
+        lines.append(f"{mark} {value.value.ljust(labels)}  {bar} {value.count:,}".rstrip())
+    return lines
 
 
 def _query_error(text: str, error: QueryError) -> NoReturn:
@@ -452,6 +484,8 @@ def _run_index(
 @click.option("--strict", is_flag=True,
               help="Refuse a query that cannot be parsed or is over 1,000 characters (exit "
                    "2, showing where) instead of searching it as plain words.")
+@click.option("--timeline", type=click.Choice(TIMELINE_MODES), default=None,
+              help="A bar chart of the matches by day, week or month (auto: from their span).")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -468,6 +502,7 @@ def query_command(
     feedback: str,
     facet_size: int,
     strict: bool,
+    timeline: str | None,
     index_dir: Path,
     as_json: bool,
 ) -> None:
@@ -490,6 +525,7 @@ def query_command(
                 query, topics=topics, providers=providers, kind=kind, since=since,
                 until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
                 feedback=feedback, facet_size=facet_size, strict=strict,  # type: ignore[arg-type]
+                timeline=timeline,
             )
         except QueryError as exc:
             _query_error(query, exc)

@@ -142,7 +142,7 @@ class Engine:
         kind: str | None = None, since: str | datetime | None = None,
         until: str | datetime | None = None, sort: Sort = "relevance", limit: int = 10,
         offset: int = 0, facet_size: int = 10, match: MatchMode = "auto",
-        feedback: FeedbackMode = "auto", strict: bool = False,
+        feedback: FeedbackMode = "auto", strict: bool = False, timeline: str | None = None,
     ) -> SearchResults:
         """Search the index (the query language and every option are in the README).
 
@@ -155,11 +155,15 @@ class Engine:
         Any text is searched (syntax it cannot parse is read as plain words, and
         ``notices`` says so); ``strict=True`` raises :class:`~searchlib.errors.QueryError`
         instead. Bad arguments raise :class:`~searchlib.errors.UsageError`.
+
+        ``timeline`` (``auto``, ``day``, ``week`` or ``month``) adds ``facets["published"]``:
+        matches per day, week or month (``auto`` chooses from the span of the matches),
+        counted like the other facets, under every filter but the dates.
         """
         request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
-            feedback=feedback, strict=strict,
+            feedback=feedback, strict=strict, timeline=timeline,
         )
         with self.store.recovery():
             results = self.pipeline.search(request)

@@ -42,7 +42,7 @@ from .engine import Engine
 from .errors import NotFoundError, QueryError, SearchlibError, UsageError
 from .http_page import SECURITY_HEADERS, Page
 from .request import MAX_FACET_SIZE
-from .schema import FACETS, FEEDBACK_MODES, KINDS, SORTS
+from .schema import FACETS, FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
 
 logger = logging.getLogger("searchlib.http")
 
@@ -51,7 +51,7 @@ MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
 _SINGLE = (
     "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size",
-    "strict",
+    "strict", "timeline",
 )
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
@@ -143,6 +143,7 @@ class _Api:
             feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
             facet_size=_int_param(params, "facet_size", 10),
             strict=_bool_param(params, "strict"),
+            timeline=params.get("timeline") or None,
         )
         return _json(results.to_dict())
 
@@ -355,6 +356,11 @@ def _obj(props: dict[str, Any], *, extra: bool = False) -> dict[str, Any]:
             "additionalProperties": extra}
 
 
+def _optional(schema: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with more properties that are present only when asked for."""
+    return {**schema, "properties": {**schema["properties"], **props}}
+
+
 def _nullable(kind: str) -> dict[str, Any]:
     return {"type": [kind, "null"]}
 
@@ -396,6 +402,11 @@ _STRICT = _param(
     "refuse a query that cannot be parsed, or is over 1,000 characters, with a 400 QueryError "
     "giving its position, instead of reading it leniently",
 )
+_TIMELINE = _param(
+    "timeline", {"enum": list(TIMELINE_MODES)},
+    "add facets.published, a date histogram of the matches by day, week or month (auto: "
+    "chosen from their span), counted under every filter but the dates",
+)
 _ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
 
 _HIT: dict[str, Any] = {
@@ -414,9 +425,20 @@ _FACET_VALUES: dict[str, Any] = {
 }
 _SCHEMAS: dict[str, Any] = {
     "Hit": _obj(_HIT, extra=True),
-    "FacetValue": _obj({"value": _STR, "count": {"type": "integer"},
-                        "selected": {"type": "boolean"}}),
-    "Facet": _obj(_FACET_VALUES),
+    "FacetValue": _optional(_obj({"value": _STR, "count": {"type": "integer"},
+                                  "selected": {"type": "boolean"}}), {
+        "since": {"type": "string", "format": "date",
+                  "description": "a timeline bucket's first day (its date filter)"},
+        "until": {"type": "string", "format": "date",
+                  "description": "a timeline bucket's last day, inclusive"},
+    }),
+    "Facet": _optional(_obj(_FACET_VALUES), {
+        "interval": {"oneOf": [{"type": "null"}, {"enum": ["day", "week", "month"]}],
+                     "description": "the timeline's bucket size (only the published facet, "
+                                    "with timeline): its values are its buckets, oldest "
+                                    "first, empty ones between the first and the last "
+                                    "included"},
+    }),
     "FacetValues": _obj({"name": {"enum": list(FACETS)}, **_FACET_VALUES}),
     "SearchResults": _obj({
         "query": _STR, "total": {"type": "integer"}, "offset": {"type": "integer"},
@@ -505,7 +527,7 @@ def openapi_schema(
         "/search": {"get": {
             "summary": "Search: ranked hits with highlights and disjunctive facet counts",
             "operationId": "search",
-            "parameters": [*query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE],
+            "parameters": [*query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE, _TIMELINE],
             "responses": _responses("SearchResults", "a page of results", 400, 422),
         }},
         "/facets/{name}": {"get": {

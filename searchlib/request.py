@@ -12,7 +12,17 @@ from .dates import parse_bound
 from .errors import UsageError
 from .plan import Filters
 from .results import Notice
-from .schema import FACETS, FEEDBACK_MODES, KINDS, MATCH_MODES, SORTS, FeedbackMode, MatchMode, Sort
+from .schema import (
+    FACETS,
+    FEEDBACK_MODES,
+    KINDS,
+    MATCH_MODES,
+    SORTS,
+    TIMELINE_MODES,
+    FeedbackMode,
+    MatchMode,
+    Sort,
+)
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 100_000
@@ -40,6 +50,9 @@ class SearchRequest:
     feedback: FeedbackMode = "auto"
     exclude_ids: tuple[str, ...] = ()
     suggest: bool = True
+    #: A date histogram of the matches (``facets["published"]``): ``auto``, ``day``, ``week``
+    #: or ``month``; None for none.
+    timeline: str | None = None
     #: What lenient parsing reinterpreted (``text`` is then the canonical string of what
     #: was read, which "did you mean" corrects).
     notices: tuple[Notice, ...] = ()
@@ -68,6 +81,7 @@ def build_request(
     match: str,
     feedback: str = "auto",
     strict: bool = False,
+    timeline: str | None = None,
 ) -> SearchRequest:
     """A validated request; :class:`UsageError` (or, ``strict``, ``QueryError``) names the bad
     argument. Without ``strict`` any text is searched (:func:`~searchlib.query.parse_lenient`).
@@ -101,6 +115,10 @@ def build_request(
         kind = fold_value(kind)  # "Article" is "article", like every facet filter value
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+    if timeline is not None and timeline not in TIMELINE_MODES:
+        raise UsageError(
+            f"unknown timeline {timeline!r}: choose one of {', '.join(TIMELINE_MODES)}"
+        )
     check_int("limit", limit, 0, MAX_LIMIT)
     check_int("offset", offset, 0, MAX_OFFSET)
     check_int("facet_size", facet_size, 1, MAX_FACET_SIZE)
@@ -123,6 +141,7 @@ def build_request(
         match=match,
         feedback=feedback,
         notices=notices,
+        timeline=timeline,
     )
 
 

@@ -68,10 +68,16 @@ class FacetValue:
     value: str
     count: int
     selected: bool = False
+    #: A timeline bucket's first and last day (``YYYY-MM-DD``), the date filter that picks it.
+    since: str | None = None
+    until: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"value", "count", "selected"}``."""
-        return {"value": self.value, "count": self.count, "selected": self.selected}
+        """``{"value", "count", "selected"}`` (and ``since``, ``until`` for a timeline bucket)."""
+        data: dict[str, Any] = {"value": self.value, "count": self.count, "selected": self.selected}
+        if self.since is not None or self.until is not None:
+            data.update(since=self.since, until=self.until)
+        return data
 
 
 @dataclass(frozen=True)
@@ -81,10 +87,17 @@ class Facet:
     name: str
     values: tuple[FacetValue, ...]
     truncated: bool = False
+    #: A timeline's bucket size (``day``, ``week``, ``month``); None for the other facets.
+    interval: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"values": [...], "truncated": bool}``."""
-        return {"values": [v.to_dict() for v in self.values], "truncated": self.truncated}
+        """``{"values": [...], "truncated": bool}`` (and ``interval`` for a timeline)."""
+        data: dict[str, Any] = {
+            "values": [v.to_dict() for v in self.values], "truncated": self.truncated,
+        }
+        if self.name == "published":
+            data["interval"] = self.interval
+        return data
 
 
 @dataclass(frozen=True)

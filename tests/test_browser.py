@@ -503,3 +503,27 @@ def test_phone_layout(page: Page, server: str) -> None:
     hits = page.locator("#hits").bounding_box()
     facets = page.locator("#filters").bounding_box()
     assert hits is not None and facets is not None and facets["x"] < hits["x"]
+
+
+def test_timeline_bar_sets_the_date_filter(page: Page, server: str) -> None:
+    page.goto(f"{server}/")
+    expect(page.locator("#summary")).to_contain_text("12 results")
+    bars = page.locator("#timeline .bar")
+    expect(bars).to_have_count(10)  # weeks from 2026-08-24 to 2026-10-26
+    assert page.get_attribute("#timeline", "aria-label") == "Matches by week"
+    bar = page.locator('#timeline .bar[data-since="2026-09-28"]')
+    assert bar.get_attribute("aria-label") == "2026-09-28 to 2026-10-04: 3 results"
+    bar.click()
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    assert "since=2026-09-28&until=2026-10-04" in page.url
+    assert page.input_value("#since") == "2026-09-28"
+    assert page.input_value("#until") == "2026-10-04"
+    # The timeline ignores its own filter: every week is still there, this one pressed.
+    expect(bars).to_have_count(10)
+    expect(bar).to_have_attribute("aria-pressed", "true")
+    expect(page.locator('#timeline .bar[aria-pressed="true"]')).to_have_count(1)
+    # An empty week cannot be chosen.
+    assert page.locator('#timeline .bar[data-since="2026-09-21"]').is_disabled()
+    page.click("#clear-dates")
+    expect(page.locator("#summary")).to_contain_text("12 results")
+    expect(page.locator('#timeline .bar[aria-pressed="true"]')).to_have_count(0)

@@ -18,7 +18,7 @@ from ..backends.base import Backend
 from ..plan import Filters
 from ..request import SearchRequest
 from ..results import EmptyFilters, Facet, SearchResults
-from ..schema import FACETS, SHORT_QUERY_WORDS
+from ..schema import DAY_FACET, FACETS, SHORT_QUERY_WORDS
 from .compile import Compiled, Compiler
 from .facets import build_facet, facet_filters
 from .feedback import (
@@ -35,6 +35,7 @@ from .hits import hit_from_record
 from .missing import missing_words
 from .similar import key_terms, similar_plan
 from .suggest import SUGGEST_BELOW, suggest
+from .timeline import TIMELINE_FACET, build_timeline
 
 
 class SearchPipeline:
@@ -211,9 +212,11 @@ class SearchPipeline:
         ``total_with(filters)`` counts the same search under other filters: it explains a
         search that its filters emptied.
         """
+        counted: dict[str, Filters] = facet_filters(filters)
+        if request.timeline is not None:
+            counted[DAY_FACET] = filters.without("date")
         execution = self.backend.execute(
-            compiled.match, filters, facet_filters(filters), request.sort,
-            request.offset, request.limit,
+            compiled.match, filters, counted, request.sort, request.offset, request.limit,
         )
         facets: dict[str, Facet] = {
             name: build_facet(
@@ -221,6 +224,11 @@ class SearchPipeline:
             )
             for name in FACETS
         }
+        if request.timeline is not None:
+            facets[TIMELINE_FACET] = build_timeline(
+                execution.facets.get(DAY_FACET, {}), request.timeline, filters.since,
+                filters.until,
+            )
         mark = highlighter(self.analyzer, compiled.highlight)
         hits = tuple(
             hit_from_record(

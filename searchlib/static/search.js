@@ -100,7 +100,8 @@
     // Facets showing all their values need them again for the new state: ask at once.
     const open = startFacetLoads(controller.signal);
     try {
-      const response = await fetch(`search${query ? `?${query}` : ""}`, {
+      // The timeline is asked of the API only: it is not part of the page's state.
+      const response = await fetch(`search?${query ? `${query}&` : ""}timeline=auto`, {
         headers: { Accept: "application/json" }, signal: controller.signal,
       });
       const data = await response.json();
@@ -149,6 +150,7 @@
     el.hits.replaceChildren(...data.hits.map(renderHit));
     el.hits.start = data.offset + 1;
     renderFacets(data);
+    renderTimeline(data.facets.published);
     renderPager(data);
   }
 
@@ -409,6 +411,45 @@
       renderFacet(name);
     }
     el.filtersDone.textContent = `Show ${count(data.total)}`;
+  }
+
+  // -- timeline -----------------------------------------------------------------------------
+
+  // A bar chart of the matches by day, week or month, above the date inputs (made here so
+  // that the page shell stays as it is). Its counts ignore the date filter, like a facet's
+  // own filter; a bar is a button that sets the date filter to its days.
+  el.timeline = document.createElement("div");
+  el.timeline.id = "timeline";
+  el.timeline.className = "timeline";
+  el.timeline.setAttribute("role", "group");
+  el.timeline.hidden = true;
+  el.since.closest("section").querySelector("h2").after(el.timeline);
+
+  function renderTimeline(facet) {
+    const buckets = facet ? facet.values : [];
+    el.timeline.hidden = buckets.length === 0;
+    if (!buckets.length) return el.timeline.replaceChildren();
+    el.timeline.setAttribute("aria-label", `Matches by ${facet.interval}`);
+    const most = Math.max(...buckets.map((bucket) => bucket.count), 1);
+    el.timeline.replaceChildren(...buckets.map((bucket) => {
+      const bar = document.createElement("button");
+      bar.type = "button";
+      bar.className = "bar";
+      bar.dataset.since = bucket.since;
+      bar.dataset.until = bucket.until;
+      const days = bucket.since === bucket.until ? bucket.since : `${bucket.since} to ${bucket.until}`;
+      bar.title = `${days}: ${count(bucket.count)}`;
+      bar.setAttribute("aria-label", bar.title);
+      bar.setAttribute("aria-pressed", String(bucket.selected));
+      bar.disabled = bucket.count === 0;
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      // At least a sliver for any bucket with matches, so that it can be seen and clicked.
+      fill.style.height = `${bucket.count ? Math.max(4, (100 * bucket.count) / most) : 0}%`;
+      bar.append(fill);
+      bar.addEventListener("click", () => navigate({ since: bucket.since, until: bucket.until }));
+      return bar;
+    }));
   }
 
   // Accent- and case-insensitive "contains", for the filter box.

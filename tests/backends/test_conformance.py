@@ -972,3 +972,35 @@ def test_filters_are_compared_exactly(news: Backend) -> None:
     assert run(news, Everything(), Filters(providers=("",))).total == 0
     moment = utc("2026-10-31T23:59:59")
     assert ids(run(news, Everything(), Filters(since=moment, until=moment))) == [IDS["flaw"]]
+
+
+# -- the day facet (timelines) ---------------------------------------------------------------
+
+
+def test_day_facet_counts_documents_per_utc_day(news: Backend) -> None:
+    # Every fixture document is dated; "2026-09-10T23:30:00+02:00" is 21:30 UTC on the 10th.
+    execution = news.execute(Everything(), Filters(), {"day": Filters()}, "newest", 0, 0)
+    assert execution.facets == {"day": {
+        "2026-08-30": 1, "2026-09-01": 1, "2026-09-05": 1, "2026-09-10": 1, "2026-09-20": 1,
+        "2026-09-29": 1, "2026-10-01": 1, "2026-10-02": 1, "2026-10-14": 1, "2026-10-15": 1,
+        "2026-10-20": 1, "2026-10-31": 1,
+    }}
+    # Counted under its own filters (the pipeline passes them without the dates), not the
+    # search's: the page holds the October documents, the days span every match.
+    october = Filters(since=utc("2026-10-01T00:00:00"))
+    execution = news.execute(w("facial"), october, {"day": Filters()}, "newest", 0, EVERY)
+    assert ids(execution) == []
+    assert execution.facets == {"day": {"2026-08-30": 1, "2026-09-01": 1, "2026-09-05": 1}}
+
+
+def test_day_facet_leaves_out_undated_documents(synth: Backend) -> None:
+    records = list(synth.records())
+    expected: dict[str, int] = {}
+    for record in records:
+        if record.published is not None:
+            day = record.published.date().isoformat()
+            expected[day] = expected.get(day, 0) + 1
+    assert any(record.published is None for record in records)
+    execution = synth.execute(Everything(), Filters(), {"day": Filters()}, "newest", 0, 0)
+    assert execution.facets == {"day": expected}
+    assert sum(expected.values()) == sum(1 for r in records if r.published is not None)
