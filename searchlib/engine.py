@@ -143,6 +143,7 @@ class Engine:
         until: str | datetime | None = None, sort: Sort = "relevance", limit: int = 10,
         offset: int = 0, facet_size: int = 10, match: MatchMode = "auto",
         feedback: FeedbackMode = "auto", strict: bool = False, timeline: str | None = None,
+        collapse: str | None = None,
     ) -> SearchResults:
         """Search the index (the query language and every option are in the README).
 
@@ -159,11 +160,15 @@ class Engine:
         ``timeline`` (``auto``, ``day``, ``week`` or ``month``) adds ``facets["published"]``:
         matches per day, week or month (``auto`` chooses from the span of the matches),
         counted like the other facets, under every filter but the dates.
+
+        ``collapse="story"`` shows an article and its related items once, as the best hit of
+        the story, with its ``coverage``; ``offset`` and ``limit`` then count stories, and
+        ``total_stories`` is beside ``total`` (which, like the facets, counts documents).
         """
         request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
-            feedback=feedback, strict=strict, timeline=timeline,
+            feedback=feedback, strict=strict, timeline=timeline, collapse=collapse,
         )
         with self.store.recovery():
             results = self.pipeline.search(request)

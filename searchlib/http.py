@@ -42,7 +42,7 @@ from .engine import Engine
 from .errors import NotFoundError, QueryError, SearchlibError, UsageError
 from .http_page import SECURITY_HEADERS, Page
 from .request import MAX_FACET_SIZE
-from .schema import FACETS, FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
+from .schema import COLLAPSE_MODES, FACETS, FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
 
 logger = logging.getLogger("searchlib.http")
 
@@ -51,7 +51,7 @@ MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
 _SINGLE = (
     "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size",
-    "strict", "timeline",
+    "strict", "timeline", "collapse",
 )
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
@@ -144,6 +144,7 @@ class _Api:
             facet_size=_int_param(params, "facet_size", 10),
             strict=_bool_param(params, "strict"),
             timeline=params.get("timeline") or None,
+            collapse=params.get("collapse") or None,
         )
         return _json(results.to_dict())
 
@@ -407,6 +408,11 @@ _TIMELINE = _param(
     "add facets.published, a date histogram of the matches by day, week or month (auto: "
     "chosen from their span), counted under every filter but the dates",
 )
+_COLLAPSE = _param(
+    "collapse", {"enum": list(COLLAPSE_MODES)},
+    "story: one hit per story (an article and its related items), its best, with its "
+    "coverage; offset and limit count stories, total_stories is beside total",
+)
 _ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
 
 _HIT: dict[str, Any] = {
@@ -423,8 +429,19 @@ _FACET_VALUES: dict[str, Any] = {
                               " when cut"},
     "truncated": {"type": "boolean", "description": "more values exist than are listed"},
 }
+_COVERAGE = _obj({
+    "story": {"type": "string", "description": "the story's id: its article's"},
+    "documents": {"type": "integer", "description": "the story's documents that match"},
+    "providers": {"type": "integer", "description": "their providers"},
+    "top": {"type": "array", "description": "the best few of them besides this hit",
+            "items": _obj({"id": _STR, "kind": {"enum": list(KINDS)}, "title": _STR,
+                           "url": _STR, "provider": _STR,
+                           "published": _nullable("string")})},
+})
 _SCHEMAS: dict[str, Any] = {
-    "Hit": _obj(_HIT, extra=True),
+    "Hit": _optional(_obj(_HIT, extra=True), {
+        "coverage": {**_COVERAGE, "description": "with collapse=story: who covers the story"},
+    }),
     "FacetValue": _optional(_obj({"value": _STR, "count": {"type": "integer"},
                                   "selected": {"type": "boolean"}}), {
         "since": {"type": "string", "format": "date",
@@ -440,7 +457,7 @@ _SCHEMAS: dict[str, Any] = {
                                     "included"},
     }),
     "FacetValues": _obj({"name": {"enum": list(FACETS)}, **_FACET_VALUES}),
-    "SearchResults": _obj({
+    "SearchResults": _optional(_obj({
         "query": _STR, "total": {"type": "integer"}, "offset": {"type": "integer"},
         "limit": {"type": "integer"}, "took_ms": {"type": "number"},
         "hits": {"type": "array", "items": _ref("Hit")},
@@ -459,6 +476,10 @@ _SCHEMAS: dict[str, Any] = {
         },
         "notices": {"type": "array", "items": _obj({"code": _STR, "message": _STR}),
                     "description": "what was reinterpreted to run the query"},
+    }), {
+        "total_stories": {"type": "integer",
+                          "description": "with collapse=story: the stories the matches make "
+                                         "(total and the facets count documents)"},
     }),
     "Health": _obj({"status": {"const": "ok"}}),
     "IndexReport": _obj({
@@ -527,7 +548,9 @@ def openapi_schema(
         "/search": {"get": {
             "summary": "Search: ranked hits with highlights and disjunctive facet counts",
             "operationId": "search",
-            "parameters": [*query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE, _TIMELINE],
+            "parameters": [
+                *query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE, _TIMELINE, _COLLAPSE,
+            ],
             "responses": _responses("SearchResults", "a page of results", 400, 422),
         }},
         "/facets/{name}": {"get": {

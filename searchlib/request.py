@@ -13,6 +13,7 @@ from .errors import UsageError
 from .plan import Filters
 from .results import Notice
 from .schema import (
+    COLLAPSE_MODES,
     FACETS,
     FEEDBACK_MODES,
     KINDS,
@@ -53,6 +54,9 @@ class SearchRequest:
     #: A date histogram of the matches (``facets["published"]``): ``auto``, ``day``, ``week``
     #: or ``month``; None for none.
     timeline: str | None = None
+    #: ``story``: one hit per story, with its coverage (see ``searching.stories``); None: every
+    #: document.
+    collapse: str | None = None
     #: What lenient parsing reinterpreted (``text`` is then the canonical string of what
     #: was read, which "did you mean" corrects).
     notices: tuple[Notice, ...] = ()
@@ -82,6 +86,7 @@ def build_request(
     feedback: str = "auto",
     strict: bool = False,
     timeline: str | None = None,
+    collapse: str | None = None,
 ) -> SearchRequest:
     """A validated request; :class:`UsageError` (or, ``strict``, ``QueryError``) names the bad
     argument. Without ``strict`` any text is searched (:func:`~searchlib.query.parse_lenient`).
@@ -119,6 +124,10 @@ def build_request(
         raise UsageError(
             f"unknown timeline {timeline!r}: choose one of {', '.join(TIMELINE_MODES)}"
         )
+    if collapse is not None and collapse not in COLLAPSE_MODES:
+        raise UsageError(
+            f"unknown collapse {collapse!r}: choose {', '.join(COLLAPSE_MODES)} (or none)"
+        )
     check_int("limit", limit, 0, MAX_LIMIT)
     check_int("offset", offset, 0, MAX_OFFSET)
     check_int("facet_size", facet_size, 1, MAX_FACET_SIZE)
@@ -142,6 +151,7 @@ def build_request(
         feedback=feedback,
         notices=notices,
         timeline=timeline,
+        collapse=collapse,
     )
 
 

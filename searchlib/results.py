@@ -21,6 +21,44 @@ def format_datetime(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class CoverageItem:
+    """Another document of a hit's story (see :class:`Coverage`)."""
+
+    id: str
+    kind: str
+    title: str
+    url: str
+    provider: str
+    published: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "kind", "title", "url", "provider", "published"}``."""
+        return {
+            "id": self.id, "kind": self.kind, "title": self.title, "url": self.url,
+            "provider": self.provider, "published": format_datetime(self.published),
+        }
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Who covers a hit's story, in a search collapsed by story: the story's id (its article's),
+    how many of its documents match the search and from how many providers, and the best few
+    of them besides the hit itself."""
+
+    story: str
+    documents: int
+    providers: int
+    top: tuple[CoverageItem, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"story", "documents", "providers", "top": [...]}``."""
+        return {
+            "story": self.story, "documents": self.documents, "providers": self.providers,
+            "top": [item.to_dict() for item in self.top],
+        }
+
+
+@dataclass(frozen=True)
 class Hit:
     """One document in a result list (or on its own, from ``Engine.get``)."""
 
@@ -39,6 +77,8 @@ class Hit:
     highlights: Mapping[str, str] = field(default_factory=dict)
     #: Fields only ``Engine.get`` fills: body, source path, provider domain, kept front matter.
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: In a search collapsed by story: the hit's story and what covers it.
+    coverage: Coverage | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The hit shape of DESIGN §5 (plus ``quality`` and, from ``get``, the details)."""
@@ -57,6 +97,8 @@ class Hit:
             "quality": self.quality,
             "highlights": dict(self.highlights),
         }
+        if self.coverage is not None:
+            data["coverage"] = self.coverage.to_dict()
         data.update(self.details)
         return data
 
@@ -156,13 +198,17 @@ class SearchResults:
     empty_filters: EmptyFilters | None = None
     #: What was reinterpreted to run the query (lenient parsing): see :class:`Notice`.
     notices: tuple[Notice, ...] = ()
+    #: In a search collapsed by story: how many stories the matches make (``total`` still
+    #: counts documents, and so do the facets).
+    total_stories: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §5, plus ``feedback``, ``relaxed``, ``missing``,
-        ``empty_filters`` and ``notices``."""
+        ``empty_filters`` and ``notices`` (and ``total_stories`` when collapsed by story)."""
         return {
             "query": self.query,
             "total": self.total,
+            **({} if self.total_stories is None else {"total_stories": self.total_stories}),
             "offset": self.offset,
             "limit": self.limit,
             "took_ms": round(self.took_ms, 2),

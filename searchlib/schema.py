@@ -56,6 +56,8 @@ DAY_FACET: Final = "day"
 Interval = Literal["day", "week", "month"]
 INTERVALS: Final[tuple[Interval, ...]] = ("day", "week", "month")
 TIMELINE_MODES: Final[tuple[str, ...]] = ("auto", *INTERVALS)
+#: How a search may collapse its hits: ``story`` shows an article and its related items once.
+COLLAPSE_MODES: Final[tuple[str, ...]] = ("story",)
 #: Every facet ``Backend.execute`` counts.
 COUNTED_FACETS: Final[tuple[str, ...]] = (*FACETS, DAY_FACET)
 #: Word fields that hold a facet's values as plain (unstemmed, folded) words.

@@ -527,3 +527,24 @@ def test_timeline_bar_sets_the_date_filter(page: Page, server: str) -> None:
     page.click("#clear-dates")
     expect(page.locator("#summary")).to_contain_text("12 results")
     expect(page.locator('#timeline .bar[aria-pressed="true"]')).to_have_count(0)
+
+
+def test_one_result_per_story(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q=heatwave")
+    expect(page.locator("#summary")).to_contain_text("3 results · showing 1–3")
+    page.check("#collapse")
+    expect(page.locator("#summary")).to_contain_text("3 results in 2 stories · showing 1–2")
+    assert "collapse=story" in page.url
+    assert hit_titles(page) == [
+        "Heatwave breaks records across Europe", "Heatwave strains the power grid",
+    ]
+    coverage = page.locator("#hits .hit-coverage")
+    expect(coverage).to_have_count(1)
+    expect(coverage).to_have_text(
+        "Story: 2 results from 2 providers · also Energy Wire: "
+        "Solar power output hits new high during heatwave"
+    )
+    assert coverage.locator("a").get_attribute("href") == "https://energywire.example/solar-record"
+    page.uncheck("#collapse")
+    expect(page.locator("#summary")).to_contain_text("3 results · showing 1–3")
+    expect(coverage).to_have_count(0)

@@ -12,12 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from ..analysis import Analyzer, fold_value
 from ..backends.base import Backend
 from ..plan import Filters
+from ..records import Record
 from ..request import SearchRequest
-from ..results import EmptyFilters, Facet, SearchResults
+from ..results import Coverage, EmptyFilters, Facet, SearchResults
 from ..schema import DAY_FACET, FACETS, SHORT_QUERY_WORDS
 from .compile import Compiled, Compiler
 from .facets import build_facet, facet_filters
@@ -34,6 +36,7 @@ from .highlight import highlighter
 from .hits import hit_from_record
 from .missing import missing_words
 from .similar import key_terms, similar_plan
+from .stories import coverage, group
 from .suggest import SUGGEST_BELOW, suggest
 from .timeline import TIMELINE_FACET, build_timeline
 
@@ -215,9 +218,25 @@ class SearchPipeline:
         counted: dict[str, Filters] = facet_filters(filters)
         if request.timeline is not None:
             counted[DAY_FACET] = filters.without("date")
-        execution = self.backend.execute(
-            compiled.match, filters, counted, request.sort, request.offset, request.limit,
-        )
+        total_stories: int | None = None
+        window: list[tuple[Record, float | None, Coverage | None]]
+        if request.collapse == "story":
+            # Every match, to group them: a story's rank is its best hit's, its coverage
+            # counts all of its matches, and total_stories is exact.
+            execution = self.backend.execute(
+                compiled.match, filters, counted, request.sort, 0, self._every(),
+            )
+            stories = list(group(execution.page, self._dates()).items())
+            total_stories = len(stories)
+            window = [
+                (members[0][0], members[0][1], coverage(story, members))
+                for story, members in stories[request.offset : request.offset + request.limit]
+            ]
+        else:
+            execution = self.backend.execute(
+                compiled.match, filters, counted, request.sort, request.offset, request.limit,
+            )
+            window = [(record, score, None) for record, score in execution.page]
         facets: dict[str, Facet] = {
             name: build_facet(
                 name, execution.facets.get(name, {}), filters.values(name), request.facet_size
@@ -234,13 +253,14 @@ class SearchPipeline:
             hit_from_record(
                 record, rank, score,
                 {"title": mark(record.title), "excerpt": mark(record.excerpt)},
+                story,
             )
-            for rank, (record, score) in enumerate(execution.page, start=request.offset + 1)
+            for rank, (record, score, story) in enumerate(window, start=request.offset + 1)
         )
         # "Relaxed" is the fallback of a short query from every word to any word, only.
         relaxed = fell_back and execution.total > 0
         missing = (
-            missing_words(self.compiler, request.query, [r for r, _ in execution.page])
+            missing_words(self.compiler, request.query, [r for r, _, _ in window])
             if relaxed else ()
         )
         empty = None
@@ -266,7 +286,25 @@ class SearchPipeline:
             relaxed=relaxed,
             missing=missing,
             empty_filters=empty,
+            total_stories=total_stories,
         )
+
+    def _every(self) -> int:
+        """A page size that holds every match."""
+        return max(1, self.backend.info().count)
+
+    def _dates(self) -> Callable[[str], datetime | None]:
+        """An article's date by id, each looked up once per search (stories ask for the
+        parents of related items listed by several articles)."""
+        known: dict[str, datetime | None] = {}
+
+        def published(doc_id: str) -> datetime | None:
+            if doc_id not in known:
+                record = self.backend.get(doc_id)
+                known[doc_id] = None if record is None else record.published
+            return known[doc_id]
+
+        return published
 
 
 @dataclass(frozen=True)

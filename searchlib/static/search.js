@@ -34,6 +34,15 @@
   el.notices.id = "notices";
   el.notices.hidden = true;
   el.summary.before(el.notices);
+  // "One result per story" (collapse=story), under the sort order; made here so that the
+  // page shell stays as it is.
+  el.collapse = document.createElement("input");
+  el.collapse.type = "checkbox";
+  el.collapse.id = "collapse";
+  const collapseLabel = document.createElement("label");
+  collapseLabel.className = "collapse";
+  collapseLabel.append(el.collapse, " One result per story");
+  el.sort.after(collapseLabel);
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -53,6 +62,7 @@
       since: p.get("since") || "",
       until: p.get("until") || "",
       sort: p.get("sort") || "relevance",
+      collapse: p.get("collapse") === "story" ? "story" : "",
       limit: Number.isFinite(limit) ? limit : DEFAULT_LIMIT,
       offset: Number.isFinite(offset) ? offset : 0,
     };
@@ -64,6 +74,7 @@
     for (const name of MULTI) for (const value of state[name]) p.append(name, value);
     for (const name of ["kind", "since", "until"]) if (state[name]) p.set(name, state[name]);
     if (state.sort !== "relevance") p.set("sort", state.sort);
+    if (state.collapse) p.set("collapse", state.collapse);
     if (state.limit !== DEFAULT_LIMIT) p.set("limit", String(state.limit));
     if (state.offset > 0) p.set("offset", String(state.offset));
     return p.toString();
@@ -129,6 +140,7 @@
   function syncControls() {
     el.q.value = state.q;
     el.sort.value = state.sort;
+    el.collapse.checked = state.collapse === "story";
     el.since.value = FULL_DATE.test(state.since) ? state.since : "";
     el.until.value = FULL_DATE.test(state.until) ? state.until : "";
     el.clearDates.hidden = !(state.since || state.until);
@@ -151,7 +163,8 @@
     el.hits.start = data.offset + 1;
     renderFacets(data);
     renderTimeline(data.facets.published);
-    renderPager(data);
+    // Collapsed, pages count stories.
+    renderPager({ ...data, total: data.total_stories ?? data.total });
   }
 
   function renderSummary(data) {
@@ -161,7 +174,9 @@
     else if (hits.length === 0) text = `No results on this page (${count(total)} in all).`;
     else {
       const shown = `${offset + 1}–${offset + hits.length}`;
-      text = `${count(total)} · showing ${shown} · ${data.took_ms.toFixed(1)} ms`;
+      const stories = data.total_stories === undefined ? ""
+        : ` in ${data.total_stories.toLocaleString()} ${data.total_stories === 1 ? "story" : "stories"}`;
+      text = `${count(total)}${stories} · showing ${shown} · ${data.took_ms.toFixed(1)} ms`;
     }
     el.summary.textContent = text;
   }
@@ -289,7 +304,30 @@
       appendMarked(excerpt, hit.highlights.excerpt, hit.excerpt);
       item.append(excerpt);
     }
+    if (hit.coverage && hit.coverage.documents > 1) item.append(renderCoverage(hit.coverage));
     return item;
+  }
+
+  // "Story: 3 results from 2 providers · also Provider: Title, ..." under a collapsed hit.
+  function renderCoverage({ documents, providers, top }) {
+    const line = document.createElement("p");
+    line.className = "hit-coverage";
+    line.append(`Story: ${count(documents)} from ${providers.toLocaleString()} `
+      + `provider${providers === 1 ? "" : "s"}`);
+    top.forEach((other, i) => {
+      line.append(i ? ", " : " · also ", other.provider ? `${other.provider}: ` : "");
+      const href = safeUrl(other.url);
+      const link = document.createElement(href ? "a" : "span");
+      if (href) {
+        link.href = href;
+        link.rel = "noopener noreferrer";
+      }
+      link.textContent = other.title;
+      line.append(link);
+    });
+    const more = documents - 1 - top.length;
+    if (more > 0) line.append(`, ${more.toLocaleString()} more`);
+    return line;
   }
 
   function span(className, text) {
@@ -598,6 +636,7 @@
     navigate({ q: el.q.value.trim() });
   });
   el.sort.addEventListener("change", () => navigate({ sort: el.sort.value }));
+  el.collapse.addEventListener("change", () => navigate({ collapse: el.collapse.checked ? "story" : "" }));
   el.since.addEventListener("change", () => navigate({ since: el.since.value }));
   el.until.addEventListener("change", () => navigate({ until: el.until.value }));
   el.clearDates.addEventListener("click", () => navigate({ since: "", until: "" }));

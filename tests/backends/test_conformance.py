@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from searchlib.backends.base import Backend, Execution
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
 from searchlib.records import Record
+from searchlib.request import build_request
 from searchlib.schema import FACETS, SORTS, Sort
+from searchlib.searching import SearchPipeline
 
 from .conftest import (
     EVERY,
@@ -1004,3 +1006,56 @@ def test_day_facet_leaves_out_undated_documents(synth: Backend) -> None:
     execution = synth.execute(Everything(), Filters(), {"day": Filters()}, "newest", 0, 0)
     assert execution.facets == {"day": expected}
     assert sum(expected.values()) == sum(1 for r in records if r.published is not None)
+
+
+# -- search features written above the protocol, on every engine ------------------------------
+
+
+def search(backend: Backend, text: str = "", **options: AnyType) -> AnyType:
+    """``Engine.search`` through the pipeline over ``backend``."""
+    arguments: dict[str, AnyType] = {
+        "topics": (), "providers": (), "kind": None, "since": None, "until": None,
+        "sort": "relevance", "limit": 10, "offset": 0, "facet_size": 10, "match": "auto",
+    }
+    arguments.update(options)
+    return SearchPipeline(backend, "english").search(build_request(text, **arguments))
+
+
+def test_timeline_on_every_engine(news: Backend) -> None:
+    results = search(news, limit=0, timeline="month", since="2026-10-01", until="2026-10-31")
+    assert results.total == 6
+    assert results.to_dict()["facets"]["published"] == {
+        "interval": "month", "truncated": False, "values": [
+            {"value": "2026-08", "count": 1, "selected": False, "since": "2026-08-01",
+             "until": "2026-08-31"},
+            {"value": "2026-09", "count": 5, "selected": False, "since": "2026-09-01",
+             "until": "2026-09-30"},
+            {"value": "2026-10", "count": 6, "selected": True, "since": "2026-10-01",
+             "until": "2026-10-31"},
+        ],
+    }
+
+
+def test_stories_on_every_engine(news: Backend) -> None:
+    results = search(news, sort="newest", collapse="story", offset=1, limit=8)
+    assert (results.total, results.total_stories) == (12, 9)
+    shown = [
+        (hit.id, hit.coverage.story, hit.coverage.documents, hit.coverage.providers,
+         [item.id for item in hit.coverage.top])
+        for hit in results.hits
+    ]
+    assert shown == [
+        (IDS["rates"], IDS["rates"], 1, 1, []),
+        (IDS["mars"], IDS["mars"], 2, 1, [IDS["descent"]]),
+        (IDS["shenhai"], IDS["shenhai"], 1, 1, []),
+        (IDS["solar"], IDS["solar"], 2, 2, [IDS["grid"]]),
+        (IDS["election"], IDS["election"], 1, 1, []),
+        (IDS["heatwave"], IDS["heatwave"], 1, 1, []),
+        (IDS["police"], IDS["police"], 1, 1, []),
+        (IDS["court"], IDS["court"], 2, 2, [IDS["china-limits"]]),
+    ]
+    assert [hit.rank for hit in results.hits] == list(range(2, 10))
+    related = search(news, "heatwave", collapse="story")
+    assert [(hit.id, hit.coverage.story) for hit in related.hits] == [
+        (IDS["heatwave"], IDS["heatwave"]), (IDS["grid"], IDS["solar"]),
+    ]
