@@ -510,6 +510,12 @@ def _run_index(
               flag_value="story", default=None,
               help="One hit per story (an article and its related items), with its coverage; "
                    "--offset and --limit count stories.")
+@click.option("--freshness", metavar="DURATION", default=None,
+              help="Favour recent documents: relevance times a decay on age that halves its "
+                   "decaying half every DURATION (12h, 7d, 2w) and never goes below 0.5.")
+@click.option("--freshness-from", metavar="now|newest|DATE", default=None,
+              help="Where ages count from: now [default], the newest document (for "
+                   "archives), or a date.")
 @click.option("--timeline", type=click.Choice(TIMELINE_MODES), default=None,
               help="A bar chart of the matches by day, week or month (auto: from their span).")
 @_index_option
@@ -529,6 +535,8 @@ def query_command(
     facet_size: int,
     strict: bool,
     collapse: str | None,
+    freshness: str | None,
+    freshness_from: str | None,
     timeline: str | None,
     index_dir: Path,
     as_json: bool,
@@ -552,7 +560,8 @@ def query_command(
                 query, topics=topics, providers=providers, kind=kind, since=since,
                 until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
                 feedback=feedback, facet_size=facet_size, strict=strict,  # type: ignore[arg-type]
-                timeline=timeline, collapse=collapse,
+                timeline=timeline, collapse=collapse, freshness=freshness,
+                freshness_from=freshness_from,
             )
         except QueryError as exc:
             _query_error(query, exc)

@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,7 +143,8 @@ class Engine:
         until: str | datetime | None = None, sort: Sort = "relevance", limit: int = 10,
         offset: int = 0, facet_size: int = 10, match: MatchMode = "auto",
         feedback: FeedbackMode = "auto", strict: bool = False, timeline: str | None = None,
-        collapse: str | None = None,
+        collapse: str | None = None, freshness: str | timedelta | None = None,
+        freshness_from: str | datetime | None = None,
     ) -> SearchResults:
         """Search the index (the query language and every option are in the README).
 
@@ -164,11 +165,17 @@ class Engine:
         ``collapse="story"`` shows an article and its related items once, as the best hit of
         the story, with its ``coverage``; ``offset`` and ``limit`` then count stories, and
         ``total_stories`` is beside ``total`` (which, like the facets, counts documents).
+
+        ``freshness`` (a duration: ``12h``, ``7d``, ``2w``) multiplies relevance by a decay
+        on age that halves its decaying half per duration and never goes below 0.5, from
+        ``freshness_from``: ``now`` (default), ``newest`` (the index's newest document, for
+        archives) or a date. Off by default; only with ``sort="relevance"``.
         """
         request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
             feedback=feedback, strict=strict, timeline=timeline, collapse=collapse,
+            freshness=freshness, freshness_from=freshness_from,
         )
         with self.store.recovery():
             results = self.pipeline.search(request)

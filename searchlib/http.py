@@ -51,7 +51,7 @@ MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
 _SINGLE = (
     "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size",
-    "strict", "timeline", "collapse",
+    "strict", "timeline", "collapse", "freshness", "freshness_from",
 )
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
@@ -145,6 +145,8 @@ class _Api:
             strict=_bool_param(params, "strict"),
             timeline=params.get("timeline") or None,
             collapse=params.get("collapse") or None,
+            freshness=params.get("freshness") or None,
+            freshness_from=params.get("freshness_from") or None,
         )
         return _json(results.to_dict())
 
@@ -413,6 +415,15 @@ _COLLAPSE = _param(
     "story: one hit per story (an article and its related items), its best, with its "
     "coverage; offset and limit count stories, total_stories is beside total",
 )
+_FRESHNESS = [
+    _param("freshness", {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*[smhdw]\s*$"},
+           "favour recent documents: relevance times a decay on age that halves its "
+           "decaying half every this long (12h, 7d, 2w) and never goes below 0.5; only "
+           "with sort=relevance. Off when absent"),
+    _param("freshness_from", {"type": "string", "default": "now"},
+           "where ages count from, with freshness: now, newest (the index's newest "
+           "document, for archives) or a date (YYYY-MM-DD or ISO 8601)"),
+]
 _ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
 
 _HIT: dict[str, Any] = {
@@ -550,6 +561,7 @@ def openapi_schema(
             "operationId": "search",
             "parameters": [
                 *query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE, _TIMELINE, _COLLAPSE,
+                *_FRESHNESS,
             ],
             "responses": _responses("SearchResults", "a page of results", 400, 422),
         }},

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from . import query as q
 from .analysis import fold_value
 from .dates import parse_bound
 from .errors import UsageError
+from .freshness import parse_duration
 from .plan import Filters
 from .results import Notice
 from .schema import (
@@ -57,6 +58,11 @@ class SearchRequest:
     #: ``story``: one hit per story, with its coverage (see ``searching.stories``); None: every
     #: document.
     collapse: str | None = None
+    #: Relevance times a bounded decay on age with this half-life (see :mod:`.freshness`);
+    #: None: relevance alone.
+    freshness: timedelta | None = None
+    #: Where ages count from: ``now``, ``newest`` (the index's newest document) or a moment.
+    freshness_from: str | datetime = "now"
     #: What lenient parsing reinterpreted (``text`` is then the canonical string of what
     #: was read, which "did you mean" corrects).
     notices: tuple[Notice, ...] = ()
@@ -87,6 +93,8 @@ def build_request(
     strict: bool = False,
     timeline: str | None = None,
     collapse: str | None = None,
+    freshness: str | timedelta | None = None,
+    freshness_from: str | datetime | None = None,
 ) -> SearchRequest:
     """A validated request; :class:`UsageError` (or, ``strict``, ``QueryError``) names the bad
     argument. Without ``strict`` any text is searched (:func:`~searchlib.query.parse_lenient`).
@@ -128,6 +136,14 @@ def build_request(
         raise UsageError(
             f"unknown collapse {collapse!r}: choose {', '.join(COLLAPSE_MODES)} (or none)"
         )
+    half_life = None if freshness is None or freshness == "" else parse_duration(
+        freshness, "freshness"
+    )
+    anchor = freshness_anchor(freshness_from)
+    if half_life is None and anchor != "now":
+        raise UsageError("freshness_from needs freshness (a duration like 7d)")
+    if half_life is not None and sort != "relevance":
+        raise UsageError(f"freshness changes the ranking by relevance: not with sort {sort!r}")
     check_int("limit", limit, 0, MAX_LIMIT)
     check_int("offset", offset, 0, MAX_OFFSET)
     check_int("facet_size", facet_size, 1, MAX_FACET_SIZE)
@@ -152,7 +168,27 @@ def build_request(
         notices=notices,
         timeline=timeline,
         collapse=collapse,
+        freshness=half_life,
+        freshness_from=anchor,
     )
+
+
+def freshness_anchor(value: str | datetime | None) -> str | datetime:
+    """``now`` (also for None or ""), ``newest``, or the moment a date names (UTC)."""
+    if value is None or value == "" or value == "now":
+        return "now"
+    if value == "newest":
+        return value
+    try:
+        moment = parse_bound(value, "freshness_from", end=False)
+    except UsageError:
+        moment = None
+    if moment is None:
+        raise UsageError(
+            "freshness_from must be now, newest or a date like 2026-09-30 or "
+            f"2026-09-30T12:00:00Z, not {value!r}"
+        )
+    return moment
 
 
 def check_int(name: str, value: object, low: int, high: int) -> None:

@@ -548,3 +548,21 @@ def test_one_result_per_story(page: Page, server: str) -> None:
     page.uncheck("#collapse")
     expect(page.locator("#summary")).to_contain_text("3 results · showing 1–3")
     expect(coverage).to_have_count(0)
+
+
+def test_favour_recent(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q=cameras")
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    assert hit_titles(page)[:2] == [
+        "Police expand facial recognition cameras",
+        "<script>alert(1)</script> Security flaw in camera firmware",
+    ]
+    page.select_option("#freshness", "7d")
+    expect(page.locator("#hits .hit-title").first).to_have_text(
+        "<script>alert(1)</script> Security flaw in camera firmware"
+    )
+    assert "freshness=7d&freshness_from=newest" in page.url
+    # Sorting by date is a separate choice: it turns freshness off.
+    page.select_option("#sort", "oldest")
+    expect(page.locator("#freshness")).to_be_disabled()
+    assert "freshness" not in page.url

@@ -334,7 +334,8 @@ def test_openapi_schema(client: TestClient) -> None:
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
     assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
-                     "strict", "limit", "offset", "facet_size", "timeline", "collapse"]
+                     "strict", "limit", "offset", "facet_size", "timeline", "collapse",
+                     "freshness", "freshness_from"]
     strict = schema["paths"]["/search"]["get"]["parameters"][8]
     assert strict["schema"] == {"type": "boolean", "default": False}
     assert strict["description"] == (

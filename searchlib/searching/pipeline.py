@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..analysis import Analyzer, fold_value
-from ..backends.base import Backend
-from ..plan import Filters
+from ..backends.base import Backend, Execution
+from ..freshness import Decay, now
+from ..plan import Everything, Filters, Plan
 from ..records import Record
 from ..request import SearchRequest
 from ..results import Coverage, EmptyFilters, Facet, SearchResults
@@ -53,6 +54,8 @@ class SearchPipeline:
         self.compiler = Compiler(self.analyzer, self.plain)
         #: RM3 settings for long queries (see ``feedback``).
         self.feedback_settings = feedback
+        #: Candidates a search under freshness fetches first, at least (see ``_fresh_page``).
+        self.fresh_first = 100
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -220,18 +223,23 @@ class SearchPipeline:
             counted[DAY_FACET] = filters.without("date")
         total_stories: int | None = None
         window: list[tuple[Record, float | None, Coverage | None]]
+        decay = self._decay(request)
         if request.collapse == "story":
             # Every match, to group them: a story's rank is its best hit's, its coverage
             # counts all of its matches, and total_stories is exact.
             execution = self.backend.execute(
                 compiled.match, filters, counted, request.sort, 0, self._every(),
             )
-            stories = list(group(execution.page, self._dates()).items())
+            ranked = execution.page if decay is None else rerank(execution.page, decay)
+            stories = list(group(ranked, self._dates()).items())
             total_stories = len(stories)
             window = [
                 (members[0][0], members[0][1], coverage(story, members))
                 for story, members in stories[request.offset : request.offset + request.limit]
             ]
+        elif decay is not None:
+            execution, page = self._fresh_page(compiled.match, filters, counted, request, decay)
+            window = [(record, score, None) for record, score in page]
         else:
             execution = self.backend.execute(
                 compiled.match, filters, counted, request.sort, request.offset, request.limit,
@@ -289,6 +297,56 @@ class SearchPipeline:
             total_stories=total_stories,
         )
 
+    # -- freshness ---------------------------------------------------------------------------
+
+    def _decay(self, request: SearchRequest) -> Decay | None:
+        """The request's decay on age, its anchor resolved; None without freshness."""
+        if request.freshness is None:
+            return None
+        anchor = request.freshness_from
+        if isinstance(anchor, datetime):
+            return Decay(request.freshness, anchor)
+        moment = None
+        if anchor == "newest":
+            newest = self.backend.execute(Everything(), Filters(), {}, "newest", 0, 1).page
+            moment = newest[0][0].published if newest else None
+        return Decay(request.freshness, moment or now())
+
+    def _fresh_page(
+        self,
+        plan: Plan | None,
+        filters: Filters,
+        counted: Mapping[str, Filters],
+        request: SearchRequest,
+        decay: Decay,
+    ) -> tuple[Execution, list[tuple[Record, float | None]]]:
+        """The exact window of the matches ranked by relevance x decay, and the first
+        execution (total and facets).
+
+        Candidates come by relevance, best first. The decay is at most 1, so a match not yet
+        fetched scores at most the last fetched relevance: once that is no more than the
+        window's last decayed score, nothing unfetched can enter the window (on a tie the
+        fetched one ranks first, by relevance order). Until then, twice as many are fetched.
+        """
+        window = request.offset + request.limit
+        size = 0 if window == 0 else max(window, self.fresh_first)
+        first = self.backend.execute(plan, filters, counted, "relevance", 0, size)
+        fetched = list(first.page)
+        if not fetched or fetched[0][1] is None:
+            return first, fetched[request.offset : window]  # not scored: newest first
+        while True:
+            ranked = rerank(fetched, decay)
+            if len(fetched) >= first.total:
+                break
+            last_relevance = float(fetched[-1][1] or 0.0)
+            if len(ranked) >= window and last_relevance <= float(ranked[window - 1][1] or 0.0):
+                break
+            more = self.backend.execute(plan, filters, {}, "relevance", len(fetched), len(fetched))
+            if not more.page:
+                break
+            fetched += more.page
+        return first, ranked[request.offset : window]
+
     def _every(self) -> int:
         """A page size that holds every match."""
         return max(1, self.backend.info().count)
@@ -305,6 +363,20 @@ class SearchPipeline:
             return known[doc_id]
 
         return published
+
+
+def rerank(
+    ranked: Sequence[tuple[Record, float | None]], decay: Decay
+) -> list[tuple[Record, float | None]]:
+    """Matches by relevance x decay, best first (stable: ties keep their relevance order);
+    unscored matches keep their order."""
+    if not ranked or ranked[0][1] is None:
+        return list(ranked)
+    decayed: list[tuple[Record, float | None]] = [
+        (record, float(score or 0.0) * decay(record.published)) for record, score in ranked
+    ]
+    decayed.sort(key=lambda pair: -float(pair[1] or 0.0))
+    return decayed
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,16 @@
   collapseLabel.className = "collapse";
   collapseLabel.append(el.collapse, " One result per story");
   el.sort.after(collapseLabel);
+  // "Favour recent" (freshness): a decay on age from the newest document, which on a live
+  // index is about now and on an archive is its last day.
+  el.freshness = document.createElement("select");
+  el.freshness.id = "freshness";
+  for (const [value, text] of [["", "Off"], ["1d", "Past day"], ["7d", "Past week"],
+    ["30d", "Past month"]]) el.freshness.add(new Option(text, value));
+  const freshnessLabel = document.createElement("label");
+  freshnessLabel.className = "freshness";
+  freshnessLabel.append("Favour recent ", el.freshness);
+  collapseLabel.after(freshnessLabel);
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -63,6 +73,8 @@
       until: p.get("until") || "",
       sort: p.get("sort") || "relevance",
       collapse: p.get("collapse") === "story" ? "story" : "",
+      freshness: p.get("freshness") || "",
+      freshness_from: p.get("freshness_from") || "",
       limit: Number.isFinite(limit) ? limit : DEFAULT_LIMIT,
       offset: Number.isFinite(offset) ? offset : 0,
     };
@@ -75,6 +87,8 @@
     for (const name of ["kind", "since", "until"]) if (state[name]) p.set(name, state[name]);
     if (state.sort !== "relevance") p.set("sort", state.sort);
     if (state.collapse) p.set("collapse", state.collapse);
+    if (state.freshness) p.set("freshness", state.freshness);
+    if (state.freshness && state.freshness_from) p.set("freshness_from", state.freshness_from);
     if (state.limit !== DEFAULT_LIMIT) p.set("limit", String(state.limit));
     if (state.offset > 0) p.set("offset", String(state.offset));
     return p.toString();
@@ -141,6 +155,12 @@
     el.q.value = state.q;
     el.sort.value = state.sort;
     el.collapse.checked = state.collapse === "story";
+    // A value from a shared URL that the menu does not list is shown as its own entry.
+    if (state.freshness && ![...el.freshness.options].some((o) => o.value === state.freshness)) {
+      el.freshness.add(new Option(state.freshness, state.freshness));
+    }
+    el.freshness.value = state.freshness;
+    el.freshness.disabled = state.sort !== "relevance"; // freshness re-ranks by relevance only
     el.since.value = FULL_DATE.test(state.since) ? state.since : "";
     el.until.value = FULL_DATE.test(state.until) ? state.until : "";
     el.clearDates.hidden = !(state.since || state.until);
@@ -635,7 +655,11 @@
     event.preventDefault();
     navigate({ q: el.q.value.trim() });
   });
-  el.sort.addEventListener("change", () => navigate({ sort: el.sort.value }));
+  el.sort.addEventListener("change", () => navigate(el.sort.value === "relevance"
+    ? { sort: el.sort.value } : { sort: el.sort.value, freshness: "", freshness_from: "" }));
+  el.freshness.addEventListener("change", () => navigate({
+    freshness: el.freshness.value, freshness_from: el.freshness.value ? "newest" : "",
+  }));
   el.collapse.addEventListener("change", () => navigate({ collapse: el.collapse.checked ? "story" : "" }));
   el.since.addEventListener("change", () => navigate({ since: el.since.value }));
   el.until.addEventListener("change", () => navigate({ until: el.until.value }));

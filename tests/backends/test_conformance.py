@@ -1011,14 +1011,17 @@ def test_day_facet_leaves_out_undated_documents(synth: Backend) -> None:
 # -- search features written above the protocol, on every engine ------------------------------
 
 
-def search(backend: Backend, text: str = "", **options: AnyType) -> AnyType:
-    """``Engine.search`` through the pipeline over ``backend``."""
+def search(backend: Backend, text: str = "", *, first: int = 100, **options: AnyType) -> AnyType:
+    """``Engine.search`` through the pipeline over ``backend`` (``first``: the candidates a
+    search under freshness fetches first)."""
     arguments: dict[str, AnyType] = {
         "topics": (), "providers": (), "kind": None, "since": None, "until": None,
         "sort": "relevance", "limit": 10, "offset": 0, "facet_size": 10, "match": "auto",
     }
     arguments.update(options)
-    return SearchPipeline(backend, "english").search(build_request(text, **arguments))
+    pipeline = SearchPipeline(backend, "english")
+    pipeline.fresh_first = first
+    return pipeline.search(build_request(text, **arguments))
 
 
 def test_timeline_on_every_engine(news: Backend) -> None:
@@ -1059,3 +1062,22 @@ def test_stories_on_every_engine(news: Backend) -> None:
     assert [(hit.id, hit.coverage.story) for hit in related.hits] == [
         (IDS["heatwave"], IDS["heatwave"]), (IDS["grid"], IDS["solar"]),
     ]
+
+
+def test_freshness_on_every_engine(news: Backend) -> None:
+    # "cameras": the police article (2026-09-05) ranks above the camera flaw (2026-10-31) by
+    # relevance; a week's decay from the newest document puts the flaw first. Fetched one
+    # candidate at a time at first, the page is still the exact top of relevance x decay.
+    plain = search(news, "cameras")
+    assert [hit.id for hit in plain.hits] == [IDS["police"], IDS["flaw"], IDS["court"]]
+    relevance = {hit.id: hit.score for hit in plain.hits}
+    for first in (1, 100):
+        fresh = search(news, "cameras", freshness="7d", freshness_from="newest", first=first)
+        assert [hit.id for hit in fresh.hits] == [IDS["flaw"], IDS["police"], IDS["court"]]
+        assert fresh.hits[0].score == pytest.approx(relevance[IDS["flaw"]], rel=1e-12)
+        assert fresh.hits[1].score == pytest.approx(
+            relevance[IDS["police"]] * (0.5 + 0.5 * 2 ** -(56.49999 / 7)), rel=1e-6
+        )
+        second = search(news, "cameras", freshness="7d", freshness_from="newest", first=first,
+                        offset=1, limit=1)
+        assert [hit.id for hit in second.hits] == [IDS["police"]]
