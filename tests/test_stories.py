@@ -166,3 +166,33 @@ def test_http_collapse(shared_engine: Engine) -> None:
         assert response.json()["error"]["message"] == (
             "unknown collapse 'topic': choose story (or none)"
         )
+
+
+QUERIES = ["", "facial", "heatwave", "cameras OR heatwave", "-zebra", "facial OR lander",
+           "kind:related"]
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest", "quality"])
+def test_collapsing_is_grouping_the_full_ranking(shared_engine: Engine, sort: str) -> None:
+    # Whatever the query, order and window: the stories are the uncollapsed ranking grouped
+    # by story, in the order of each story's first hit, and the window slices them.
+    def story(hit: Any) -> str:
+        if hit.kind == "related" and hit.id != IDS["china-limits"]:
+            return str(hit.parents[0])
+        return IDS["court"] if hit.id == IDS["china-limits"] else str(hit.id)
+
+    for text in QUERIES:
+        everything = shared_engine.search(text, sort=sort, limit=100)  # type: ignore[arg-type]
+        grouped: dict[str, list[str]] = {}
+        for hit in everything.hits:
+            grouped.setdefault(story(hit), []).append(hit.id)
+        for offset, limit in ((0, 10), (1, 2), (3, 3), (20, 5)):
+            results = shared_engine.search(text, sort=sort, collapse="story",  # type: ignore[arg-type]
+                                           offset=offset, limit=limit)
+            assert (results.total, results.total_stories) == (everything.total, len(grouped))
+            expected = list(grouped.items())[offset : offset + limit]
+            assert [
+                (hit.coverage.story, [hit.id, *(i.id for i in hit.coverage.top)],
+                 hit.coverage.documents)
+                for hit in results.hits
+            ] == [(key, members[:4], len(members)) for key, members in expected], (text, sort)

@@ -145,3 +145,19 @@ def test_http_timeline_and_its_error(shared_engine: Engine) -> None:
         assert response.json()["error"]["message"] == (
             "unknown timeline 'year': choose one of auto, day, week, month"
         )
+
+
+@pytest.mark.parametrize("interval", ["auto", "day", "week", "month"])
+def test_buckets_sum_to_the_matches_without_the_date_filter(
+    shared_engine: Engine, interval: str
+) -> None:
+    for text in ("", "facial", "heatwave OR lander", "-zebra", "kind:related"):
+        for filters in ({}, {"topics": ["AI"]}, {"since": "2026-10"}, {"until": "2026-09-15"},
+                        {"providers": ["Jurist"], "since": "2026-09-02"}):
+            results = shared_engine.search(text, limit=0, timeline=interval, **filters)
+            undated = {k: v for k, v in filters.items() if k not in ("since", "until")}
+            without_dates = shared_engine.search(text, limit=0, **undated).total
+            values = results.facets["published"].values
+            assert sum(v.count for v in values) == without_dates, (text, filters)
+            selected = sum(v.count for v in values if v.selected)
+            assert selected <= results.total
