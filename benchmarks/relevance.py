@@ -75,6 +75,8 @@ class Collection:
     queries: dict[str, str]  # judged queries only: qid -> text as written
     qrels: dict[str, dict[str, int]]  # qid -> docno -> relevance
     notes: dict[str, int] = field(default_factory=dict)
+    #: docno -> publication date (ISO), where the collection gives one (TIME, CACM).
+    dates: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -150,13 +152,34 @@ def load_time(root: Path) -> Collection:
         parts = line.split()
         if parts:
             pairs += [(str(int(parts[0])), str(int(d))) for d in parts[1:]]
-    return _finish("time", docs, queries, pairs, {})
+    coll = _finish("time", docs, queries, pairs, {})
+    # "*TEXT 017 01/04/63 PAGE 020": the issue's date, month/day/year.
+    for position, header in enumerate(re.findall(r"^\*TEXT[^\n]*", text, flags=re.M), 1):
+        found = re.search(r"(\d\d)/(\d\d)/(\d\d)", header)
+        if found:
+            month, day, year = found.groups()
+            coll.dates[str(position)] = f"19{year}-{month}-{day}"
+    return coll
+
+
+_MONTHS = {name: i for i, name in enumerate(
+    ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+     "October", "November", "December"), 1)}
+
+
+def _cacm_date(issue: str) -> str | None:
+    """``CACM December, 1958`` -> ``1958-12-01`` (the issue's month)."""
+    found = re.search(r"([A-Z][a-z]+),\s*(\d{4})", issue)
+    if not found or found.group(1) not in _MONTHS:
+        return None
+    return f"{found.group(2)}-{_MONTHS[found.group(1)]:02d}-01"
 
 
 def load_cacm(root: Path) -> Collection:
     """CACM: title (``.T``) and abstract (``.W``); queries are the ``.W`` text."""
     text = (root / "cacm.all").read_text(encoding="latin-1")
-    docs = {i: (s.get("T", ""), s.get("W", "")) for i, s in _smart_sections(text)}
+    sections = dict(_smart_sections(text))
+    docs = {i: (s.get("T", ""), s.get("W", "")) for i, s in sections.items()}
     query_text = (root / "query.text").read_text(encoding="latin-1")
     queries = {i: s.get("W", "") for i, s in _smart_sections(query_text)}
     pairs = [
@@ -164,7 +187,12 @@ def load_cacm(root: Path) -> Collection:
         for p in (line.split() for line in (root / "qrels.text").read_text().splitlines())
         if len(p) >= 2
     ]
-    return _finish("cacm", docs, queries, pairs, {})
+    coll = _finish("cacm", docs, queries, pairs, {})
+    for docno, section in sections.items():
+        date = _cacm_date(section.get("B", ""))
+        if date:
+            coll.dates[docno] = date
+    return coll
 
 
 def load_cisi(root: Path) -> Collection:
@@ -336,6 +364,9 @@ class Settings:
     ``text``: ``raw`` (as typed) or ``plain`` (syntax characters removed, see plain_query).
     ``full``: ``yes`` keeps highlighting and "did you mean" on (for latency; they do not
     change the ranking); by default they are off to make experiments faster.
+    ``dates``: ``yes`` writes each document's publication date (TIME: the issue's day; CACM:
+    the issue's month; CISI has none). ``freshness``: a duration (``30d``): searches with
+    ``freshness`` of it from the newest document (implies ``dates=yes``).
     """
 
     k1: float | None = None
@@ -352,6 +383,8 @@ class Settings:
     prf: str = ""
     text: str = "raw"
     full: str = "no"
+    dates: str = "no"
+    freshness: str = ""
 
     @classmethod
     def parse(cls, spec: str) -> Settings:
@@ -428,6 +461,12 @@ EXPERIMENTS: dict[str, Settings] = {
     "rm3-15-30-0.8": Settings(prf="15:30:0.8"),
     # candidate stacks
     "rm3+prox": Settings(prox="0.1:1"),
+    # freshness (issue 15): documents with their dates (TIME, CACM; CISI has none), searched
+    # without and with a decay on age counted from the newest document
+    "dated": Settings(dates="yes"),
+    "fresh-7d": Settings(dates="yes", freshness="7d"),
+    "fresh-30d": Settings(dates="yes", freshness="30d"),
+    "fresh-365d": Settings(dates="yes", freshness="365d"),
 }
 
 
@@ -471,6 +510,7 @@ def _check(settings: Settings) -> None:
         "qtf": ("", "linear", "once", "sat"),
         "text": ("raw", "plain"),
         "full": ("no", "yes"),
+        "dates": ("no", "yes"),
     }
     for name, values in allowed.items():
         if getattr(settings, name) not in values:
@@ -703,8 +743,9 @@ def tuned_compiler(settings: Settings) -> type:
     return Tuned
 
 
-def write_articles(coll: Collection, folder: Path) -> dict[str, str]:
-    """One front-matter ``.md`` file per document; returns url -> docno."""
+def write_articles(coll: Collection, folder: Path, *, dated: bool = False) -> dict[str, str]:
+    """One front-matter ``.md`` file per document (``dated``: with its publication date,
+    where the collection has one); returns url -> docno."""
     folder.mkdir(parents=True, exist_ok=True)
     urls: dict[str, str] = {}
     for docno, (title, text) in coll.docs.items():
@@ -714,6 +755,8 @@ def write_articles(coll: Collection, folder: Path) -> dict[str, str]:
             meta["title"] = title
         meta["excerpt"] = text  # empty for CACM's title-only records: not a copy of the title
         meta["webUrl"] = url
+        if dated and docno in coll.dates:
+            meta["publishedDateTime"] = f"{coll.dates[docno]}T00:00:00Z"
         front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1 << 30)
         (folder / f"{docno}.md").write_text(f"---\n{front}---\n", encoding="utf-8")
         urls[url] = docno
@@ -749,11 +792,17 @@ class SearchlibIndexes:
     def get(self, coll: Collection, settings: Settings) -> tuple[Path, dict[str, str]]:
         from searchlib import Engine
 
-        key = (coll.name, settings.stopwords)
+        dated = settings.dates == "yes" or bool(settings.freshness)
+        key = (coll.name, settings.stopwords, dated)
         if key not in self._built:
-            docs = self.root / f"{coll.name}-docs"
-            urls = write_articles(coll, docs) if not docs.exists() else _urls(coll)
-            path = self.root / f"{coll.name}-index-{settings.stopwords or 'searchlib'}"
+            docs = self.root / f"{coll.name}-docs{'-dated' if dated else ''}"
+            urls = (
+                write_articles(coll, docs, dated=dated) if not docs.exists() else _urls(coll)
+            )
+            path = self.root / (
+                f"{coll.name}-index-{settings.stopwords or 'searchlib'}"
+                f"{'-dated' if dated else ''}"
+            )
             started = time.perf_counter()
             patching = _patched(settings) if settings.stopwords else contextlib.nullcontext()
             with patching, Engine(path) as eng:
@@ -791,6 +840,8 @@ def run_searchlib(
     for mode in FEEDBACK_MODES:
         if mode in settings.prf.split(":"):
             options["feedback"] = mode
+    if settings.freshness:
+        options.update(freshness=settings.freshness, freshness_from="newest")
     with patching, Engine(path) as eng:
         if patch:
             _configure(eng, settings)

@@ -26,8 +26,8 @@ from .defaults import DEFAULT_BATCH_FILES
 from .engine import Engine, remove_index
 from .errors import QueryError, SearchlibError
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
-from .results import Facet, Hit, SearchResults
-from .schema import FEEDBACK_MODES, KINDS, SORTS
+from .results import Coverage, Facet, Hit, SearchResults
+from .schema import COLLAPSE_MODES, FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
 
 if TYPE_CHECKING:  # imported when indexing, not to search
     from .indexer import IndexReport
@@ -193,7 +193,26 @@ def _hit_lines(hit: Hit, width: int) -> list[str]:
     excerpt = hit.highlights.get("excerpt") or html.escape(hit.excerpt)
     if excerpt:
         lines.extend(_wrap(_styled(excerpt), width, indent, indent))
+    if hit.coverage is not None and hit.coverage.documents > 1:
+        lines.extend(_wrap(
+            [(ch, False) for ch in _coverage_text(hit.coverage)], width, indent, indent + "  "
+        ))
     return lines
+
+
+def _coverage_text(coverage: Coverage) -> str:
+    """``Story: 3 documents from 2 providers; also WNEP: "Title", ...``."""
+    text = (
+        f"Story: {_count(coverage.documents, 'document')} from "
+        f"{_count(coverage.providers, 'provider')}"
+    )
+    others = [
+        f'{item.provider or "unknown provider"}: "{item.title}"' for item in coverage.top
+    ]
+    more = coverage.documents - 1 - len(coverage.top)
+    if more > 0:
+        others.append(f"{more:,} more")
+    return f"{text}; also {', '.join(others)}" if others else text
 
 
 def _listed(items: list[str], word: str) -> str:
@@ -266,7 +285,10 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
             click.echo(empty)
     else:
         first, last = results.hits[0].rank, results.hits[-1].rank
-        click.echo(f"{_count(results.total, 'result')}, showing {first:,}-{last:,} {took}")
+        found = _count(results.total, "result")
+        if results.total_stories is not None:
+            found += f" in {_count(results.total_stories, 'story', 'stories')}"
+        click.echo(f"{found}, showing {first:,}-{last:,} {took}")
         relaxed = _relaxed_line(results)
         if relaxed:
             click.echo(relaxed)
@@ -279,7 +301,10 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
         click.echo(f"\nDid you mean: {results.suggestion}")
     if results.feedback:
         click.echo(f"\nAlso searched for: {', '.join(results.feedback[:10])}")
-    facets = [(name, facet) for name, facet in results.facets.items() if facet.values]
+    facets = [
+        (name, facet) for name, facet in results.facets.items()
+        if facet.values and facet.interval is None
+    ]
     if results.total and facets:
         click.echo()
         for name, facet in facets:
@@ -288,6 +313,35 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
             )
             more = ", ..." if facet.truncated else ""
             click.echo(f"{name}: {values}{more}")
+    timeline = results.facets.get("published")
+    if timeline is not None and timeline.values:
+        click.echo()
+        for line in _timeline_lines(timeline, _terminal_width()):
+            click.echo(line)
+
+
+#: The longest bar of a timeline, in terminal cells.
+_BAR_CELLS = 40
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def _timeline_lines(timeline: Facet, width: int) -> list[str]:
+    """A bar chart of a timeline: one line per bucket, bars in eighths of a cell, scaled so
+    that the largest bucket fills the chart; a selected bucket is marked with ``*``.
+    """
+    labels = max(len(v.value) for v in timeline.values)
+    numbers = max(len(f"{v.count:,}") for v in timeline.values)
+    cells = max(1, min(_BAR_CELLS, width - labels - numbers - 5))
+    most = max(v.count for v in timeline.values) or 1
+    lines = [f"{timeline.name} by {timeline.interval}:"]
+    for value in timeline.values:
+        eighths = round(value.count * cells * 8 / most)
+        if value.count and not eighths:
+            eighths = 1  # a bucket with matches always shows
+        bar = "█" * (eighths // 8) + _EIGHTHS[eighths % 8].strip()
+        mark = "*" if value.selected else " "
+        lines.append(f"{mark} {value.value.ljust(labels)}  {bar} {value.count:,}".rstrip())
+    return lines
 
 
 def _query_error(text: str, error: QueryError) -> NoReturn:
@@ -452,6 +506,18 @@ def _run_index(
 @click.option("--strict", is_flag=True,
               help="Refuse a query that cannot be parsed or is over 1,000 characters (exit "
                    "2, showing where) instead of searching it as plain words.")
+@click.option("--collapse", type=click.Choice(COLLAPSE_MODES), is_flag=False,
+              flag_value="story", default=None,
+              help="One hit per story (an article and its related items), with its coverage; "
+                   "--offset and --limit count stories.")
+@click.option("--freshness", metavar="DURATION", default=None,
+              help="Favour recent documents: relevance times a decay on age that halves its "
+                   "decaying half every DURATION (12h, 7d, 2w) and never goes below 0.5.")
+@click.option("--freshness-from", metavar="now|newest|DATE", default=None,
+              help="Where ages count from: now [default], the newest document (for "
+                   "archives), or a date.")
+@click.option("--timeline", type=click.Choice(TIMELINE_MODES), default=None,
+              help="A bar chart of the matches by day, week or month (auto: from their span).")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
@@ -468,6 +534,10 @@ def query_command(
     feedback: str,
     facet_size: int,
     strict: bool,
+    collapse: str | None,
+    freshness: str | None,
+    freshness_from: str | None,
+    timeline: str | None,
     index_dir: Path,
     as_json: bool,
 ) -> None:
@@ -490,6 +560,8 @@ def query_command(
                 query, topics=topics, providers=providers, kind=kind, since=since,
                 until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
                 feedback=feedback, facet_size=facet_size, strict=strict,  # type: ignore[arg-type]
+                timeline=timeline, collapse=collapse, freshness=freshness,
+                freshness_from=freshness_from,
             )
         except QueryError as exc:
             _query_error(query, exc)

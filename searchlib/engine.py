@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,7 +142,9 @@ class Engine:
         kind: str | None = None, since: str | datetime | None = None,
         until: str | datetime | None = None, sort: Sort = "relevance", limit: int = 10,
         offset: int = 0, facet_size: int = 10, match: MatchMode = "auto",
-        feedback: FeedbackMode = "auto", strict: bool = False,
+        feedback: FeedbackMode = "auto", strict: bool = False, timeline: str | None = None,
+        collapse: str | None = None, freshness: str | timedelta | None = None,
+        freshness_from: str | datetime | None = None,
     ) -> SearchResults:
         """Search the index (the query language and every option are in the README).
 
@@ -155,11 +157,25 @@ class Engine:
         Any text is searched (syntax it cannot parse is read as plain words, and
         ``notices`` says so); ``strict=True`` raises :class:`~searchlib.errors.QueryError`
         instead. Bad arguments raise :class:`~searchlib.errors.UsageError`.
+
+        ``timeline`` (``auto``, ``day``, ``week`` or ``month``) adds ``facets["published"]``:
+        matches per day, week or month (``auto`` chooses from the span of the matches),
+        counted like the other facets, under every filter but the dates.
+
+        ``collapse="story"`` shows an article and its related items once, as the best hit of
+        the story, with its ``coverage``; ``offset`` and ``limit`` then count stories, and
+        ``total_stories`` is beside ``total`` (which, like the facets, counts documents).
+
+        ``freshness`` (a duration: ``12h``, ``7d``, ``2w``) multiplies relevance by a decay
+        on age that halves its decaying half per duration and never goes below 0.5, from
+        ``freshness_from``: ``now`` (default), ``newest`` (the index's newest document, for
+        archives) or a date. Off by default; only with ``sort="relevance"``.
         """
         request = build_request(
             text, topics=topics, providers=providers, kind=kind, since=since, until=until,
             sort=sort, limit=limit, offset=offset, facet_size=facet_size, match=match,
-            feedback=feedback, strict=strict,
+            feedback=feedback, strict=strict, timeline=timeline, collapse=collapse,
+            freshness=freshness, freshness_from=freshness_from,
         )
         with self.store.recovery():
             results = self.pipeline.search(request)

@@ -42,7 +42,7 @@ from .engine import Engine
 from .errors import NotFoundError, QueryError, SearchlibError, UsageError
 from .http_page import SECURITY_HEADERS, Page
 from .request import MAX_FACET_SIZE
-from .schema import FACETS, FEEDBACK_MODES, KINDS, SORTS
+from .schema import COLLAPSE_MODES, FACETS, FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
 
 logger = logging.getLogger("searchlib.http")
 
@@ -51,7 +51,7 @@ MAX_BODY_BYTES = 1 << 20
 _INT = re.compile(r"-?[0-9]{1,9}")
 _SINGLE = (
     "q", "kind", "since", "until", "sort", "feedback", "limit", "offset", "facet_size",
-    "strict",
+    "strict", "timeline", "collapse", "freshness", "freshness_from",
 )
 #: ``error.type`` of the HTTP-level errors (names fixed here: ``HTTPStatus`` phrases change).
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
@@ -143,6 +143,10 @@ class _Api:
             feedback=params.get("feedback") or "auto",  # type: ignore[arg-type]
             facet_size=_int_param(params, "facet_size", 10),
             strict=_bool_param(params, "strict"),
+            timeline=params.get("timeline") or None,
+            collapse=params.get("collapse") or None,
+            freshness=params.get("freshness") or None,
+            freshness_from=params.get("freshness_from") or None,
         )
         return _json(results.to_dict())
 
@@ -355,6 +359,11 @@ def _obj(props: dict[str, Any], *, extra: bool = False) -> dict[str, Any]:
             "additionalProperties": extra}
 
 
+def _optional(schema: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with more properties that are present only when asked for."""
+    return {**schema, "properties": {**schema["properties"], **props}}
+
+
 def _nullable(kind: str) -> dict[str, Any]:
     return {"type": [kind, "null"]}
 
@@ -396,6 +405,25 @@ _STRICT = _param(
     "refuse a query that cannot be parsed, or is over 1,000 characters, with a 400 QueryError "
     "giving its position, instead of reading it leniently",
 )
+_TIMELINE = _param(
+    "timeline", {"enum": list(TIMELINE_MODES)},
+    "add facets.published, a date histogram of the matches by day, week or month (auto: "
+    "chosen from their span), counted under every filter but the dates",
+)
+_COLLAPSE = _param(
+    "collapse", {"enum": list(COLLAPSE_MODES)},
+    "story: one hit per story (an article and its related items), its best, with its "
+    "coverage; offset and limit count stories, total_stories is beside total",
+)
+_FRESHNESS = [
+    _param("freshness", {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*[smhdw]\s*$"},
+           "favour recent documents: relevance times a decay on age that halves its "
+           "decaying half every this long (12h, 7d, 2w) and never goes below 0.5; only "
+           "with sort=relevance. Off when absent"),
+    _param("freshness_from", {"type": "string", "default": "now"},
+           "where ages count from, with freshness: now, newest (the index's newest "
+           "document, for archives) or a date (YYYY-MM-DD or ISO 8601)"),
+]
 _ID = _param("doc_id", {"type": "string", "minLength": 1}, "a document id", where="path")
 
 _HIT: dict[str, Any] = {
@@ -412,13 +440,35 @@ _FACET_VALUES: dict[str, Any] = {
                               " when cut"},
     "truncated": {"type": "boolean", "description": "more values exist than are listed"},
 }
+_COVERAGE = _obj({
+    "story": {"type": "string", "description": "the story's id: its article's"},
+    "documents": {"type": "integer", "description": "the story's documents that match"},
+    "providers": {"type": "integer", "description": "their providers"},
+    "top": {"type": "array", "description": "the best few of them besides this hit",
+            "items": _obj({"id": _STR, "kind": {"enum": list(KINDS)}, "title": _STR,
+                           "url": _STR, "provider": _STR,
+                           "published": _nullable("string")})},
+})
 _SCHEMAS: dict[str, Any] = {
-    "Hit": _obj(_HIT, extra=True),
-    "FacetValue": _obj({"value": _STR, "count": {"type": "integer"},
-                        "selected": {"type": "boolean"}}),
-    "Facet": _obj(_FACET_VALUES),
+    "Hit": _optional(_obj(_HIT, extra=True), {
+        "coverage": {**_COVERAGE, "description": "with collapse=story: who covers the story"},
+    }),
+    "FacetValue": _optional(_obj({"value": _STR, "count": {"type": "integer"},
+                                  "selected": {"type": "boolean"}}), {
+        "since": {"type": "string", "format": "date",
+                  "description": "a timeline bucket's first day (its date filter)"},
+        "until": {"type": "string", "format": "date",
+                  "description": "a timeline bucket's last day, inclusive"},
+    }),
+    "Facet": _optional(_obj(_FACET_VALUES), {
+        "interval": {"oneOf": [{"type": "null"}, {"enum": ["day", "week", "month"]}],
+                     "description": "the timeline's bucket size (only the published facet, "
+                                    "with timeline): its values are its buckets, oldest "
+                                    "first, empty ones between the first and the last "
+                                    "included"},
+    }),
     "FacetValues": _obj({"name": {"enum": list(FACETS)}, **_FACET_VALUES}),
-    "SearchResults": _obj({
+    "SearchResults": _optional(_obj({
         "query": _STR, "total": {"type": "integer"}, "offset": {"type": "integer"},
         "limit": {"type": "integer"}, "took_ms": {"type": "number"},
         "hits": {"type": "array", "items": _ref("Hit")},
@@ -437,6 +487,10 @@ _SCHEMAS: dict[str, Any] = {
         },
         "notices": {"type": "array", "items": _obj({"code": _STR, "message": _STR}),
                     "description": "what was reinterpreted to run the query"},
+    }), {
+        "total_stories": {"type": "integer",
+                          "description": "with collapse=story: the stories the matches make "
+                                         "(total and the facets count documents)"},
     }),
     "Health": _obj({"status": {"const": "ok"}}),
     "IndexReport": _obj({
@@ -505,7 +559,10 @@ def openapi_schema(
         "/search": {"get": {
             "summary": "Search: ranked hits with highlights and disjunctive facet counts",
             "operationId": "search",
-            "parameters": [*query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE],
+            "parameters": [
+                *query_params, _STRICT, _LIMIT, _OFFSET, _FACET_SIZE, _TIMELINE, _COLLAPSE,
+                *_FRESHNESS,
+            ],
             "responses": _responses("SearchResults", "a page of results", 400, 422),
         }},
         "/facets/{name}": {"get": {

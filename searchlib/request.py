@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from . import query as q
 from .analysis import fold_value
 from .dates import parse_bound
 from .errors import UsageError
+from .freshness import parse_duration
 from .plan import Filters
 from .results import Notice
-from .schema import FACETS, FEEDBACK_MODES, KINDS, MATCH_MODES, SORTS, FeedbackMode, MatchMode, Sort
+from .schema import (
+    COLLAPSE_MODES,
+    FACETS,
+    FEEDBACK_MODES,
+    KINDS,
+    MATCH_MODES,
+    SORTS,
+    TIMELINE_MODES,
+    FeedbackMode,
+    MatchMode,
+    Sort,
+)
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 100_000
@@ -40,6 +52,17 @@ class SearchRequest:
     feedback: FeedbackMode = "auto"
     exclude_ids: tuple[str, ...] = ()
     suggest: bool = True
+    #: A date histogram of the matches (``facets["published"]``): ``auto``, ``day``, ``week``
+    #: or ``month``; None for none.
+    timeline: str | None = None
+    #: ``story``: one hit per story, with its coverage (see ``searching.stories``); None: every
+    #: document.
+    collapse: str | None = None
+    #: Relevance times a bounded decay on age with this half-life (see :mod:`.freshness`);
+    #: None: relevance alone.
+    freshness: timedelta | None = None
+    #: Where ages count from: ``now``, ``newest`` (the index's newest document) or a moment.
+    freshness_from: str | datetime = "now"
     #: What lenient parsing reinterpreted (``text`` is then the canonical string of what
     #: was read, which "did you mean" corrects).
     notices: tuple[Notice, ...] = ()
@@ -68,6 +91,10 @@ def build_request(
     match: str,
     feedback: str = "auto",
     strict: bool = False,
+    timeline: str | None = None,
+    collapse: str | None = None,
+    freshness: str | timedelta | None = None,
+    freshness_from: str | datetime | None = None,
 ) -> SearchRequest:
     """A validated request; :class:`UsageError` (or, ``strict``, ``QueryError``) names the bad
     argument. Without ``strict`` any text is searched (:func:`~searchlib.query.parse_lenient`).
@@ -101,6 +128,22 @@ def build_request(
         kind = fold_value(kind)  # "Article" is "article", like every facet filter value
     if kind is not None and kind not in KINDS:
         raise UsageError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+    if timeline is not None and timeline not in TIMELINE_MODES:
+        raise UsageError(
+            f"unknown timeline {timeline!r}: choose one of {', '.join(TIMELINE_MODES)}"
+        )
+    if collapse is not None and collapse not in COLLAPSE_MODES:
+        raise UsageError(
+            f"unknown collapse {collapse!r}: choose {', '.join(COLLAPSE_MODES)} (or none)"
+        )
+    half_life = None if freshness is None or freshness == "" else parse_duration(
+        freshness, "freshness"
+    )
+    anchor = freshness_anchor(freshness_from)
+    if half_life is None and anchor != "now":
+        raise UsageError("freshness_from needs freshness (a duration like 7d)")
+    if half_life is not None and sort != "relevance":
+        raise UsageError(f"freshness changes the ranking by relevance: not with sort {sort!r}")
     check_int("limit", limit, 0, MAX_LIMIT)
     check_int("offset", offset, 0, MAX_OFFSET)
     check_int("facet_size", facet_size, 1, MAX_FACET_SIZE)
@@ -123,7 +166,29 @@ def build_request(
         match=match,
         feedback=feedback,
         notices=notices,
+        timeline=timeline,
+        collapse=collapse,
+        freshness=half_life,
+        freshness_from=anchor,
     )
+
+
+def freshness_anchor(value: str | datetime | None) -> str | datetime:
+    """``now`` (also for None or ""), ``newest``, or the moment a date names (UTC)."""
+    if value is None or value == "" or value == "now":
+        return "now"
+    if value == "newest":
+        return value
+    try:
+        moment = parse_bound(value, "freshness_from", end=False)
+    except UsageError:
+        moment = None
+    if moment is None:
+        raise UsageError(
+            "freshness_from must be now, newest or a date like 2026-09-30 or "
+            f"2026-09-30T12:00:00Z, not {value!r}"
+        )
+    return moment
 
 
 def check_int(name: str, value: object, low: int, high: int) -> None:

@@ -21,6 +21,44 @@ def format_datetime(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class CoverageItem:
+    """Another document of a hit's story (see :class:`Coverage`)."""
+
+    id: str
+    kind: str
+    title: str
+    url: str
+    provider: str
+    published: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "kind", "title", "url", "provider", "published"}``."""
+        return {
+            "id": self.id, "kind": self.kind, "title": self.title, "url": self.url,
+            "provider": self.provider, "published": format_datetime(self.published),
+        }
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Who covers a hit's story, in a search collapsed by story: the story's id (its article's),
+    how many of its documents match the search and from how many providers, and the best few
+    of them besides the hit itself."""
+
+    story: str
+    documents: int
+    providers: int
+    top: tuple[CoverageItem, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"story", "documents", "providers", "top": [...]}``."""
+        return {
+            "story": self.story, "documents": self.documents, "providers": self.providers,
+            "top": [item.to_dict() for item in self.top],
+        }
+
+
+@dataclass(frozen=True)
 class Hit:
     """One document in a result list (or on its own, from ``Engine.get``)."""
 
@@ -39,6 +77,8 @@ class Hit:
     highlights: Mapping[str, str] = field(default_factory=dict)
     #: Fields only ``Engine.get`` fills: body, source path, provider domain, kept front matter.
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: In a search collapsed by story: the hit's story and what covers it.
+    coverage: Coverage | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The hit shape of DESIGN §5 (plus ``quality`` and, from ``get``, the details)."""
@@ -57,6 +97,8 @@ class Hit:
             "quality": self.quality,
             "highlights": dict(self.highlights),
         }
+        if self.coverage is not None:
+            data["coverage"] = self.coverage.to_dict()
         data.update(self.details)
         return data
 
@@ -68,10 +110,16 @@ class FacetValue:
     value: str
     count: int
     selected: bool = False
+    #: A timeline bucket's first and last day (``YYYY-MM-DD``), the date filter that picks it.
+    since: str | None = None
+    until: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"value", "count", "selected"}``."""
-        return {"value": self.value, "count": self.count, "selected": self.selected}
+        """``{"value", "count", "selected"}`` (and ``since``, ``until`` for a timeline bucket)."""
+        data: dict[str, Any] = {"value": self.value, "count": self.count, "selected": self.selected}
+        if self.since is not None or self.until is not None:
+            data.update(since=self.since, until=self.until)
+        return data
 
 
 @dataclass(frozen=True)
@@ -81,10 +129,17 @@ class Facet:
     name: str
     values: tuple[FacetValue, ...]
     truncated: bool = False
+    #: A timeline's bucket size (``day``, ``week``, ``month``); None for the other facets.
+    interval: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"values": [...], "truncated": bool}``."""
-        return {"values": [v.to_dict() for v in self.values], "truncated": self.truncated}
+        """``{"values": [...], "truncated": bool}`` (and ``interval`` for a timeline)."""
+        data: dict[str, Any] = {
+            "values": [v.to_dict() for v in self.values], "truncated": self.truncated,
+        }
+        if self.name == "published":
+            data["interval"] = self.interval
+        return data
 
 
 @dataclass(frozen=True)
@@ -143,13 +198,17 @@ class SearchResults:
     empty_filters: EmptyFilters | None = None
     #: What was reinterpreted to run the query (lenient parsing): see :class:`Notice`.
     notices: tuple[Notice, ...] = ()
+    #: In a search collapsed by story: how many stories the matches make (``total`` still
+    #: counts documents, and so do the facets).
+    total_stories: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §5, plus ``feedback``, ``relaxed``, ``missing``,
-        ``empty_filters`` and ``notices``."""
+        ``empty_filters`` and ``notices`` (and ``total_stories`` when collapsed by story)."""
         return {
             "query": self.query,
             "total": self.total,
+            **({} if self.total_stories is None else {"total_stories": self.total_stories}),
             "offset": self.offset,
             "limit": self.limit,
             "took_ms": round(self.took_ms, 2),

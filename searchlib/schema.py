@@ -46,6 +46,20 @@ DISPLAY_FIELDS: Final[tuple[str, ...]] = ("title", "excerpt")
 #: Facets: counted per search, filterable, and searchable as words with ``field:value``.
 Facet = Literal["topic", "provider", "kind"]
 FACETS: Final[tuple[Facet, ...]] = ("topic", "provider", "kind")
+#: The publication-day facet: a backend counts it when ``execute`` asks (documents per UTC
+#: day of publication, ``YYYY-MM-DD``, undated documents left out). The pipeline folds the days
+#: into a timeline's days, weeks or months; dates are filtered with ``since``/``until``, so it
+#: is counted, never selected like the facets above.
+DAY_FACET: Final = "day"
+#: A timeline's bucket sizes, and what ``timeline`` accepts (``auto`` chooses from the span of
+#: the matches).
+Interval = Literal["day", "week", "month"]
+INTERVALS: Final[tuple[Interval, ...]] = ("day", "week", "month")
+TIMELINE_MODES: Final[tuple[str, ...]] = ("auto", *INTERVALS)
+#: How a search may collapse its hits: ``story`` shows an article and its related items once.
+COLLAPSE_MODES: Final[tuple[str, ...]] = ("story",)
+#: Every facet ``Backend.execute`` counts.
+COUNTED_FACETS: Final[tuple[str, ...]] = (*FACETS, DAY_FACET)
 #: Word fields that hold a facet's values as plain (unstemmed, folded) words.
 FACET_WORD_FIELDS: Final[Mapping[str, str]] = {
     "topic": "topic_text", "provider": "provider_text", "kind": "kind",

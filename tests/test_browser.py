@@ -503,3 +503,66 @@ def test_phone_layout(page: Page, server: str) -> None:
     hits = page.locator("#hits").bounding_box()
     facets = page.locator("#filters").bounding_box()
     assert hits is not None and facets is not None and facets["x"] < hits["x"]
+
+
+def test_timeline_bar_sets_the_date_filter(page: Page, server: str) -> None:
+    page.goto(f"{server}/")
+    expect(page.locator("#summary")).to_contain_text("12 results")
+    bars = page.locator("#timeline .bar")
+    expect(bars).to_have_count(10)  # weeks from 2026-08-24 to 2026-10-26
+    assert page.get_attribute("#timeline", "aria-label") == "Matches by week"
+    bar = page.locator('#timeline .bar[data-since="2026-09-28"]')
+    assert bar.get_attribute("aria-label") == "2026-09-28 to 2026-10-04: 3 results"
+    bar.click()
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    assert "since=2026-09-28&until=2026-10-04" in page.url
+    assert page.input_value("#since") == "2026-09-28"
+    assert page.input_value("#until") == "2026-10-04"
+    # The timeline ignores its own filter: every week is still there, this one pressed.
+    expect(bars).to_have_count(10)
+    expect(bar).to_have_attribute("aria-pressed", "true")
+    expect(page.locator('#timeline .bar[aria-pressed="true"]')).to_have_count(1)
+    # An empty week cannot be chosen.
+    assert page.locator('#timeline .bar[data-since="2026-09-21"]').is_disabled()
+    page.click("#clear-dates")
+    expect(page.locator("#summary")).to_contain_text("12 results")
+    expect(page.locator('#timeline .bar[aria-pressed="true"]')).to_have_count(0)
+
+
+def test_one_result_per_story(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q=heatwave")
+    expect(page.locator("#summary")).to_contain_text("3 results · showing 1–3")
+    page.check("#collapse")
+    expect(page.locator("#summary")).to_contain_text("3 results in 2 stories · showing 1–2")
+    assert "collapse=story" in page.url
+    assert hit_titles(page) == [
+        "Heatwave breaks records across Europe", "Heatwave strains the power grid",
+    ]
+    coverage = page.locator("#hits .hit-coverage")
+    expect(coverage).to_have_count(1)
+    expect(coverage).to_have_text(
+        "Story: 2 results from 2 providers · also Energy Wire: "
+        "Solar power output hits new high during heatwave"
+    )
+    assert coverage.locator("a").get_attribute("href") == "https://energywire.example/solar-record"
+    page.uncheck("#collapse")
+    expect(page.locator("#summary")).to_contain_text("3 results · showing 1–3")
+    expect(coverage).to_have_count(0)
+
+
+def test_favour_recent(page: Page, server: str) -> None:
+    page.goto(f"{server}/?q=cameras")
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    assert hit_titles(page)[:2] == [
+        "Police expand facial recognition cameras",
+        "<script>alert(1)</script> Security flaw in camera firmware",
+    ]
+    page.select_option("#freshness", "7d")
+    expect(page.locator("#hits .hit-title").first).to_have_text(
+        "<script>alert(1)</script> Security flaw in camera firmware"
+    )
+    assert "freshness=7d&freshness_from=newest" in page.url
+    # Sorting by date is a separate choice: it turns freshness off.
+    page.select_option("#sort", "oldest")
+    expect(page.locator("#freshness")).to_be_disabled()
+    assert "freshness" not in page.url

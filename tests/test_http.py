@@ -334,14 +334,15 @@ def test_openapi_schema(client: TestClient) -> None:
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
     assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
-                     "strict", "limit", "offset", "facet_size"]
+                     "strict", "limit", "offset", "facet_size", "timeline", "collapse",
+                     "freshness", "freshness_from"]
     strict = schema["paths"]["/search"]["get"]["parameters"][8]
     assert strict["schema"] == {"type": "boolean", "default": False}
     assert strict["description"] == (
         "refuse a query that cannot be parsed, or is over 1,000 characters, with a 400 "
         "QueryError giving its position, instead of reading it leniently"
     )
-    facet_size = schema["paths"]["/search"]["get"]["parameters"][-1]["schema"]
+    facet_size = schema["paths"]["/search"]["get"]["parameters"][11]["schema"]
     assert facet_size == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10}
     facets = schema["paths"]["/facets/{name}"]["get"]
     assert [p["name"] for p in facets["parameters"]] == [

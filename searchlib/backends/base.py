@@ -137,7 +137,10 @@ class Backend(Protocol):
         ``total`` counts every match; ``page`` is the window ``[offset, offset + limit)`` in
         ``sort`` order; each facet in ``facets`` is counted over the documents matching
         ``plan`` under *that facet's* filters (the pipeline passes the filters without the
-        facet's own, for disjunctive counts).
+        facet's own, for disjunctive counts). Besides the facets of
+        :data:`~searchlib.schema.FACETS`, ``facets`` may ask for
+        :data:`~searchlib.schema.DAY_FACET`: documents per UTC day of publication
+        (``YYYY-MM-DD``), undated documents left out (the days of a timeline).
         """
         ...
 

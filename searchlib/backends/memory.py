@@ -73,7 +73,17 @@ from ..plan import (
     positive_leaves,
 )
 from ..records import DISTINCT_FIELDS, PLAIN_FIELDS, Record, field_texts
-from ..schema import BM25_B, BM25_K1, FACETS, FIELD_WEIGHTS, POSITIONAL_FIELDS, SORTS, Sort
+from ..schema import (
+    BM25_B,
+    BM25_K1,
+    COUNTED_FACETS,
+    DAY_FACET,
+    FACETS,
+    FIELD_WEIGHTS,
+    POSITIONAL_FIELDS,
+    SORTS,
+    Sort,
+)
 from .base import Execution, IndexInfo, TermStats
 
 #: The keyword field: one term, the record's kind.
@@ -120,6 +130,9 @@ def _facet_values(record: Record, facet: str) -> set[str]:
         return {record.provider} if record.provider else set()
     if facet == "kind":
         return {record.kind}
+    if facet == DAY_FACET:
+        published = _utc(record.published)
+        return set() if published is None else {published.date().isoformat()}
     raise ValueError(f"unknown facet {facet!r}: choose one of {', '.join(FACETS)}")
 
 
@@ -325,8 +338,10 @@ class MemoryBackend:
         if limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
         for facet in facets:
-            if facet not in FACETS:
-                raise ValueError(f"unknown facet {facet!r}: choose one of {', '.join(FACETS)}")
+            if facet not in COUNTED_FACETS:
+                raise ValueError(
+                    f"unknown facet {facet!r}: choose one of {', '.join(COUNTED_FACETS)}"
+                )
         snapshot = self._current()
         scores = self._matches(snapshot, plan)
         hits = {doc_id: score for doc_id, score in scores.items()

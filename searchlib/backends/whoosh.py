@@ -23,9 +23,10 @@ import pickle
 import struct
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,11 +48,12 @@ from .. import plan as p
 from ..durable import fsync_path
 from ..errors import IndexCorruptError, IndexLockedError
 from ..records import Record, field_texts
-from ..schema import BM25_B, BM25_K1, FACETS, SORTS, Sort
+from ..schema import BM25_B, BM25_K1, COUNTED_FACETS, DAY_FACET, FACETS, SORTS, Sort
 from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_codec import SearchlibCodec
 from .whoosh_exec import (
+    USECS_PER_DAY,
     Filtering,
     Positions,
     Result,
@@ -578,8 +580,10 @@ class WhooshBackend:
         if limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
         for facet in facets:
-            if facet not in FACETS:
-                raise ValueError(f"unknown facet {facet!r}: choose one of {', '.join(FACETS)}")
+            if facet not in COUNTED_FACETS:
+                raise ValueError(
+                    f"unknown facet {facet!r}: choose one of {', '.join(COUNTED_FACETS)}"
+                )
         with self._lock, _guard(self.location):
             view = self._current_view()
             if plan is None:
@@ -633,6 +637,9 @@ class WhooshBackend:
             counts: dict[str, dict[str, int]] = {}
             for name, facet_filters in facets.items():
                 docs = sets.narrow(matched, facet_filters)
+                if name == DAY_FACET:
+                    counts[name] = _day_counts(searcher, docs)
+                    continue
                 values = cache.values(name)
                 if docs is cache.all_docs:
                     counted = {value: len(ids) for value, ids in values.items()}
@@ -746,6 +753,18 @@ class WhooshBackend:
         published = reader.column_reader("published", translate=False)  # sortable ints
         scored.sort(key=lambda ds: (-ds[1], -dated[ds[0]], -published[ds[0]]))
         return [(docnum, score) for docnum, score in scored[offset:window]]
+
+
+def _day_counts(searcher: Searcher, docs: frozenset[int]) -> dict[str, int]:
+    """Documents per UTC publication day among ``docs`` (the matchers' reference)."""
+    reader = searcher.reader()
+    dated = reader.column_reader("dated")
+    published = reader.column_reader("published", translate=False)
+    days = Counter(
+        date.fromordinal(published[doc] // USECS_PER_DAY + 1).isoformat()
+        for doc in docs if dated[doc]
+    )
+    return dict(days)
 
 
 class _FilterSets:

@@ -40,13 +40,13 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 
 from .. import plan as p
-from ..schema import BM25_B, BM25_K1, FIELD_WEIGHTS, POSITIONAL_FIELDS, Sort
+from ..schema import BM25_B, BM25_K1, DAY_FACET, FIELD_WEIGHTS, POSITIONAL_FIELDS, Sort
 from .whoosh_segments import (
     LENGTHS,
     BoolArray,
@@ -863,11 +863,45 @@ class Positions:
         return found[1]
 
 
+#: Whoosh's ``DATETIME`` column holds microseconds since ``datetime.min`` (0001-01-01).
+USECS_PER_DAY = 86_400_000_000
+
+
+def day_counts(
+    view: View, hits: list[BoolArray], positions: Positions | None = None
+) -> dict[str, int]:
+    """Documents per UTC publication day (``YYYY-MM-DD``) among ``hits``, undated left out:
+    one ``bincount`` of day numbers (days since 0001-01-01) over all segments."""
+    positions = positions or Positions()
+    found: list[IntArray] = []
+    for leaf, hit in zip(view.leaves, hits, strict=True):
+        docs = positions(hit)
+        if not docs.size:
+            continue
+        data = leaf.data
+        data.sort_columns(leaf.reader)
+        assert data.dated is not None and data.published is not None
+        docs = docs[data.dated[docs] != 0]
+        found.append((data.published[docs] // np.uint64(USECS_PER_DAY)).astype(np.int64))
+    if not found:
+        return {}
+    days = np.concatenate(found)
+    first = int(days.min())
+    counted = np.bincount(days - first)
+    present = np.flatnonzero(counted)
+    return {
+        date.fromordinal(first + int(day) + 1).isoformat(): int(counted[day])
+        for day in present.tolist()
+    }
+
+
 def facet_counts(
     view: View, facet: str, hits: list[BoolArray], positions: Positions | None = None
 ) -> dict[str, int]:
     """Documents per value of ``facet`` among ``hits`` (values without any left out), in no
     particular order."""
+    if facet == DAY_FACET:
+        return day_counts(view, hits, positions)
     codes = view.segments.codes
     totals = np.zeros(0, dtype=np.int64)
     positions = positions or Positions()

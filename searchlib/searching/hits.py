@@ -6,19 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..records import Record
-from ..results import Hit
+from ..results import Coverage, Hit
 
 
 def hit_from_record(
-    record: Record, rank: int, score: float | None, highlights: Mapping[str, str]
+    record: Record, rank: int, score: float | None, highlights: Mapping[str, str],
+    coverage: Coverage | None = None,
 ) -> Hit:
-    """A ranked hit for a result page."""
+    """A ranked hit for a result page (with its story's coverage, when collapsed)."""
     return Hit(
         id=record.id, kind=record.kind, title=record.title, excerpt=record.excerpt,
         url=record.url, provider=record.provider, published=record.published,
         topics=record.topics, parents=record.parents, rank=rank,
         score=None if score is None else float(score), quality=record.quality,
-        highlights=highlights,
+        highlights=highlights, coverage=coverage,
     )
 
 

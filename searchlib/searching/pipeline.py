@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from ..analysis import Analyzer, fold_value
-from ..backends.base import Backend
-from ..plan import Filters
+from ..backends.base import Backend, Execution
+from ..freshness import Decay, now
+from ..plan import Everything, Filters, Plan
+from ..records import Record
 from ..request import SearchRequest
-from ..results import EmptyFilters, Facet, SearchResults
-from ..schema import FACETS, SHORT_QUERY_WORDS
+from ..results import Coverage, EmptyFilters, Facet, SearchResults
+from ..schema import DAY_FACET, FACETS, SHORT_QUERY_WORDS
 from .compile import Compiled, Compiler
 from .facets import build_facet, facet_filters
 from .feedback import (
@@ -34,7 +37,9 @@ from .highlight import highlighter
 from .hits import hit_from_record
 from .missing import missing_words
 from .similar import key_terms, similar_plan
+from .stories import coverage, group
 from .suggest import SUGGEST_BELOW, suggest
+from .timeline import TIMELINE_FACET, build_timeline
 
 
 class SearchPipeline:
@@ -49,6 +54,8 @@ class SearchPipeline:
         self.compiler = Compiler(self.analyzer, self.plain)
         #: RM3 settings for long queries (see ``feedback``).
         self.feedback_settings = feedback
+        #: Candidates a search under freshness fetches first, at least (see ``_fresh_page``).
+        self.fresh_first = 100
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -211,28 +218,57 @@ class SearchPipeline:
         ``total_with(filters)`` counts the same search under other filters: it explains a
         search that its filters emptied.
         """
-        execution = self.backend.execute(
-            compiled.match, filters, facet_filters(filters), request.sort,
-            request.offset, request.limit,
-        )
+        counted: dict[str, Filters] = facet_filters(filters)
+        if request.timeline is not None:
+            counted[DAY_FACET] = filters.without("date")
+        total_stories: int | None = None
+        window: list[tuple[Record, float | None, Coverage | None]]
+        decay = self._decay(request)
+        if request.collapse == "story":
+            # Every match, to group them: a story's rank is its best hit's, its coverage
+            # counts all of its matches, and total_stories is exact.
+            execution = self.backend.execute(
+                compiled.match, filters, counted, request.sort, 0, self._every(),
+            )
+            ranked = execution.page if decay is None else rerank(execution.page, decay)
+            stories = list(group(ranked, self._dates()).items())
+            total_stories = len(stories)
+            window = [
+                (members[0][0], members[0][1], coverage(story, members))
+                for story, members in stories[request.offset : request.offset + request.limit]
+            ]
+        elif decay is not None:
+            execution, page = self._fresh_page(compiled.match, filters, counted, request, decay)
+            window = [(record, score, None) for record, score in page]
+        else:
+            execution = self.backend.execute(
+                compiled.match, filters, counted, request.sort, request.offset, request.limit,
+            )
+            window = [(record, score, None) for record, score in execution.page]
         facets: dict[str, Facet] = {
             name: build_facet(
                 name, execution.facets.get(name, {}), filters.values(name), request.facet_size
             )
             for name in FACETS
         }
+        if request.timeline is not None:
+            facets[TIMELINE_FACET] = build_timeline(
+                execution.facets.get(DAY_FACET, {}), request.timeline, filters.since,
+                filters.until,
+            )
         mark = highlighter(self.analyzer, compiled.highlight)
         hits = tuple(
             hit_from_record(
                 record, rank, score,
                 {"title": mark(record.title), "excerpt": mark(record.excerpt)},
+                story,
             )
-            for rank, (record, score) in enumerate(execution.page, start=request.offset + 1)
+            for rank, (record, score, story) in enumerate(window, start=request.offset + 1)
         )
         # "Relaxed" is the fallback of a short query from every word to any word, only.
         relaxed = fell_back and execution.total > 0
         missing = (
-            missing_words(self.compiler, request.query, [r for r, _ in execution.page])
+            missing_words(self.compiler, request.query, [r for r, _, _ in window])
             if relaxed else ()
         )
         empty = None
@@ -258,7 +294,89 @@ class SearchPipeline:
             relaxed=relaxed,
             missing=missing,
             empty_filters=empty,
+            total_stories=total_stories,
         )
+
+    # -- freshness ---------------------------------------------------------------------------
+
+    def _decay(self, request: SearchRequest) -> Decay | None:
+        """The request's decay on age, its anchor resolved; None without freshness."""
+        if request.freshness is None:
+            return None
+        anchor = request.freshness_from
+        if isinstance(anchor, datetime):
+            return Decay(request.freshness, anchor)
+        moment = None
+        if anchor == "newest":
+            newest = self.backend.execute(Everything(), Filters(), {}, "newest", 0, 1).page
+            moment = newest[0][0].published if newest else None
+        return Decay(request.freshness, moment or now())
+
+    def _fresh_page(
+        self,
+        plan: Plan | None,
+        filters: Filters,
+        counted: Mapping[str, Filters],
+        request: SearchRequest,
+        decay: Decay,
+    ) -> tuple[Execution, list[tuple[Record, float | None]]]:
+        """The exact window of the matches ranked by relevance x decay, and the first
+        execution (total and facets).
+
+        Candidates come by relevance, best first. The decay is at most 1, so a match not yet
+        fetched scores at most the last fetched relevance: once that is no more than the
+        window's last decayed score, nothing unfetched can enter the window (on a tie the
+        fetched one ranks first, by relevance order). Until then, twice as many are fetched.
+        """
+        window = request.offset + request.limit
+        size = 0 if window == 0 else max(window, self.fresh_first)
+        first = self.backend.execute(plan, filters, counted, "relevance", 0, size)
+        fetched = list(first.page)
+        if not fetched or fetched[0][1] is None:
+            return first, fetched[request.offset : window]  # not scored: newest first
+        while True:
+            ranked = rerank(fetched, decay)
+            if len(fetched) >= first.total:
+                break
+            last_relevance = float(fetched[-1][1] or 0.0)
+            if len(ranked) >= window and last_relevance <= float(ranked[window - 1][1] or 0.0):
+                break
+            more = self.backend.execute(plan, filters, {}, "relevance", len(fetched), len(fetched))
+            if not more.page:
+                break
+            fetched += more.page
+        return first, ranked[request.offset : window]
+
+    def _every(self) -> int:
+        """A page size that holds every match."""
+        return max(1, self.backend.info().count)
+
+    def _dates(self) -> Callable[[str], datetime | None]:
+        """An article's date by id, each looked up once per search (stories ask for the
+        parents of related items listed by several articles)."""
+        known: dict[str, datetime | None] = {}
+
+        def published(doc_id: str) -> datetime | None:
+            if doc_id not in known:
+                record = self.backend.get(doc_id)
+                known[doc_id] = None if record is None else record.published
+            return known[doc_id]
+
+        return published
+
+
+def rerank(
+    ranked: Sequence[tuple[Record, float | None]], decay: Decay
+) -> list[tuple[Record, float | None]]:
+    """Matches by relevance x decay, best first (stable: ties keep their relevance order);
+    unscored matches keep their order."""
+    if not ranked or ranked[0][1] is None:
+        return list(ranked)
+    decayed: list[tuple[Record, float | None]] = [
+        (record, float(score or 0.0) * decay(record.published)) for record, score in ranked
+    ]
+    decayed.sort(key=lambda pair: -float(pair[1] or 0.0))
+    return decayed
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,25 @@
   el.notices.id = "notices";
   el.notices.hidden = true;
   el.summary.before(el.notices);
+  // "One result per story" (collapse=story), under the sort order; made here so that the
+  // page shell stays as it is.
+  el.collapse = document.createElement("input");
+  el.collapse.type = "checkbox";
+  el.collapse.id = "collapse";
+  const collapseLabel = document.createElement("label");
+  collapseLabel.className = "collapse";
+  collapseLabel.append(el.collapse, " One result per story");
+  el.sort.after(collapseLabel);
+  // "Favour recent" (freshness): a decay on age from the newest document, which on a live
+  // index is about now and on an archive is its last day.
+  el.freshness = document.createElement("select");
+  el.freshness.id = "freshness";
+  for (const [value, text] of [["", "Off"], ["1d", "Past day"], ["7d", "Past week"],
+    ["30d", "Past month"]]) el.freshness.add(new Option(text, value));
+  const freshnessLabel = document.createElement("label");
+  freshnessLabel.className = "freshness";
+  freshnessLabel.append("Favour recent ", el.freshness);
+  collapseLabel.after(freshnessLabel);
   const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
   const dateFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", timeZone: "UTC",
@@ -53,6 +72,9 @@
       since: p.get("since") || "",
       until: p.get("until") || "",
       sort: p.get("sort") || "relevance",
+      collapse: p.get("collapse") === "story" ? "story" : "",
+      freshness: p.get("freshness") || "",
+      freshness_from: p.get("freshness_from") || "",
       limit: Number.isFinite(limit) ? limit : DEFAULT_LIMIT,
       offset: Number.isFinite(offset) ? offset : 0,
     };
@@ -64,6 +86,9 @@
     for (const name of MULTI) for (const value of state[name]) p.append(name, value);
     for (const name of ["kind", "since", "until"]) if (state[name]) p.set(name, state[name]);
     if (state.sort !== "relevance") p.set("sort", state.sort);
+    if (state.collapse) p.set("collapse", state.collapse);
+    if (state.freshness) p.set("freshness", state.freshness);
+    if (state.freshness && state.freshness_from) p.set("freshness_from", state.freshness_from);
     if (state.limit !== DEFAULT_LIMIT) p.set("limit", String(state.limit));
     if (state.offset > 0) p.set("offset", String(state.offset));
     return p.toString();
@@ -100,7 +125,8 @@
     // Facets showing all their values need them again for the new state: ask at once.
     const open = startFacetLoads(controller.signal);
     try {
-      const response = await fetch(`search${query ? `?${query}` : ""}`, {
+      // The timeline is asked of the API only: it is not part of the page's state.
+      const response = await fetch(`search?${query ? `${query}&` : ""}timeline=auto`, {
         headers: { Accept: "application/json" }, signal: controller.signal,
       });
       const data = await response.json();
@@ -128,6 +154,13 @@
   function syncControls() {
     el.q.value = state.q;
     el.sort.value = state.sort;
+    el.collapse.checked = state.collapse === "story";
+    // A value from a shared URL that the menu does not list is shown as its own entry.
+    if (state.freshness && ![...el.freshness.options].some((o) => o.value === state.freshness)) {
+      el.freshness.add(new Option(state.freshness, state.freshness));
+    }
+    el.freshness.value = state.freshness;
+    el.freshness.disabled = state.sort !== "relevance"; // freshness re-ranks by relevance only
     el.since.value = FULL_DATE.test(state.since) ? state.since : "";
     el.until.value = FULL_DATE.test(state.until) ? state.until : "";
     el.clearDates.hidden = !(state.since || state.until);
@@ -149,7 +182,9 @@
     el.hits.replaceChildren(...data.hits.map(renderHit));
     el.hits.start = data.offset + 1;
     renderFacets(data);
-    renderPager(data);
+    renderTimeline(data.facets.published);
+    // Collapsed, pages count stories.
+    renderPager({ ...data, total: data.total_stories ?? data.total });
   }
 
   function renderSummary(data) {
@@ -159,7 +194,9 @@
     else if (hits.length === 0) text = `No results on this page (${count(total)} in all).`;
     else {
       const shown = `${offset + 1}–${offset + hits.length}`;
-      text = `${count(total)} · showing ${shown} · ${data.took_ms.toFixed(1)} ms`;
+      const stories = data.total_stories === undefined ? ""
+        : ` in ${data.total_stories.toLocaleString()} ${data.total_stories === 1 ? "story" : "stories"}`;
+      text = `${count(total)}${stories} · showing ${shown} · ${data.took_ms.toFixed(1)} ms`;
     }
     el.summary.textContent = text;
   }
@@ -287,7 +324,30 @@
       appendMarked(excerpt, hit.highlights.excerpt, hit.excerpt);
       item.append(excerpt);
     }
+    if (hit.coverage && hit.coverage.documents > 1) item.append(renderCoverage(hit.coverage));
     return item;
+  }
+
+  // "Story: 3 results from 2 providers · also Provider: Title, ..." under a collapsed hit.
+  function renderCoverage({ documents, providers, top }) {
+    const line = document.createElement("p");
+    line.className = "hit-coverage";
+    line.append(`Story: ${count(documents)} from ${providers.toLocaleString()} `
+      + `provider${providers === 1 ? "" : "s"}`);
+    top.forEach((other, i) => {
+      line.append(i ? ", " : " · also ", other.provider ? `${other.provider}: ` : "");
+      const href = safeUrl(other.url);
+      const link = document.createElement(href ? "a" : "span");
+      if (href) {
+        link.href = href;
+        link.rel = "noopener noreferrer";
+      }
+      link.textContent = other.title;
+      line.append(link);
+    });
+    const more = documents - 1 - top.length;
+    if (more > 0) line.append(`, ${more.toLocaleString()} more`);
+    return line;
   }
 
   function span(className, text) {
@@ -409,6 +469,45 @@
       renderFacet(name);
     }
     el.filtersDone.textContent = `Show ${count(data.total)}`;
+  }
+
+  // -- timeline -----------------------------------------------------------------------------
+
+  // A bar chart of the matches by day, week or month, above the date inputs (made here so
+  // that the page shell stays as it is). Its counts ignore the date filter, like a facet's
+  // own filter; a bar is a button that sets the date filter to its days.
+  el.timeline = document.createElement("div");
+  el.timeline.id = "timeline";
+  el.timeline.className = "timeline";
+  el.timeline.setAttribute("role", "group");
+  el.timeline.hidden = true;
+  el.since.closest("section").querySelector("h2").after(el.timeline);
+
+  function renderTimeline(facet) {
+    const buckets = facet ? facet.values : [];
+    el.timeline.hidden = buckets.length === 0;
+    if (!buckets.length) return el.timeline.replaceChildren();
+    el.timeline.setAttribute("aria-label", `Matches by ${facet.interval}`);
+    const most = Math.max(...buckets.map((bucket) => bucket.count), 1);
+    el.timeline.replaceChildren(...buckets.map((bucket) => {
+      const bar = document.createElement("button");
+      bar.type = "button";
+      bar.className = "bar";
+      bar.dataset.since = bucket.since;
+      bar.dataset.until = bucket.until;
+      const days = bucket.since === bucket.until ? bucket.since : `${bucket.since} to ${bucket.until}`;
+      bar.title = `${days}: ${count(bucket.count)}`;
+      bar.setAttribute("aria-label", bar.title);
+      bar.setAttribute("aria-pressed", String(bucket.selected));
+      bar.disabled = bucket.count === 0;
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      // At least a sliver for any bucket with matches, so that it can be seen and clicked.
+      fill.style.height = `${bucket.count ? Math.max(4, (100 * bucket.count) / most) : 0}%`;
+      bar.append(fill);
+      bar.addEventListener("click", () => navigate({ since: bucket.since, until: bucket.until }));
+      return bar;
+    }));
   }
 
   // Accent- and case-insensitive "contains", for the filter box.
@@ -556,7 +655,12 @@
     event.preventDefault();
     navigate({ q: el.q.value.trim() });
   });
-  el.sort.addEventListener("change", () => navigate({ sort: el.sort.value }));
+  el.sort.addEventListener("change", () => navigate(el.sort.value === "relevance"
+    ? { sort: el.sort.value } : { sort: el.sort.value, freshness: "", freshness_from: "" }));
+  el.freshness.addEventListener("change", () => navigate({
+    freshness: el.freshness.value, freshness_from: el.freshness.value ? "newest" : "",
+  }));
+  el.collapse.addEventListener("change", () => navigate({ collapse: el.collapse.checked ? "story" : "" }));
   el.since.addEventListener("change", () => navigate({ since: el.since.value }));
   el.until.addEventListener("change", () => navigate({ until: el.until.value }));
   el.clearDates.addEventListener("click", () => navigate({ since: "", until: "" }));

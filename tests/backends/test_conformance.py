@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from searchlib.backends.base import Backend, Execution
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
 from searchlib.records import Record
+from searchlib.request import build_request
 from searchlib.schema import FACETS, SORTS, Sort
+from searchlib.searching import SearchPipeline
 
 from .conftest import (
     EVERY,
@@ -972,3 +974,110 @@ def test_filters_are_compared_exactly(news: Backend) -> None:
     assert run(news, Everything(), Filters(providers=("",))).total == 0
     moment = utc("2026-10-31T23:59:59")
     assert ids(run(news, Everything(), Filters(since=moment, until=moment))) == [IDS["flaw"]]
+
+
+# -- the day facet (timelines) ---------------------------------------------------------------
+
+
+def test_day_facet_counts_documents_per_utc_day(news: Backend) -> None:
+    # Every fixture document is dated; "2026-09-10T23:30:00+02:00" is 21:30 UTC on the 10th.
+    execution = news.execute(Everything(), Filters(), {"day": Filters()}, "newest", 0, 0)
+    assert execution.facets == {"day": {
+        "2026-08-30": 1, "2026-09-01": 1, "2026-09-05": 1, "2026-09-10": 1, "2026-09-20": 1,
+        "2026-09-29": 1, "2026-10-01": 1, "2026-10-02": 1, "2026-10-14": 1, "2026-10-15": 1,
+        "2026-10-20": 1, "2026-10-31": 1,
+    }}
+    # Counted under its own filters (the pipeline passes them without the dates), not the
+    # search's: the page holds the October documents, the days span every match.
+    october = Filters(since=utc("2026-10-01T00:00:00"))
+    execution = news.execute(w("facial"), october, {"day": Filters()}, "newest", 0, EVERY)
+    assert ids(execution) == []
+    assert execution.facets == {"day": {"2026-08-30": 1, "2026-09-01": 1, "2026-09-05": 1}}
+
+
+def test_day_facet_leaves_out_undated_documents(synth: Backend) -> None:
+    records = list(synth.records())
+    expected: dict[str, int] = {}
+    for record in records:
+        if record.published is not None:
+            day = record.published.date().isoformat()
+            expected[day] = expected.get(day, 0) + 1
+    assert any(record.published is None for record in records)
+    execution = synth.execute(Everything(), Filters(), {"day": Filters()}, "newest", 0, 0)
+    assert execution.facets == {"day": expected}
+    assert sum(expected.values()) == sum(1 for r in records if r.published is not None)
+
+
+# -- search features written above the protocol, on every engine ------------------------------
+
+
+def search(backend: Backend, text: str = "", *, first: int = 100, **options: AnyType) -> AnyType:
+    """``Engine.search`` through the pipeline over ``backend`` (``first``: the candidates a
+    search under freshness fetches first)."""
+    arguments: dict[str, AnyType] = {
+        "topics": (), "providers": (), "kind": None, "since": None, "until": None,
+        "sort": "relevance", "limit": 10, "offset": 0, "facet_size": 10, "match": "auto",
+    }
+    arguments.update(options)
+    pipeline = SearchPipeline(backend, "english")
+    pipeline.fresh_first = first
+    return pipeline.search(build_request(text, **arguments))
+
+
+def test_timeline_on_every_engine(news: Backend) -> None:
+    results = search(news, limit=0, timeline="month", since="2026-10-01", until="2026-10-31")
+    assert results.total == 6
+    assert results.to_dict()["facets"]["published"] == {
+        "interval": "month", "truncated": False, "values": [
+            {"value": "2026-08", "count": 1, "selected": False, "since": "2026-08-01",
+             "until": "2026-08-31"},
+            {"value": "2026-09", "count": 5, "selected": False, "since": "2026-09-01",
+             "until": "2026-09-30"},
+            {"value": "2026-10", "count": 6, "selected": True, "since": "2026-10-01",
+             "until": "2026-10-31"},
+        ],
+    }
+
+
+def test_stories_on_every_engine(news: Backend) -> None:
+    results = search(news, sort="newest", collapse="story", offset=1, limit=8)
+    assert (results.total, results.total_stories) == (12, 9)
+    shown = [
+        (hit.id, hit.coverage.story, hit.coverage.documents, hit.coverage.providers,
+         [item.id for item in hit.coverage.top])
+        for hit in results.hits
+    ]
+    assert shown == [
+        (IDS["rates"], IDS["rates"], 1, 1, []),
+        (IDS["mars"], IDS["mars"], 2, 1, [IDS["descent"]]),
+        (IDS["shenhai"], IDS["shenhai"], 1, 1, []),
+        (IDS["solar"], IDS["solar"], 2, 2, [IDS["grid"]]),
+        (IDS["election"], IDS["election"], 1, 1, []),
+        (IDS["heatwave"], IDS["heatwave"], 1, 1, []),
+        (IDS["police"], IDS["police"], 1, 1, []),
+        (IDS["court"], IDS["court"], 2, 2, [IDS["china-limits"]]),
+    ]
+    assert [hit.rank for hit in results.hits] == list(range(2, 10))
+    related = search(news, "heatwave", collapse="story")
+    assert [(hit.id, hit.coverage.story) for hit in related.hits] == [
+        (IDS["heatwave"], IDS["heatwave"]), (IDS["grid"], IDS["solar"]),
+    ]
+
+
+def test_freshness_on_every_engine(news: Backend) -> None:
+    # "cameras": the police article (2026-09-05) ranks above the camera flaw (2026-10-31) by
+    # relevance; a week's decay from the newest document puts the flaw first. Fetched one
+    # candidate at a time at first, the page is still the exact top of relevance x decay.
+    plain = search(news, "cameras")
+    assert [hit.id for hit in plain.hits] == [IDS["police"], IDS["flaw"], IDS["court"]]
+    relevance = {hit.id: hit.score for hit in plain.hits}
+    for first in (1, 100):
+        fresh = search(news, "cameras", freshness="7d", freshness_from="newest", first=first)
+        assert [hit.id for hit in fresh.hits] == [IDS["flaw"], IDS["police"], IDS["court"]]
+        assert fresh.hits[0].score == pytest.approx(relevance[IDS["flaw"]], rel=1e-12)
+        assert fresh.hits[1].score == pytest.approx(
+            relevance[IDS["police"]] * (0.5 + 0.5 * 2 ** -(56.49999 / 7)), rel=1e-6
+        )
+        second = search(news, "cameras", freshness="7d", freshness_from="newest", first=first,
+                        offset=1, limit=1)
+        assert [hit.id for hit in second.hits] == [IDS["police"]]

@@ -458,7 +458,7 @@ def test_the_engine_sets_the_cache_size(tmp_path: Path) -> None:
     ({"offset": -1}, "offset must be 0 or more, not -1"),
     ({"limit": -2}, "limit must be 0 or more, not -2"),
     ({"facets": {"colour": Filters()}},
-     "unknown facet 'colour': choose one of topic, provider, kind"),
+     "unknown facet 'colour': choose one of topic, provider, kind, day"),
 ])
 def test_bad_arguments_are_refused_like_the_reference_backend(
     index: WhooshBackend, kwargs: dict[str, object], message: str
