@@ -27,7 +27,7 @@ from .engine import Engine, remove_index
 from .errors import QueryError, SearchlibError
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
 from .results import Coverage, Facet, Hit, SearchResults
-from .schema import COLLAPSE_MODES, FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
+from .schema import FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
 
 if TYPE_CHECKING:  # imported when indexing, not to search
     from .indexer import IndexReport
@@ -506,8 +506,7 @@ def _run_index(
 @click.option("--strict", is_flag=True,
               help="Refuse a query that cannot be parsed or is over 1,000 characters (exit "
                    "2, showing where) instead of searching it as plain words.")
-@click.option("--collapse", type=click.Choice(COLLAPSE_MODES), is_flag=False,
-              flag_value="story", default=None,
+@click.option("--collapse", is_flag=True,
               help="One hit per story (an article and its related items), with its coverage; "
                    "--offset and --limit count stories.")
 @click.option("--freshness", metavar="DURATION", default=None,
@@ -534,7 +533,7 @@ def query_command(
     feedback: str,
     facet_size: int,
     strict: bool,
-    collapse: str | None,
+    collapse: bool,
     freshness: str | None,
     freshness_from: str | None,
     timeline: str | None,
@@ -560,7 +559,7 @@ def query_command(
                 query, topics=topics, providers=providers, kind=kind, since=since,
                 until=until, sort=sort, limit=limit, offset=offset,  # type: ignore[arg-type]
                 feedback=feedback, facet_size=facet_size, strict=strict,  # type: ignore[arg-type]
-                timeline=timeline, collapse=collapse, freshness=freshness,
+                timeline=timeline, collapse="story" if collapse else None, freshness=freshness,
                 freshness_from=freshness_from,
             )
         except QueryError as exc:
