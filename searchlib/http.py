@@ -11,12 +11,12 @@ Example::
     app = create_app(engine)            # run it with uvicorn, or mount it in another app
 
 Endpoints (all JSON but ``/``): ``GET /search``, ``GET /facets/{name}``,
-``GET /documents/{id}``, ``GET /documents/{id}/similar``, ``GET /stats``, ``GET /healthz``,
-``GET /openapi.json``, the search page at ``GET /``, and ``POST /index`` only when a token is
-configured. Errors are ``{"error": {"type", "message"}}`` with the status of the error class
-(``http_status``). The engine is shared by every request; its synchronous methods run in
-Starlette's thread pool. The server's file paths are left out of every answer unless the app
-is created with ``show_paths=True``.
+``GET /documents/{id}``, ``GET /documents/{id}/similar``, ``GET /stats``, ``GET /synonyms``,
+``GET /healthz``, ``GET /openapi.json``, the search page at ``GET /``, and ``POST /index``
+only when a token is configured. Errors are ``{"error": {"type", "message"}}`` with the
+status of the error class (``http_status``). The engine is shared by every request; its
+synchronous methods run in Starlette's thread pool. The server's file paths are left out of
+every answer unless the app is created with ``show_paths=True``.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def create_app(
         Route("/documents/{doc_id}", api.document, methods=["GET"]),
         Route("/documents/{doc_id}/similar", api.similar, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
+        Route("/synonyms", api.synonyms, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
@@ -185,6 +186,10 @@ class _Api:
     async def stats(self, request: Request) -> Response:
         stats = await run_in_threadpool(self.engine.stats)
         return _json(self._paths_removed(stats.to_dict()))
+
+    async def synonyms(self, request: Request) -> Response:
+        synonyms = await run_in_threadpool(self.engine.synonyms)
+        return _json({"synonyms": [rule.to_dict() for rule in synonyms.rules]})
 
     async def healthz(self, request: Request) -> Response:
         try:
@@ -437,7 +442,16 @@ _SCHEMAS: dict[str, Any] = {
         },
         "notices": {"type": "array", "items": _obj({"code": _STR, "message": _STR}),
                     "description": "what was reinterpreted to run the query"},
+        "synonyms": {"type": "object", "additionalProperties": _STRS,
+                     "description": "typed words and phrases that synonyms expanded, each "
+                                    "with the synonyms it was searched as"},
     }),
+    "Synonyms": _obj({"synonyms": {"type": "array", "items": _obj({
+        "words": _STRS,
+        "to": {"oneOf": [{"type": "null"}, _STRS],
+               "description": "null: the words are equivalent; else they are searched as "
+                              "these (one way)"},
+    })}}),
     "Health": _obj({"status": {"const": "ok"}}),
     "IndexReport": _obj({
         "added": {"type": "integer"}, "updated": {"type": "integer"},
@@ -526,6 +540,11 @@ def openapi_schema(
         }},
         "/stats": {"get": {"summary": "What the index holds", "operationId": "stats",
                            "responses": _responses("Stats", "index statistics")}},
+        "/synonyms": {"get": {
+            "summary": "The index's synonym rules (Solr's a, b and a => b), applied at query "
+                       "time", "operationId": "synonyms",
+            "responses": _responses("Synonyms", "the rules, in the order of the list"),
+        }},
         "/healthz": {"get": {"summary": "Liveness", "operationId": "health",
                              "responses": _responses("Health", "the service is up", 503)}},
     }

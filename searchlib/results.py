@@ -143,10 +143,13 @@ class SearchResults:
     empty_filters: EmptyFilters | None = None
     #: What was reinterpreted to run the query (lenient parsing): see :class:`Notice`.
     notices: tuple[Notice, ...] = ()
+    #: The typed words and phrases that the index's synonyms expanded, each with the
+    #: synonyms it was searched as (itself included unless a one-way rule replaced it).
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §5, plus ``feedback``, ``relaxed``, ``missing``,
-        ``empty_filters`` and ``notices``."""
+        ``empty_filters``, ``notices`` and ``synonyms``."""
         return {
             "query": self.query,
             "total": self.total,
@@ -161,6 +164,7 @@ class SearchResults:
             "missing": list(self.missing),
             "empty_filters": None if self.empty_filters is None else self.empty_filters.to_dict(),
             "notices": [n.to_dict() for n in self.notices],
+            "synonyms": {word: list(found) for word, found in self.synonyms.items()},
         }
 
 

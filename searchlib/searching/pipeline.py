@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..analysis import Analyzer, fold_value
 from ..backends.base import Backend
@@ -36,17 +37,21 @@ from .missing import missing_words
 from .similar import key_terms, similar_plan
 from .suggest import SUGGEST_BELOW, suggest
 
+if TYPE_CHECKING:
+    from ..synonyms import SynonymSource
+
 
 class SearchPipeline:
     """Runs searches against one backend with the index's analysis."""
 
     def __init__(
-        self, backend: Backend, language: str, feedback: FeedbackSettings = DEFAULT_FEEDBACK
+        self, backend: Backend, language: str, feedback: FeedbackSettings = DEFAULT_FEEDBACK,
+        *, synonyms: SynonymSource | None = None,
     ) -> None:
         self.backend = backend
         self.analyzer = Analyzer(language)
         self.plain = Analyzer(language, stem=False, remove_stopwords=False)
-        self.compiler = Compiler(self.analyzer, self.plain)
+        self.compiler = Compiler(self.analyzer, self.plain, synonyms)
         #: RM3 settings for long queries (see ``feedback``).
         self.feedback_settings = feedback
 
@@ -67,10 +72,12 @@ class SearchPipeline:
             # The same search with other filters, its match mode and feedback decided again.
             return self.backend.count(self._choose(request, other).compiled.match, other)
 
-        return self._run(
+        results = self._run(
             request, filters, chosen.compiled, started, fell_back=chosen.fell_back,
             added=chosen.added, total_with=total_with,
         )
+        applied = self.compiler.applied(request.query)
+        return replace(results, synonyms=applied) if applied else results
 
     def _choose(self, request: SearchRequest, filters: Filters) -> _Choice:
         """The compiled query a search runs after its match mode and feedback decisions."""
