@@ -23,7 +23,7 @@ from click_default_group import DefaultGroup
 
 from .analysis import fold_value
 from .defaults import DEFAULT_BATCH_FILES
-from .engine import Engine, remove_index
+from .engine import MAX_SUGGEST, Engine, remove_index
 from .errors import QueryError, SearchlibError
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
 from .results import Facet, Hit, SearchResults
@@ -719,6 +719,38 @@ def serve_command(
                    err=True)
     with _errors(), _open(index_dir, cache_mb=cache_mb) as engine:
         serve(engine, host=host, port=port, token=token, show_paths=show_paths)
+
+
+@cli.command("suggest", short_help="Type-ahead: title words and phrases starting with PREFIX.")
+@click.argument("prefix", nargs=-1, required=True)
+@click.option("--limit", type=click.IntRange(1, MAX_SUGGEST), default=8, show_default=True)
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def suggest_command(prefix: tuple[str, ...], limit: int, index_dir: Path, as_json: bool) -> None:
+    """Type-ahead: words and two-word phrases of titles that start with PREFIX, each with the
+    number of documents whose title has it, most first (not a search: a look-up). A PREFIX
+    ending in a space completes to phrases only.
+
+    Example:
+
+    \b
+        search suggest coro
+        search suggest "coronavirus " --limit 3 --json
+    """
+    text = " ".join(prefix)
+    with _errors(), _open(index_dir) as engine:
+        found = engine.suggest(text, limit=limit)
+    if as_json:
+        _emit_json({"prefix": text, "suggestions": [c.to_dict() for c in found]})
+        return
+    if not found:
+        click.echo(f"No suggestions for {text!r}.")
+        return
+    counts = [f"{c.documents:,}" for c in found]
+    width = max(len(c) for c in counts)
+    for completion, count in zip(found, counts, strict=True):
+        click.echo(f"{count:>{width}}  {completion.text}")
 
 
 @cli.group("synonyms", short_help="List and change the index's synonyms (applied at query time).")

@@ -27,8 +27,16 @@ from typing import TYPE_CHECKING
 from .backends.base import Backend
 from .defaults import DEFAULT_BATCH_FILES, DEFAULT_MAX_FILE_BYTES
 from .errors import NotFoundError, UsageError
-from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, build_request, check_facet
-from .results import Facet, Hit, SearchResults, Stats
+from .records import completion_prefix
+from .request import (
+    MAX_FACET_SIZE,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    build_request,
+    check_facet,
+    check_int,
+)
+from .results import Completion, Facet, Hit, SearchResults, Stats
 from .schema import KINDS, FeedbackMode, MatchMode, Sort
 from .searching import SearchPipeline
 from .searching.hits import detailed_hit
@@ -45,9 +53,23 @@ from .synonyms import (
 if TYPE_CHECKING:  # the indexer is imported when an index is built, not to search
     from .indexer import IndexReport, ProgressCallback
 
+#: The most completions ``Engine.suggest`` returns.
+MAX_SUGGEST = 100
+#: Characters of a prefix that type-ahead reads (longer ones complete to nothing anyway).
+MAX_PREFIX = 200
+
 __all__ = [
-    "KINDS", "MAX_FACET_SIZE", "MAX_LIMIT", "MAX_OFFSET", "Engine", "Stats", "SynonymRule",
-    "Synonyms", "remove_index",
+    "KINDS",
+    "MAX_FACET_SIZE",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "MAX_SUGGEST",
+    "Completion",
+    "Engine",
+    "Stats",
+    "SynonymRule",
+    "Synonyms",
+    "remove_index",
 ]
 
 
@@ -240,6 +262,25 @@ class Engine:
             providers=len(info.facets.get("provider", {})),
             size_bytes=info.size_bytes, language=self.language, schema_version=SCHEMA_VERSION,
         )
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Completion]:
+        """Type-ahead: up to ``limit`` (1-100) words and two-word phrases of titles that
+        start with ``prefix``, in the most documents first, then alphabetically.
+
+        Not a search: one look-up in a table of title words and phrases (case and accents
+        folded, as shown: ``coro`` gives ``coronavirus``, ``coronavirus vaccine``...), each
+        weighted by the live documents whose title has it. A prefix ending in a space
+        completes to phrases only; an empty or blank prefix to nothing.
+        """
+        if not isinstance(prefix, str):
+            raise UsageError(f"the prefix must be a string, not {prefix!r}")
+        check_int("limit", limit, 1, MAX_SUGGEST)
+        typed = completion_prefix(prefix[:MAX_PREFIX])
+        if not typed.strip():
+            return []
+        with self.store.recovery():
+            found = self.backend.complete(typed, limit)
+        return [Completion(text, documents) for text, documents in found]
 
     # -- synonyms ------------------------------------------------------------------------------
 

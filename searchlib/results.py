@@ -169,6 +169,19 @@ class SearchResults:
 
 
 @dataclass(frozen=True)
+class Completion:
+    """A type-ahead completion: a word or phrase of titles, and how many documents'
+    titles have it."""
+
+    text: str
+    documents: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"text", "documents"}``: one item of ``GET /suggest`` and ``search suggest``."""
+        return {"text": self.text, "documents": self.documents}
+
+
+@dataclass(frozen=True)
 class Stats:
     """What an index holds. ``to_dict()`` is ``search stats --json``."""
 

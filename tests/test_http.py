@@ -330,7 +330,7 @@ def test_openapi_schema(client: TestClient) -> None:
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) == {
         "/search", "/facets/{name}", "/documents/{doc_id}", "/documents/{doc_id}/similar",
-        "/stats", "/synonyms", "/healthz",
+        "/stats", "/suggest", "/synonyms", "/healthz",
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
     assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
