@@ -30,6 +30,8 @@ from whoosh.codec.whoosh3 import STORED_COLUMN
 from ..records import completion_terms
 
 IntArray = npt.NDArray[np.int64]
+#: Ids of forgotten terms are dropped once they outnumber the current terms and this.
+COMPACT_SLACK = 10_000
 #: After the last character of any term: ``prefix + _END`` bounds the terms with ``prefix``.
 _END = "\U0010ffff"
 
@@ -65,8 +67,8 @@ class Completions:
     def __init__(self, language: str) -> None:
         self.language = language
         self._segments: dict[str, _Segment] = {}
-        #: Term -> id, shared by every segment (terms of merged-away segments stay: ids
-        #: only need to be the same for the same term).
+        #: Term -> id, shared by every segment. Terms of merged-away segments stay until
+        #: they outnumber the current ones (see ``_compact``).
         self._ids: dict[str, int] = {}
         self._terms: list[str] = []
         self._lock = threading.Lock()
@@ -79,8 +81,11 @@ class Completions:
         with self._lock:
             tables = [(self._segment(leaf), leaf) for leaf in leaves]
             current = {leaf.segid for leaf in leaves}
-            for gone in set(self._segments) - current:
-                del self._segments[gone]
+            gone = set(self._segments) - current
+            for segid in gone:
+                del self._segments[segid]
+            if gone:
+                self._compact()
         for table, leaf in tables:
             low = bisect.bisect_left(table.terms, prefix)
             high = bisect.bisect_left(table.terms, prefix + _END, low)
@@ -109,6 +114,20 @@ class Completions:
             key=lambda term_count: (-term_count[1], term_count[0]),
         )
         return ranked[:limit]
+
+    def _compact(self) -> None:
+        """Forget the ids of terms no current segment has, once they are most of them: a
+        long-lived service whose segments are merged again and again keeps ids of the
+        current vocabulary only (renumbering is one pass over the current terms)."""
+        live = {term for table in self._segments.values() for term in table.terms}
+        if len(self._terms) - len(live) <= max(len(live), COMPACT_SLACK):
+            return
+        self._terms = sorted(live)
+        self._ids = {term: i for i, term in enumerate(self._terms)}
+        for table in self._segments.values():
+            table.ids = np.fromiter(
+                (self._ids[t] for t in table.terms), dtype=np.int64, count=len(table.terms)
+            )
 
     def _segment(self, leaf: Any) -> _Segment:
         """The table of one segment, read from its stored titles the first time."""

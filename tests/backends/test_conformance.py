@@ -670,6 +670,31 @@ def test_completions_count_live_documents_only(synth: Backend) -> None:
                                        ("cooling rooms", 1)]
 
 
+def every_prefix(backend: Backend) -> list[str]:
+    """Every prefix of every completion the backend has (found by asking letter by letter)."""
+    prefixes: set[str] = set()
+    stack = [chr(c) for c in range(0x20, 0x250)] + ["人"]
+    while stack:
+        prefix = stack.pop()
+        found = backend.complete(prefix, 1000)
+        if not found:
+            continue
+        prefixes.add(prefix)
+        stack += {term[: len(prefix) + 1] for term, _ in found if len(term) > len(prefix)}
+    return sorted(prefixes)
+
+
+def test_completions_agree_with_the_reference(
+    other_news: Backend, memory_news: Backend, other_synth: Backend, memory_synth: Backend
+) -> None:
+    for other, reference in ((other_news, memory_news), (other_synth, memory_synth)):
+        prefixes = every_prefix(reference)
+        assert len(prefixes) > 100
+        for prefix in prefixes:
+            for limit in (1, 3, 1000):
+                assert other.complete(prefix, limit) == reference.complete(prefix, limit), prefix
+
+
 # -- writing ---------------------------------------------------------------------------------
 
 
