@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .base import Backend
 
 DEFAULT_BACKEND = "whoosh"
+#: The engines that keep an index in a folder: what ``search index --backend`` offers.
+DISK_BACKENDS: tuple[str, ...] = ("whoosh", "tantivy")
 
 #: Engine name -> ``module:class``; a module is imported the first time its engine is used.
 REGISTRY: dict[str, str] = {
