@@ -45,6 +45,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -145,12 +146,16 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
+class PlanError(ValueError):
+    """A plan names a field no record has: a mistake of the caller, not damage."""
+
+
 def _check_fields(fields: Iterable[str]) -> tuple[str, ...]:
     """``fields`` without repeats; a field no record has is a mistake in the plan."""
     unique = tuple(dict.fromkeys(fields))
     for name in unique:
         if name not in FIELDS:
-            raise ValueError(f"unknown field {name!r}: choose one of {', '.join(FIELDS)}")
+            raise PlanError(f"unknown field {name!r}: choose one of {', '.join(FIELDS)}")
     return unique
 
 
@@ -193,6 +198,25 @@ def _is_panic(exc: BaseException) -> bool:
     """Whether ``exc`` is a Rust panic surfacing in Python (``pyo3_runtime.PanicException``,
     a ``BaseException``), which a damaged file can cause."""
     return type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def _guard(location: str) -> Iterator[None]:
+    """Turn what tantivy raises on damaged files into :class:`IndexCorruptError`.
+
+    tantivy opens some files only when a search first needs them (a field's positions, for
+    one), so any read can be the first to find a file truncated, deleted or overwritten.
+    """
+    try:
+        yield
+    except PlanError:
+        raise
+    except (ValueError, OSError) as exc:
+        raise damaged(location, exc) from exc
+    except BaseException as exc:
+        if _is_panic(exc):
+            raise damaged(location, exc) from exc
+        raise
 
 
 def _total(result: tantivy.SearchResult) -> int:
@@ -332,7 +356,6 @@ class TantivyBackend:
                 if writer is not None:
                     # Waits for merges the commit started, and drops the writer (and its lock).
                     writer.wait_merging_threads()
-            self._index.reload()
             self._current_searcher = None
 
     def _writer(self) -> tantivy.IndexWriter:
@@ -427,37 +450,47 @@ class TantivyBackend:
             generation = self.generation()
             current = self._current_searcher
             if current is None or current.generation != generation:
-                if current is not None:
-                    self._index.reload()
+                # The reader tantivy made with the index reloads on its own only after a
+                # delay: reload it now, so that a search sees every commit made before it.
+                self._index.reload()
                 current = _Searcher(self._index.searcher(), generation)
                 self._current_searcher = current
             return current
 
     def get(self, doc_id: str) -> Record | None:
         """The stored record with that id, or None."""
-        searcher = self._current().searcher
-        query = tantivy.Query.term_query(self._schema, "id", doc_id, index_option="basic")
-        hits = searcher.search(query, limit=1, count=False).hits
-        return _record(searcher.doc(hits[0][1])["record"][0]) if hits else None
+        with _guard(self.location):
+            searcher = self._current().searcher
+            query = tantivy.Query.term_query(self._schema, "id", doc_id, index_option="basic")
+            hits = searcher.search(query, limit=1, count=False).hits
+            return _record(searcher.doc(hits[0][1])["record"][0]) if hits else None
 
     def records(self, *, kind: str | None = None) -> Iterator[Record]:
         """Every stored record (of one kind), a snapshot of the current commit."""
-        searcher = self._current().searcher
-        query = tantivy.Query.all_query() if kind is None else tantivy.Query.term_query(
-            self._schema, KEYWORD_FIELD, kind, index_option="basic"
-        )
-        if searcher.num_docs == 0:
-            return
-        for _, address in searcher.search(query, limit=searcher.num_docs, count=False).hits:
-            yield _record(searcher.doc(address)["record"][0])
+        with _guard(self.location):
+            searcher = self._current().searcher
+            if searcher.num_docs == 0:
+                return
+            query = tantivy.Query.all_query() if kind is None else tantivy.Query.term_query(
+                self._schema, KEYWORD_FIELD, kind, index_option="basic"
+            )
+            addresses = [
+                address for _, address
+                in searcher.search(query, limit=searcher.num_docs, count=False).hits
+            ]
+        for address in addresses:
+            with _guard(self.location):
+                stored = searcher.doc(address)["record"][0]
+            yield _record(stored)
 
     def info(self) -> IndexInfo:
         """Live documents, bytes on disk, and documents per facet value (cached per commit)."""
-        current = self._current()
-        if current.info is None:
-            counts = self._facet_counts(current.searcher, tantivy.Query.all_query(), FACETS)
-            current.info = IndexInfo(current.searcher.num_docs, self._size_bytes(), counts)
-        return current.info
+        with _guard(self.location):
+            current = self._current()
+            if current.info is None:
+                counts = self._facet_counts(current.searcher, tantivy.Query.all_query(), FACETS)
+                current.info = IndexInfo(current.searcher.num_docs, self._size_bytes(), counts)
+            return current.info
 
     def _size_bytes(self) -> int:
         if self._folder is None:
@@ -467,7 +500,12 @@ class TantivyBackend:
     def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
         """Live documents holding each term in ``field``, and its occurrences there."""
         (name,) = _check_fields((field,))
-        searcher = self._current().searcher
+        with _guard(self.location):
+            return self._term_stats(self._current().searcher, name, terms)
+
+    def _term_stats(
+        self, searcher: tantivy.Searcher, name: str, terms: Iterable[str]
+    ) -> dict[str, TermStats]:
         everything = tantivy.Query.all_query()
         out: dict[str, TermStats] = {}
         for term in terms:
@@ -488,10 +526,10 @@ class TantivyBackend:
         its first letter, in the most live documents first, then alphabetically."""
         if not word or max_distance < 0 or limit <= 0:
             return []
-        searcher = self._current().searcher
-        candidates = searcher.terms_with_prefix(
-            "spell", _encode(word[:1]), filter_query=tantivy.Query.all_query()
-        )
+        with _guard(self.location):
+            candidates = self._current().searcher.terms_with_prefix(
+                "spell", _encode(word[:1]), filter_query=tantivy.Query.all_query()
+            )
         close = [
             (count, term) for term, count in ((_decode(t), c) for t, c in candidates)
             if count > 0 and abs(len(term) - len(word)) <= max_distance
@@ -523,9 +561,16 @@ class TantivyBackend:
                 raise ValueError(
                     f"unknown facet {facet!r}: choose one of {', '.join(COUNTED_FACETS)}"
                 )
-        searcher = self._current().searcher
         if plan is None:
             return Execution(0, (), {facet: {} for facet in facets})
+        with _guard(self.location):
+            return self._execute(self._current().searcher, plan, filters, facets, sort, offset,
+                                 limit)
+
+    def _execute(
+        self, searcher: tantivy.Searcher, plan: p.Plan, filters: p.Filters,
+        facets: Mapping[str, p.Filters], sort: SortName, offset: int, limit: int,
+    ) -> Execution:
         query = self._compile(searcher, plan)
         scored = sort == "relevance" and bool(p.positive_leaves(plan))
         total, window = self._window(
@@ -548,8 +593,9 @@ class TantivyBackend:
         """How many documents match ``plan`` under ``filters``."""
         if plan is None:
             return 0
-        searcher = self._current().searcher
-        return self._count(searcher, self._filtered(self._compile(searcher, plan), filters))
+        with _guard(self.location):
+            searcher = self._current().searcher
+            return self._count(searcher, self._filtered(self._compile(searcher, plan), filters))
 
     @staticmethod
     def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
