@@ -27,10 +27,12 @@ How it reads the protocol:
   frequency of a term that Python can read, so each document also indexes, in the hidden
   ``tf`` field, one token ``field␁term␁count`` for every term it holds more than once: a term's
   total frequency is its document frequency plus what those tokens add.
-- **Writes** are one tantivy commit (atomic: ``meta.json`` is replaced once every segment
-  file is written and synced, and the folder is synced). A second writer on the same folder,
-  in this process or another, is refused with the Whoosh backend's message
-  (``index is locked by another writer: FOLDER``) once ``lock_timeout`` has passed.
+- **Writes** are one tantivy commit: atomic, since ``meta.json`` (which names the segments)
+  is replaced by a rename once every segment file is written and ``fdatasync`` ed; tantivy does
+  not sync the folder after that rename, so this backend does, before ``write`` returns. A
+  second writer on the same folder, in this process or another, is refused with the Whoosh
+  backend's message (``index is locked by another writer: FOLDER``) once ``lock_timeout`` has
+  passed (tantivy's writer lock is an ``flock``: a killed writer never leaves it behind).
 
 The index lives in the folder's ``tantivy`` subfolder, so its files are told apart from the
 folder's other files by place, not by name.
@@ -54,6 +56,7 @@ import tantivy
 
 from .. import plan as p
 from ..analysis import Analyzer, check_language
+from ..durable import fsync_path
 from ..errors import IndexCorruptError, IndexLockedError, UsageError
 from ..records import DISTINCT_FIELDS, PLAIN_FIELDS, Record, field_texts
 from ..schema import COUNTED_FACETS, DAY_FACET, FACETS, FIELD_WEIGHTS, POSITIONAL_FIELDS, SORTS
@@ -356,6 +359,11 @@ class TantivyBackend:
                 if writer is not None:
                     # Waits for merges the commit started, and drops the writer (and its lock).
                     writer.wait_merging_threads()
+            if self._folder is not None:
+                # tantivy syncs each segment file and meta.json before renaming it into place,
+                # but not the folder after the rename: without this, a power cut could undo
+                # the commit after write() returned (and the manifest saved after it).
+                fsync_path(self._folder)
             self._current_searcher = None
 
     def _writer(self) -> tantivy.IndexWriter:

@@ -181,3 +181,18 @@ def test_terms_with_whitespace_stay_one_term(tmp_path: Path) -> None:
     assert backend.similar_words("1 5", 1, 5) == ["1 4"]
     assert backend.execute(Everything(), Filters(), {}, "newest", 0, 1).total == 1
     backend.close()
+
+
+def test_a_write_syncs_the_folder_after_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tantivy fdatasyncs segment files and meta.json itself, but not the folder it renames
+    # meta.json in.
+    synced: list[Path] = []
+    monkeypatch.setattr(tantivy_backend, "fsync_path", synced.append)
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([], [])
+    assert synced == []  # no commit
+    backend.write([record("a", "Alpha")], [])
+    assert synced == [tmp_path / "tantivy"]
+    backend.close()
