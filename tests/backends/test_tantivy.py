@@ -196,3 +196,35 @@ def test_a_write_syncs_the_folder_after_the_commit(
     backend.write([record("a", "Alpha")], [])
     assert synced == [tmp_path / "tantivy"]
     backend.close()
+
+
+#: Queries whose first 10 hits the two engines order differently, with why.
+ORDER_DIFFERS = {
+    # Ranks 3 and 4 swap: the camera-flaw article has "cameras" in its title and its excerpt.
+    # BM25 per field (tantivy) saturates each field on its own, so a word in two fields counts
+    # nearly twice; BM25F (Whoosh) adds the fields' frequencies and saturates once. The same
+    # feedback words are added on both engines, in another order.
+    "court ruling on police cameras and face matching",
+}
+
+
+def test_top_10_agrees_with_the_whoosh_backend(tmp_path: Path) -> None:
+    """Every fixture query of the cross-engine test: the same first 10 hits as the Whoosh
+    backend (at least 8 of them, as the issue asks; here all), in the same order but for the
+    queries of ORDER_DIFFERS."""
+    from .test_pipeline import QUERIES
+
+    with (
+        Engine(tmp_path / "whoosh", backend="whoosh") as whoosh,
+        Engine(tmp_path / "tantivy", backend="tantivy") as tantivy,
+    ):
+        whoosh.index([NEWS])
+        tantivy.index([NEWS])
+        orders = set()
+        for text in QUERIES:
+            ours = [hit.id for hit in tantivy.search(text, limit=10).hits]
+            theirs = [hit.id for hit in whoosh.search(text, limit=10).hits]
+            assert set(ours) == set(theirs), text
+            if ours != theirs:
+                orders.add(text)
+    assert orders == ORDER_DIFFERS
