@@ -263,7 +263,10 @@ class TantivyBackend:
         self.lock_timeout = lock_timeout
         self._stemmed = Analyzer(self.language)
         self._plain = Analyzer(self.language, stem=False, remove_stopwords=False)
+        #: Guards the current searcher (held briefly by every read).
         self._lock = threading.RLock()
+        #: Serialises writes in this process; searches go on during a write.
+        self._write_lock = threading.Lock()
         self._opstamp = 0  # the last commit's, for an index in memory
         self._current_searcher: _Searcher | None = None
         self._closed = False
@@ -325,7 +328,7 @@ class TantivyBackend:
         feed), then ``delete_ids`` is read. tantivy applies a deletion to the documents added
         before it, so an id met again in the same write deletes its earlier version.
         """
-        with self._lock:
+        with self._write_lock:
             if self._closed:
                 raise UsageError(f"the index in {self.location} is closed")
             writer: tantivy.IndexWriter | None = None
@@ -364,7 +367,8 @@ class TantivyBackend:
                 # but not the folder after the rename: without this, a power cut could undo
                 # the commit after write() returned (and the manifest saved after it).
                 fsync_path(self._folder)
-            self._current_searcher = None
+            with self._lock:
+                self._current_searcher = None
 
     def _writer(self) -> tantivy.IndexWriter:
         """tantivy's writer, waiting up to ``lock_timeout`` for another writer to finish."""

@@ -228,3 +228,22 @@ def test_top_10_agrees_with_the_whoosh_backend(tmp_path: Path) -> None:
             if ours != theirs:
                 orders.add(text)
     assert orders == ORDER_DIFFERS
+
+
+def test_searches_go_on_during_a_write(tmp_path: Path) -> None:
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Alpha")], [])
+    answered: list[int] = []
+
+    def slow_records() -> object:
+        yield record("b", "Beta")
+        # A search from another thread while this write is under way answers at once.
+        searcher = threading.Thread(target=lambda: answered.append(backend.info().count))
+        searcher.start()
+        searcher.join(timeout=5)
+        yield record("c", "Gamma")
+
+    backend.write(slow_records(), [])  # type: ignore[arg-type]
+    assert answered == [1]
+    assert backend.info().count == 3
+    backend.close()
