@@ -21,7 +21,15 @@ from .errors import (
     SearchlibError,
     UsageError,
 )
-from .results import Coverage, CoverageItem, Facet, FacetValue, Hit, SearchResults
+from .results import (
+    Completion,
+    Coverage,
+    CoverageItem,
+    Facet,
+    FacetValue,
+    Hit,
+    SearchResults,
+)
 
 if TYPE_CHECKING:
     from .indexer import Failure, IndexReport
@@ -37,6 +45,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "Completion",
     "Coverage",
     "CoverageItem",
     "DocumentError",

@@ -24,11 +24,12 @@ from click_default_group import DefaultGroup
 from .analysis import fold_value
 from .backends import DISK_BACKENDS, backend_class
 from .defaults import DEFAULT_BATCH_FILES
-from .engine import Engine, remove_index
+from .engine import MAX_SUGGEST, Engine, remove_index
 from .errors import QueryError, SearchlibError
 from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET
 from .results import Coverage, Facet, Hit, SearchResults
 from .schema import FEEDBACK_MODES, KINDS, SORTS, TIMELINE_MODES
+from .synonyms import Synonyms
 
 if TYPE_CHECKING:  # imported when indexing, not to search
     from .indexer import IndexReport
@@ -266,6 +267,12 @@ def _relaxed_line(results: SearchResults) -> str | None:
     return f"{line} Missing: {', '.join(results.missing)}" if results.missing else line
 
 
+def _synonyms_line(results: SearchResults) -> str:
+    """``Synonyms: covid = covid, coronavirus``: what synonyms each expanded word searched."""
+    parts = [f"{word} = {', '.join(found)}" for word, found in results.synonyms.items()]
+    return f"Synonyms: {'; '.join(parts)}"
+
+
 def _print_results(results: SearchResults, filters: dict[str, str] | None = None) -> None:
     """Notices, hits, then "did you mean", added words and facets. ``filters``: how each
     active filter reads in a sentence (see :func:`_filter_texts`)."""
@@ -302,6 +309,8 @@ def _print_results(results: SearchResults, filters: dict[str, str] | None = None
         click.echo(f"\nDid you mean: {results.suggestion}")
     if results.feedback:
         click.echo(f"\nAlso searched for: {', '.join(results.feedback[:10])}")
+    if results.synonyms:
+        click.echo(f"\n{_synonyms_line(results)}")
     facets = [
         (name, facet) for name, facet in results.facets.items()
         if facet.values and facet.interval is None
@@ -447,7 +456,7 @@ def index_command(
             backend_class(backend)  # not installed: say so before anything is removed
         if rebuild:
             # Remove the old index before opening it: a damaged one could not be opened.
-            remove_index(index_dir, lock_timeout=lock_timeout)
+            remove_index(index_dir, lock_timeout=lock_timeout, keep_synonyms=True)
         with _open(
             index_dir, create=True, language=language, lock_timeout=lock_timeout,
             backend=backend,
@@ -794,6 +803,169 @@ def serve_command(
                    err=True)
     with _errors(), _open(index_dir, cache_mb=cache_mb) as engine:
         serve(engine, host=host, port=port, token=token, show_paths=show_paths)
+
+
+@cli.command("suggest", short_help="Type-ahead: title words and phrases starting with PREFIX.")
+@click.argument("prefix", nargs=-1, required=True)
+@click.option("--limit", type=click.IntRange(1, MAX_SUGGEST), default=8, show_default=True)
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def suggest_command(prefix: tuple[str, ...], limit: int, index_dir: Path, as_json: bool) -> None:
+    """Type-ahead: words and two-word phrases of titles that start with PREFIX, each with the
+    number of documents whose title has it, most first (not a search: a look-up). A PREFIX
+    ending in a space completes to phrases only.
+
+    Example:
+
+    \b
+        search suggest coro
+        search suggest "coronavirus " --limit 3 --json
+    """
+    text = " ".join(prefix)
+    with _errors(), _open(index_dir) as engine:
+        found = engine.suggest(text, limit=limit)
+    if as_json:
+        _emit_json({"prefix": text, "suggestions": [c.to_dict() for c in found]})
+        return
+    if not found:
+        click.echo(f"No suggestions for {text!r}.")
+        return
+    counts = [f"{c.documents:,}" for c in found]
+    width = max(len(c) for c in counts)
+    for completion, count in zip(found, counts, strict=True):
+        click.echo(f"{count:>{width}}  {completion.text}")
+
+
+@cli.group("synonyms", short_help="List and change the index's synonyms (applied at query time).")
+@click.help_option("-h", "--help")
+def synonyms_group() -> None:
+    """List and change the index's synonyms, applied when a query runs (no re-indexing).
+
+    Rules use Solr's synonyms format: 'covid, coronavirus' makes the words equivalent (a
+    query for one also finds the other); 'sars-cov-2 => covid' searches covid for
+    sars-cov-2, one way. A synonym of several words is searched as a phrase. The list is
+    the file synonyms.txt in the index folder, kept by 'search index --rebuild'.
+
+    Example:
+
+    \b
+        search synonyms add covid coronavirus
+        search synonyms add sars-cov-2 --to covid
+        search synonyms list
+    """
+
+
+def _print_synonyms(synonyms: Synonyms, as_json: bool) -> None:
+    if as_json:
+        _emit_json({"synonyms": [rule.to_dict() for rule in synonyms.rules]})
+    elif not synonyms.rules:
+        click.echo("No synonyms.")
+    else:
+        for rule in synonyms.rules:
+            click.echo(rule.to_line())
+
+
+@synonyms_group.command("add", short_help="Add equivalent words, or a one-way rule with --to.")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--to", "to", multiple=True,
+              help="Search these instead of WORDS (one way; repeat for several).")
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def synonyms_add_command(
+    words: tuple[str, ...], to: tuple[str, ...], index_dir: Path, as_json: bool
+) -> None:
+    """Add equivalent WORDS (joining a rule that has one of them), or, with --to, a one-way
+    rule: WORDS are searched as the --to words. One argument holding a whole rule in Solr's
+    format ('a, b' or 'a => b') is read as such. Prints the whole list.
+
+    Example:
+
+    \b
+        search synonyms add covid coronavirus
+        search synonyms add "sars-cov-2 => covid"
+        search synonyms add "united states" usa
+    """
+    with _errors(), _open(index_dir) as engine:
+        if len(words) == 1 and not to and ("," in words[0] or "=>" in words[0]):
+            synonyms = engine.add_synonyms(words[0])
+        else:
+            synonyms = engine.add_synonyms(list(words), to=list(to) if to else None)
+    _print_synonyms(synonyms, as_json)
+
+
+@synonyms_group.command("remove", short_help="Take words out of every synonym rule.")
+@click.argument("words", nargs=-1, required=True)
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def synonyms_remove_command(words: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
+    """Take each of WORDS out of every rule (a rule left with one word, or an empty side,
+    goes). Prints the whole list.
+
+    Example:
+
+    \b
+        search synonyms remove sars-cov-2
+    """
+    with _errors(), _open(index_dir) as engine:
+        synonyms = engine.synonyms()
+        for word in words:
+            synonyms = engine.remove_synonym(word)
+    _print_synonyms(synonyms, as_json)
+
+
+@synonyms_group.command("list", short_help="Print the synonym rules, one a line.")
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def synonyms_list_command(index_dir: Path, as_json: bool) -> None:
+    """Print the synonym rules in Solr's format, one a line (--json: as objects).
+
+    Example:
+
+    \b
+        search synonyms list --json
+    """
+    with _errors(), _open(index_dir) as engine:
+        synonyms = engine.synonyms()
+    _print_synonyms(synonyms, as_json)
+
+
+@synonyms_group.command("load", short_help="Replace the synonyms with those of a Solr file.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_index_option
+@_json_option
+@click.help_option("-h", "--help")
+def synonyms_load_command(file: Path, index_dir: Path, as_json: bool) -> None:
+    """Replace the index's synonyms with the rules of FILE, a Solr synonyms file. A bad line
+    is reported with its number and nothing changes.
+
+    Example:
+
+    \b
+        search synonyms load synonyms.txt
+    """
+    with _errors(), _open(index_dir) as engine:
+        synonyms = engine.load_synonyms(file)
+    _print_synonyms(synonyms, as_json)
+
+
+@synonyms_group.command("clear", short_help="Remove every synonym rule.")
+@_index_option
+@click.help_option("-h", "--help")
+def synonyms_clear_command(index_dir: Path) -> None:
+    """Remove every synonym rule.
+
+    Example:
+
+    \b
+        search synonyms clear
+    """
+    with _errors(), _open(index_dir) as engine:
+        engine.clear_synonyms()
+    click.echo("No synonyms.")
 
 
 def _human_bytes(size: int) -> str:

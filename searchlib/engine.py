@@ -27,18 +27,49 @@ from typing import TYPE_CHECKING
 from .backends.base import Backend
 from .defaults import DEFAULT_BATCH_FILES, DEFAULT_MAX_FILE_BYTES
 from .errors import NotFoundError, UsageError
-from .request import MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, build_request, check_facet
-from .results import Facet, Hit, SearchResults, Stats
+from .records import completion_prefix
+from .request import (
+    MAX_FACET_SIZE,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    build_request,
+    check_facet,
+    check_int,
+)
+from .results import Completion, Facet, Hit, SearchResults, Stats
 from .schema import KINDS, FeedbackMode, MatchMode, Sort
 from .searching import SearchPipeline
 from .searching.hits import detailed_hit
 from .store import SCHEMA_VERSION, IndexStore, remove_index
+from .synonyms import (
+    SynonymFile,
+    SynonymRule,
+    Synonyms,
+    SynonymSource,
+    parse_rule,
+    read_synonyms,
+)
 
 if TYPE_CHECKING:  # the indexer is imported when an index is built, not to search
     from .indexer import IndexReport, ProgressCallback
 
+#: The most completions ``Engine.suggest`` returns.
+MAX_SUGGEST = 100
+#: Characters of a prefix that type-ahead reads (longer ones complete to nothing anyway).
+MAX_PREFIX = 200
+
 __all__ = [
-    "KINDS", "MAX_FACET_SIZE", "MAX_LIMIT", "MAX_OFFSET", "Engine", "Stats", "remove_index",
+    "KINDS",
+    "MAX_FACET_SIZE",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "MAX_SUGGEST",
+    "Completion",
+    "Engine",
+    "Stats",
+    "SynonymRule",
+    "Synonyms",
+    "remove_index",
 ]
 
 
@@ -82,7 +113,12 @@ class Engine:
             set_cache = getattr(self._store.backend, "set_cache_mb", None)
             if set_cache is not None:
                 set_cache(cache_mb)
-        self.pipeline = SearchPipeline(self._store.backend, self.language)
+        self._synonyms: SynonymSource = (
+            SynonymFile(self.path) if self.path is not None else SynonymSource()
+        )
+        self.pipeline = SearchPipeline(
+            self._store.backend, self.language, synonyms=self._synonyms
+        )
 
     @classmethod
     def in_memory(cls, *, language: str | None = None, backend: str = "memory") -> Engine:
@@ -130,7 +166,9 @@ class Engine:
         with self._write_lock, store.writing(), store.recovery():
             if rebuild:
                 store.wipe()
-                self.pipeline = SearchPipeline(store.backend, self.language)
+                self.pipeline = SearchPipeline(
+                    store.backend, self.language, synonyms=self._synonyms
+                )
             from .indexer import Indexer
 
             indexer = Indexer(
@@ -243,3 +281,84 @@ class Engine:
             size_bytes=info.size_bytes, language=self.language, schema_version=SCHEMA_VERSION,
             backend=store.engine,
         )
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[Completion]:
+        """Type-ahead: up to ``limit`` (1-100) words and two-word phrases of titles that
+        start with ``prefix``, in the most documents first, then alphabetically.
+
+        Not a search: one look-up in a table of title words and phrases (case and accents
+        folded, as shown: ``coro`` gives ``coronavirus``, ``coronavirus vaccine``...), each
+        weighted by the live documents whose title has it. A prefix ending in a space
+        completes to phrases only; an empty or blank prefix to nothing.
+        """
+        if not isinstance(prefix, str):
+            raise UsageError(f"the prefix must be a string, not {prefix!r}")
+        check_int("limit", limit, 1, MAX_SUGGEST)
+        typed = completion_prefix(prefix[:MAX_PREFIX])
+        if not typed.strip():
+            return []
+        with self.store.recovery():
+            found = self.backend.complete(typed, limit)
+        return [Completion(text, documents) for text, documents in found]
+
+    # -- synonyms ------------------------------------------------------------------------------
+
+    def synonyms(self) -> Synonyms:
+        """The index's synonym rules (none by default), as searches apply them now."""
+        return self._synonym_source().current()
+
+    def add_synonyms(
+        self, words: str | Sequence[str], *, to: Sequence[str] | None = None
+    ) -> Synonyms:
+        """Add a rule and return the whole list; searches apply it at once, no re-indexing.
+
+        ``add_synonyms(["covid", "coronavirus"])`` makes the words equivalent (joining a
+        group that already has one of them); ``add_synonyms(["sars-cov-2"], to=["covid"])``
+        searches ``covid`` for ``sars-cov-2`` (one way). One string is read as a line of a
+        Solr synonyms file: ``add_synonyms("sars-cov-2 => covid")``.
+        """
+        source = self._synonym_source()
+        if isinstance(words, str):
+            if to is not None:
+                raise UsageError("give the words as a list when 'to' is given")
+            rule = parse_rule(words)
+        else:
+            line = ", ".join(_synonym_word(w) for w in words)
+            if to is not None:
+                line += " => " + ", ".join(_synonym_word(w) for w in to)
+            rule = parse_rule(line)
+        return source.update(lambda current: current.add(rule))
+
+    def remove_synonym(self, word: str) -> Synonyms:
+        """Take ``word`` out of every rule (a rule left with too little goes) and return the
+        list; raises :class:`~searchlib.synonyms.SynonymError` when no rule has it."""
+        word = _synonym_word(word)
+        return self._synonym_source().update(lambda current: current.remove(word))
+
+    def load_synonyms(self, path: str | os.PathLike[str]) -> Synonyms:
+        """Replace the index's synonyms with those of a Solr synonyms file; a bad line raises
+        :class:`~searchlib.synonyms.SynonymError` naming the file and line, and changes
+        nothing."""
+        source = self._synonym_source()
+        loaded = read_synonyms(Path(path))
+        return source.update(lambda current: loaded)
+
+    def clear_synonyms(self) -> Synonyms:
+        """Remove every synonym rule."""
+        return self._synonym_source().update(lambda current: Synonyms())
+
+    def _synonym_source(self) -> SynonymSource:
+        self.store.backend  # noqa: B018  (raises once the engine is closed)
+        return self._synonyms
+
+
+def _synonym_word(word: object) -> str:
+    """One synonym given on its own: a string without the list syntax (``,``, ``=>``)."""
+    if not isinstance(word, str):
+        raise UsageError(f"a synonym must be a string, not {word!r}")
+    if "," in word or "=>" in word:
+        raise UsageError(
+            f"{word!r} is a rule, not one synonym: give it alone as a string "
+            "('a, b' or 'a => b')"
+        )
+    return word

@@ -11,12 +11,12 @@ Example::
     app = create_app(engine)            # run it with uvicorn, or mount it in another app
 
 Endpoints (all JSON but ``/``): ``GET /search``, ``GET /facets/{name}``,
-``GET /documents/{id}``, ``GET /documents/{id}/similar``, ``GET /stats``, ``GET /healthz``,
-``GET /openapi.json``, the search page at ``GET /``, and ``POST /index`` only when a token is
-configured. Errors are ``{"error": {"type", "message"}}`` with the status of the error class
-(``http_status``). The engine is shared by every request; its synchronous methods run in
-Starlette's thread pool. The server's file paths are left out of every answer unless the app
-is created with ``show_paths=True``.
+``GET /documents/{id}``, ``GET /documents/{id}/similar``, ``GET /stats``, ``GET /suggest``,
+``GET /synonyms``, ``GET /healthz``, ``GET /openapi.json``, the search page at ``GET /``, and
+``POST /index`` only when a token is configured. Errors are ``{"error": {"type",
+"message"}}`` with the status of the error class (``http_status``). The engine is shared by
+every request; its synchronous methods run in Starlette's thread pool. The server's file
+paths are left out of every answer unless the app is created with ``show_paths=True``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .engine import Engine
+from .engine import MAX_SUGGEST, Engine
 from .errors import NotFoundError, QueryError, SearchlibError, UsageError
 from .http_page import SECURITY_HEADERS, Page
 from .request import MAX_FACET_SIZE
@@ -84,6 +84,8 @@ def create_app(
         Route("/documents/{doc_id}", api.document, methods=["GET"]),
         Route("/documents/{doc_id}/similar", api.similar, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
+        Route("/synonyms", api.synonyms, methods=["GET"]),
+        Route("/suggest", api.suggest, methods=["GET"]),
         Route("/healthz", api.healthz, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
@@ -189,6 +191,19 @@ class _Api:
     async def stats(self, request: Request) -> Response:
         stats = await run_in_threadpool(self.engine.stats)
         return _json(self._paths_removed(stats.to_dict()))
+
+    async def suggest(self, request: Request) -> Response:
+        params = request.query_params
+        _check_single(params)
+        text = params.get("q", "")
+        found = await run_in_threadpool(
+            self.engine.suggest, text, limit=_int_param(params, "limit", 8)
+        )
+        return _json({"prefix": text, "suggestions": [c.to_dict() for c in found]})
+
+    async def synonyms(self, request: Request) -> Response:
+        synonyms = await run_in_threadpool(self.engine.synonyms)
+        return _json({"synonyms": [rule.to_dict() for rule in synonyms.rules]})
 
     async def healthz(self, request: Request) -> Response:
         try:
@@ -487,11 +502,27 @@ _SCHEMAS: dict[str, Any] = {
         },
         "notices": {"type": "array", "items": _obj({"code": _STR, "message": _STR}),
                     "description": "what was reinterpreted to run the query"},
+        "synonyms": {"type": "object", "additionalProperties": _STRS,
+                     "description": "typed words and phrases that synonyms expanded, each "
+                                    "with the synonyms it was searched as"},
     }), {
         "total_stories": {"type": "integer",
                           "description": "with collapse=story: the stories the matches make "
                                          "(total and the facets count documents)"},
     }),
+    "Suggestions": _obj({
+        "prefix": _STR,
+        "suggestions": {"type": "array", "items": _obj({
+            "text": _STR, "documents": {"type": "integer"},
+        }), "description": "title words and phrases starting with the prefix, by the "
+                           "documents whose title has them, most first"},
+    }),
+    "Synonyms": _obj({"synonyms": {"type": "array", "items": _obj({
+        "words": _STRS,
+        "to": {"oneOf": [{"type": "null"}, _STRS],
+               "description": "null: the words are equivalent; else they are searched as "
+                              "these (one way)"},
+    })}}),
     "Health": _obj({"status": {"const": "ok"}}),
     "IndexReport": _obj({
         "added": {"type": "integer"}, "updated": {"type": "integer"},
@@ -583,6 +614,25 @@ def openapi_schema(
         }},
         "/stats": {"get": {"summary": "What the index holds", "operationId": "stats",
                            "responses": _responses("Stats", "index statistics")}},
+        "/suggest": {"get": {
+            "summary": "Type-ahead: words and two-word phrases of titles starting with q",
+            "description": "Not a search: a look-up in the words and phrases of titles (case "
+                           "and accents folded), weighted by the documents whose title has "
+                           "them. A q ending in a space completes to phrases only.",
+            "operationId": "suggest",
+            "parameters": [
+                _param("q", {"type": "string", "default": ""},
+                       "what the user typed so far; empty gives no suggestions"),
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGEST,
+                                 "default": 8}, "the most suggestions to return"),
+            ],
+            "responses": _responses("Suggestions", "the suggestions", 422),
+        }},
+        "/synonyms": {"get": {
+            "summary": "The index's synonym rules (Solr's a, b and a => b), applied at query "
+                       "time", "operationId": "synonyms",
+            "responses": _responses("Synonyms", "the rules, in the order of the list"),
+        }},
         "/healthz": {"get": {"summary": "Liveness", "operationId": "health",
                              "responses": _responses("Health", "the service is up", 503)}},
     }

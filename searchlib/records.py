@@ -7,13 +7,15 @@ index the texts :func:`field_texts` names, so a term means the same thing in eve
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from .analysis import Analyzer
+from .analysis import Analyzer, fold_accents, stopwords
 from .schema import FIELD_WEIGHTS
 
 #: Separates the terms of a field in :attr:`AnalysedTerms.joined`: never part of a term
@@ -99,6 +101,56 @@ def field_texts(record: Record) -> dict[str, str]:
     }
     assert set(FIELD_WEIGHTS) <= set(texts)
     return texts
+
+
+#: The memory backend's field of type-ahead completions: the words and two-word phrases of
+#: titles (an engine may derive them from the stored titles instead, as the Whoosh one does).
+COMPLETION_FIELD = "complete"
+# A word as shown in a completion: letters and digits, joined inside by a hyphen, an
+# apostrophe or a dot ("covid-19", "china's", "u.s"), so that it reads as typed.
+_DISPLAY_WORD = re.compile(r"\w+(?:[-'\u2019.]\w+)*")
+
+
+def _display(text: str) -> str:
+    """Text as completions hold it: case and accents folded, curly apostrophes straight."""
+    text = text.replace("\u2019", "'").casefold()
+    if not text.isascii():
+        text = fold_accents(unicodedata.normalize("NFC", text)).casefold()
+    return text
+
+
+def completion_terms(title: str, language: str) -> list[str]:
+    """The type-ahead completions a title gives, each once: its words, and each two words
+    side by side (separated by spaces only, neither a stopword), case and accents folded.
+
+    ``completion_terms("Coronavirus vaccine trial: the WHO's update", "english")`` is
+    ``["coronavirus", "vaccine", "coronavirus vaccine", "trial", "vaccine trial", "who's",
+    "update", "who's update"]``. Words of one character and stopwords are no completions
+    (``th`` should not complete to ``the``), and no phrase starts or ends with one.
+    """
+    stops = stopwords(language)
+    text = _display(title)  # folded whole: one call a title, not one a word
+    out: dict[str, None] = {}
+    previous = ""  # the last word, if it may start a phrase
+    previous_end = 0
+    for match in _DISPLAY_WORD.finditer(text):
+        word = match.group()
+        if len(word) < 2 or word in stops:
+            previous = ""
+            continue
+        out[word] = None
+        if previous and text[previous_end : match.start()].isspace():
+            out[f"{previous} {word}"] = None
+        previous, previous_end = word, match.end()
+    return list(out)
+
+
+def completion_prefix(text: str) -> str:
+    """What a typed prefix is matched as: folded like :func:`completion_terms`, spaces
+    collapsed, and one trailing space kept (``"coronavirus "`` completes to phrases only)."""
+    words = [_display(w) for w in text.split()]
+    typed = " ".join(words)
+    return typed + " " if typed and text[-1:].isspace() else typed
 
 
 @cache

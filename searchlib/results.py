@@ -201,10 +201,14 @@ class SearchResults:
     #: In a search collapsed by story: how many stories the matches make (``total`` still
     #: counts documents, and so do the facets).
     total_stories: int | None = None
+    #: The typed words and phrases that the index's synonyms expanded, each with the
+    #: synonyms it was searched as (itself included unless a one-way rule replaced it).
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of DESIGN §5, plus ``feedback``, ``relaxed``, ``missing``,
-        ``empty_filters`` and ``notices`` (and ``total_stories`` when collapsed by story)."""
+        ``empty_filters``, ``notices`` and ``synonyms`` (and ``total_stories`` when
+        collapsed by story)."""
         return {
             "query": self.query,
             "total": self.total,
@@ -220,7 +224,21 @@ class SearchResults:
             "missing": list(self.missing),
             "empty_filters": None if self.empty_filters is None else self.empty_filters.to_dict(),
             "notices": [n.to_dict() for n in self.notices],
+            "synonyms": {word: list(found) for word, found in self.synonyms.items()},
         }
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A type-ahead completion: a word or phrase of titles, and how many documents'
+    titles have it."""
+
+    text: str
+    documents: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"text", "documents"}``: one item of ``GET /suggest`` and ``search suggest``."""
+        return {"text": self.text, "documents": self.documents}
 
 
 @dataclass(frozen=True)

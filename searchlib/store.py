@@ -2,7 +2,8 @@
 files in the folder belong to the index, and :class:`IndexStore`, an open index.
 
 An index folder holds the engine's own files, the manifest of source files
-(``manifest.json``), this metadata, and the writer lock. Nothing else there is touched.
+(``manifest.json``), this metadata, the writer lock, and the index's synonyms
+(``synonyms.txt``, kept by ``--rebuild``). Nothing else there is touched.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .errors import (
 )
 from .locking import WriterLock
 from .manifest import MANIFEST_NAME, Manifest
+from .synonyms import SYNONYMS_NAME
 
 #: Bumped whenever the document model or analysis changes in a way old indexes cannot serve.
 SCHEMA_VERSION = 2
@@ -125,7 +127,8 @@ def owned_files(folder: Path) -> list[Path]:
         return []
     owned = {
         entry for entry in folder.iterdir()
-        if entry.name.startswith(".manifest-") or entry.name in (MANIFEST_NAME, META_NAME)
+        if entry.name.startswith((".manifest-", ".synonyms-"))
+        or entry.name in (MANIFEST_NAME, META_NAME, SYNONYMS_NAME)
     }
     for name in REGISTRY:
         try:
@@ -135,9 +138,12 @@ def owned_files(folder: Path) -> list[Path]:
     return sorted(owned)
 
 
-def remove_index_files(folder: Path) -> None:
-    """Delete the files of a searchlib index in ``folder``, and nothing else there."""
+def remove_index_files(folder: Path, *, keep_synonyms: bool = False) -> None:
+    """Delete the files of a searchlib index in ``folder``, and nothing else there
+    (``keep_synonyms``: but its synonyms, settings that a rebuild keeps)."""
     for entry in owned_files(folder):
+        if keep_synonyms and entry.name == SYNONYMS_NAME:
+            continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         elif entry.exists() or entry.is_symlink():
@@ -208,10 +214,13 @@ class IndexStore:
         return backend
 
     def wipe(self) -> None:
-        """Delete the index (only its own files) and create an empty one."""
+        """Delete the index (only its own files) and create an empty one.
+
+        The synonyms stay: they are settings of the index, not derived from the source files.
+        """
         self.backend.close()
         if self.path is not None:
-            remove_index_files(self.path)
+            remove_index_files(self.path, keep_synonyms=True)
         self._manifest = Manifest(generation=0)
         self.backend = self._create()
 
@@ -259,14 +268,17 @@ class IndexStore:
             ) from exc
 
 
-def remove_index(path: str | os.PathLike[str], *, lock_timeout: float = 0.0) -> None:
+def remove_index(
+    path: str | os.PathLike[str], *, lock_timeout: float = 0.0, keep_synonyms: bool = False
+) -> None:
     """Delete the index in ``path`` (only its own files), waiting for the writer lock.
 
     The way back from a damaged index or one of another schema version: remove it, then index
-    the source files again (``search index --rebuild`` does both).
+    the source files again (``search index --rebuild`` does both, with ``keep_synonyms``:
+    the synonyms are settings of the index, not derived from its source files).
     """
     folder = Path(path)
     if not folder.is_dir():
         return
     with WriterLock(folder, timeout=lock_timeout):
-        remove_index_files(folder)
+        remove_index_files(folder, keep_synonyms=keep_synonyms)

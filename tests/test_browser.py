@@ -32,6 +32,7 @@ playwright = pytest.importorskip(
 )
 uvicorn = pytest.importorskip("uvicorn", reason="the HTTP API needs the server extra")
 
+from conftest import NEWS  # noqa: E402
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from searchlib import Engine  # noqa: E402
@@ -566,3 +567,63 @@ def test_favour_recent(page: Page, server: str) -> None:
     page.select_option("#sort", "oldest")
     expect(page.locator("#freshness")).to_be_disabled()
     assert "freshness" not in page.url
+
+
+def test_typeahead_keyboard_and_click(page: Page, server: str) -> None:
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url.split("/suggest?", 1)[1])
+            if "/suggest?" in r.url else None)
+    page.goto(f"{server}/")
+    expect(page.locator("#summary")).to_contain_text("results")
+    box = page.locator("#q")
+    options = page.locator("#typeahead [role=option]")
+
+    # Keys 30 ms apart: one request, once typing pauses.
+    box.press_sequentially("hea", delay=30)
+    expect(options).to_have_text(["heatwave", "heatwave breaks", "heatwave strains"])
+    assert asked == ["q=hea&limit=8"]
+    expect(box).to_have_attribute("aria-expanded", "true")
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", "typeahead-1")
+    box.press("Escape")
+    expect(page.locator("#typeahead")).to_be_hidden()
+    expect(box).to_have_attribute("aria-expanded", "false")
+    expect(box).to_have_value("hea")
+
+    # Enter on a highlighted completion searches it.
+    box.press_sequentially("t", delay=30)
+    expect(options).to_have_text(["heatwave", "heatwave breaks", "heatwave strains"])
+    box.press("ArrowUp")  # from the box, up wraps round to the last completion
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"/\?q=heatwave\+strains$"))
+    expect(box).to_have_value("heatwave strains")
+    expect(page.locator("#typeahead")).to_be_hidden()
+
+    # A click on a completion searches it.
+    box.fill("")
+    box.press_sequentially("fac", delay=30)
+    page.locator("#typeahead [role=option]", has_text="facial recognition").click()
+    expect(page).to_have_url(re.compile(r"/\?q=facial\+recognition$"))
+    expect(box).to_have_value("facial recognition")
+    expect(page.locator("#typeahead")).to_be_hidden()
+    expect(page.locator("#summary")).to_contain_text("3 results")
+    assert hit_titles(page) == [
+        "Court limits facial recognition in shops", "Police expand facial recognition cameras",
+        "China sets limits on facial recognition",
+    ]
+    assert asked == ["q=hea&limit=8", "q=heat&limit=8", "q=fac&limit=8"]
+
+
+def test_synonyms_are_named_and_marked(page: Page) -> None:
+    with Engine.in_memory() as engine:
+        engine.index([NEWS])
+        engine.add_synonyms(["rover", "lander"])
+        with serving(engine) as url:
+            page.goto(f"{url}/?q=rover")
+            expect(page.locator("#summary")).to_contain_text("2 results")
+            expect(page.locator("#messages .synonyms")).to_have_text(
+                "Synonyms: rover = rover, lander"
+            )
+            expect(page.locator("#hits .hit-title mark").first).to_have_text("lander")

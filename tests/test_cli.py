@@ -277,7 +277,7 @@ def test_similar(indexed: Path) -> None:
     assert (code, [h["id"] for h in data["hits"]]) == (0, [IDS["descent"]])
     assert set(data) == {
         "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
-        "feedback", "relaxed", "missing", "empty_filters", "notices",
+        "feedback", "relaxed", "missing", "empty_filters", "notices", "synonyms",
     }
     code, out, _ = run("similar", IDS["mars"], "--index", str(indexed))
     assert out.splitlines()[0] == f"1 result, showing 1-1 ({took(out)} ms)"
@@ -655,4 +655,4 @@ def test_top_level_help_shows_whole_command_descriptions() -> None:
         line = next(line for line in listing if line.split()[0].rstrip("*") == name)
         assert line.endswith(command.short_help), line
         assert len(line) <= 80 and "..." not in line, line
-    assert "  query*   Search: ranked hits with highlights, topic and provider counts." in listing
+    assert "  query*    Search: ranked hits with highlights, topic and provider counts." in listing

@@ -156,11 +156,12 @@ def test_killed_index_runs_never_lose_or_corrupt(tmp_path: Path, backend: str) -
             try:
                 time.sleep(rng.uniform(0.0, full_run))
                 if proc.poll() is None:
-                    if [pid for pid in group_members(proc.pid) if pid != proc.pid]:
-                        parse_kills += 1  # workers are parsing
+                    parsing = bool([pid for pid in group_members(proc.pid) if pid != proc.pid])
                     os.kill(proc.pid, signal.SIGKILL)  # the run only, as the OOM killer does
-                    kills += 1
-                    killed = True
+                    # A run can end between the poll and the signal: then it was not killed.
+                    killed = proc.wait() == -signal.SIGKILL
+                    kills += killed
+                    parse_kills += killed and parsing  # workers were parsing
                 proc.wait()
             finally:
                 if proc.poll() is None:

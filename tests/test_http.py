@@ -330,7 +330,7 @@ def test_openapi_schema(client: TestClient) -> None:
     assert schema["openapi"].startswith("3.")
     assert set(schema["paths"]) == {
         "/search", "/facets/{name}", "/documents/{doc_id}", "/documents/{doc_id}/similar",
-        "/stats", "/healthz",
+        "/stats", "/suggest", "/synonyms", "/healthz",
     }
     names = [p["name"] for p in schema["paths"]["/search"]["get"]["parameters"]]
     assert names == ["q", "topic", "provider", "kind", "since", "until", "sort", "feedback",
@@ -684,3 +684,20 @@ else:
 def test_fixture_corpus_is_unchanged() -> None:
     """The tests above index private copies only."""
     assert not list(NEWS.glob("comet*"))
+
+
+def test_synonyms_apply_to_a_running_service(writer: TestClient, engine: Engine) -> None:
+    assert writer.get("/synonyms").json() == {"synonyms": []}
+    assert writer.get("/search?q=rover").json()["total"] == 0
+    # Another process (here the library; `search synonyms add` alike) changes the list.
+    with Engine(engine.path) as other:
+        other.add_synonyms("rover, lander")
+    assert writer.get("/synonyms").json() == {
+        "synonyms": [{"words": ["rover", "lander"], "to": None}],
+    }
+    data = writer.get("/search?q=rover").json()
+    assert (data["total"], data["synonyms"]) == (2, {"rover": ["rover", "lander"]})
+    assert [hit["highlights"]["title"] for hit in data["hits"]] == [
+        "Mars <mark>lander</mark> touches down safely",
+        "Ardent <mark>lander</mark> prepares for descent",
+    ]

@@ -84,6 +84,7 @@ def test_whole_result_shape(shared_engine: Engine) -> None:
         "missing": [],
         "empty_filters": None,
         "notices": [],
+        "synonyms": {},
     }
     hit = data["hits"][0]
     assert hit["parents"] == []
@@ -443,7 +444,7 @@ def test_similar(shared_engine: Engine) -> None:
     assert names(results) == ["china-limits", "shenhai", "police"]
     assert set(results.to_dict()) == {
         "query", "total", "offset", "limit", "took_ms", "hits", "facets", "suggestion",
-        "feedback", "relaxed", "missing", "empty_filters", "notices",
+        "feedback", "relaxed", "missing", "empty_filters", "notices", "synonyms",
     }
     assert names(shared_engine.similar(IDS["mars"])) == ["descent"]
     with pytest.raises(NotFoundError, match="no document with id 'nope'"):

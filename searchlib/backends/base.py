@@ -157,3 +157,11 @@ class Backend(Protocol):
         field) within ``max_distance`` edits of ``word`` (Levenshtein) that share its first
         letter, those in the most live documents first, then alphabetically."""
         ...
+
+    def complete(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` type-ahead completions of ``prefix`` (as
+        :func:`~searchlib.records.completion_prefix` gives it): the words and two-word
+        phrases of titles (:func:`~searchlib.records.completion_terms` of each title) that
+        start with it, each with the number of live documents whose title has it,
+        most first, then alphabetically. An empty prefix completes to nothing."""
+        ...

@@ -41,6 +41,9 @@ How it reads the parts of the protocol that leave room (every engine must agree)
 - **Distinct fields** (:data:`~searchlib.records.DISTINCT_FIELDS`, the ``spell`` field) hold
   each term of a document once: its frequency there is 1, the field's length is the number of
   distinct terms, and a term's total frequency is its document frequency.
+- **Completions** (``complete``) are the terms of the ``complete`` field
+  (:func:`~searchlib.records.completion_terms` of the title), weighted by the live documents
+  holding them.
 - **Similar words** include ``word`` itself when the vocabulary has it; "most frequent" is the
   number of live documents whose ``spell`` field holds the word.
 """
@@ -72,7 +75,14 @@ from ..plan import (
     Words,
     positive_leaves,
 )
-from ..records import DISTINCT_FIELDS, PLAIN_FIELDS, Record, field_texts
+from ..records import (
+    COMPLETION_FIELD,
+    DISTINCT_FIELDS,
+    PLAIN_FIELDS,
+    Record,
+    completion_terms,
+    field_texts,
+)
 from ..schema import (
     BM25_B,
     BM25_K1,
@@ -89,7 +99,7 @@ from .base import Execution, IndexInfo, TermStats
 #: The keyword field: one term, the record's kind.
 KEYWORD_FIELD = "kind"
 #: Every field a plan may name.
-FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, KEYWORD_FIELD)
+FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -288,6 +298,7 @@ class MemoryBackend:
             found = analyzer.terms(text)
             terms[name] = tuple(dict.fromkeys(found) if name in DISTINCT_FIELDS else found)
         terms[KEYWORD_FIELD] = (record.kind,)
+        terms[COMPLETION_FIELD] = tuple(completion_terms(record.title, self.language))
         counts = {name: Counter(field_terms) for name, field_terms in terms.items()}
         # Related titles are indexed, not stored (see Record.related_text).
         return _Doc(replace(record, related_text=""), terms, counts)
@@ -389,6 +400,16 @@ class MemoryBackend:
         ]
         close.sort(key=lambda candidate: (-frequency[candidate], candidate))
         return close[:limit]
+
+    def complete(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Completions of ``prefix`` from titles, in the most live documents first, then
+        alphabetically (every term of the ``complete`` field is looked at)."""
+        if not prefix or limit <= 0:
+            return []
+        frequency = self._current().doc_freq[COMPLETION_FIELD]
+        found = [(term, df) for term, df in frequency.items() if df and term.startswith(prefix)]
+        found.sort(key=lambda term_df: (-term_df[1], term_df[0]))
+        return found[:limit]
 
     # -- evaluation --------------------------------------------------------------------------
 

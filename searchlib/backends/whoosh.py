@@ -52,6 +52,7 @@ from ..schema import BM25_B, BM25_K1, COUNTED_FACETS, DAY_FACET, FACETS, SORTS, 
 from .base import Execution, IndexInfo, TermStats
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_codec import SearchlibCodec
+from .whoosh_complete import Completions
 from .whoosh_exec import (
     USECS_PER_DAY,
     Filtering,
@@ -245,6 +246,8 @@ class WhooshBackend:
         self._matched: dict[p.Plan | None, frozenset[int]] = {}
         self._weighting = LuceneIdfBM25F(B=BM25_B, K1=BM25_K1)
         self._segments = Segments(_cache_bytes(cache_mb))
+        #: Type-ahead: each segment's title words and phrases (see .whoosh_complete).
+        self._completions = Completions(language)
 
     @property
     def cache_mb(self) -> float:
@@ -559,6 +562,14 @@ class WhooshBackend:
             found = [(df, c) for c, (df, _) in stats.items() if df]
         found.sort(key=lambda fw: (-fw[0], fw[1]))
         return [w for _, w in found[:limit]]
+
+    def complete(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Completions of ``prefix`` from titles, in the most live documents first, then
+        alphabetically (see :mod:`.whoosh_complete`)."""
+        if not prefix or limit <= 0:
+            return []
+        with self._lock, _guard(self.location):
+            return self._completions.top(self._current_view().leaves, prefix, limit)
 
     # -- searching ---------------------------------------------------------------------------
 

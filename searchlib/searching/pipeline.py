@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..analysis import Analyzer, fold_value
 from ..backends.base import Backend, Execution
@@ -41,17 +42,21 @@ from .stories import coverage, group
 from .suggest import SUGGEST_BELOW, suggest
 from .timeline import TIMELINE_FACET, build_timeline
 
+if TYPE_CHECKING:
+    from ..synonyms import SynonymSource
+
 
 class SearchPipeline:
     """Runs searches against one backend with the index's analysis."""
 
     def __init__(
-        self, backend: Backend, language: str, feedback: FeedbackSettings = DEFAULT_FEEDBACK
+        self, backend: Backend, language: str, feedback: FeedbackSettings = DEFAULT_FEEDBACK,
+        *, synonyms: SynonymSource | None = None,
     ) -> None:
         self.backend = backend
         self.analyzer = Analyzer(language)
         self.plain = Analyzer(language, stem=False, remove_stopwords=False)
-        self.compiler = Compiler(self.analyzer, self.plain)
+        self.compiler = Compiler(self.analyzer, self.plain, synonyms)
         #: RM3 settings for long queries (see ``feedback``).
         self.feedback_settings = feedback
         #: Candidates a search under freshness fetches first, at least (see ``_fresh_page``).
@@ -74,10 +79,12 @@ class SearchPipeline:
             # The same search with other filters, its match mode and feedback decided again.
             return self.backend.count(self._choose(request, other).compiled.match, other)
 
-        return self._run(
+        results = self._run(
             request, filters, chosen.compiled, started, fell_back=chosen.fell_back,
             added=chosen.added, total_with=total_with,
         )
+        applied = self.compiler.applied(request.query)
+        return replace(results, synonyms=applied) if applied else results
 
     def _choose(self, request: SearchRequest, filters: Filters) -> _Choice:
         """The compiled query a search runs after its match mode and feedback decisions."""

@@ -218,6 +218,11 @@
       const words = data.feedback.slice(0, 10).join(", ");
       messages.push(message("feedback", `Also searched for: ${words}`));
     }
+    const synonyms = Object.entries(data.synonyms || {});
+    if (synonyms.length) {
+      const parts = synonyms.map(([word, found]) => `${word} = ${found.join(", ")}`);
+      messages.push(message("synonyms", `Synonyms: ${parts.join("; ")}`));
+    }
     el.messages.replaceChildren(...messages);
   }
 
@@ -653,6 +658,7 @@
 
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();
+    typeahead.close();
     navigate({ q: el.q.value.trim() });
   });
   el.sort.addEventListener("change", () => navigate(el.sort.value === "relevance"
@@ -675,6 +681,134 @@
   };
   el.prev.addEventListener("click", page(-1));
   el.next.addEventListener("click", page(1));
+
+  // -- type-ahead ---------------------------------------------------------------------------
+
+  // Completions from `suggest` under the search box, as an ARIA combobox: the box keeps the
+  // focus, arrows move through the list (aria-activedescendant), Enter or a click searches
+  // the completion, Escape closes the list. A request leaves only once typing has paused
+  // for TYPEAHEAD_DELAY ms, and an older answer never replaces a newer one.
+  const TYPEAHEAD_DELAY = 150;
+  const typeahead = (() => {
+    const combo = document.createElement("div");
+    combo.className = "combo";
+    el.q.before(combo);
+    combo.append(el.q);
+    const list = document.createElement("ul");
+    list.id = "typeahead";
+    list.className = "typeahead";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Suggestions");
+    list.hidden = true;
+    combo.append(list);
+    el.q.setAttribute("role", "combobox");
+    el.q.setAttribute("aria-autocomplete", "list");
+    el.q.setAttribute("aria-controls", list.id);
+    el.q.setAttribute("aria-expanded", "false");
+    let timer = 0;
+    let request = null;
+    let active = -1;
+
+    function options() {
+      return [...list.children];
+    }
+
+    function close() {
+      clearTimeout(timer);
+      request?.abort();
+      request = null;
+      list.hidden = true;
+      list.replaceChildren();
+      active = -1;
+      el.q.setAttribute("aria-expanded", "false");
+      el.q.removeAttribute("aria-activedescendant");
+    }
+
+    function show(suggestions) {
+      list.replaceChildren(...suggestions.map(({ text }, i) => {
+        const item = document.createElement("li");
+        item.id = `typeahead-${i}`;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        item.textContent = text;
+        return item;
+      }));
+      active = -1;
+      el.q.removeAttribute("aria-activedescendant");
+      list.hidden = suggestions.length === 0;
+      el.q.setAttribute("aria-expanded", String(suggestions.length > 0));
+    }
+
+    function highlight(index) {
+      const items = options();
+      if (!items.length) return;
+      active = (index + items.length) % items.length;
+      items.forEach((item, i) => item.setAttribute("aria-selected", String(i === active)));
+      el.q.setAttribute("aria-activedescendant", items[active].id);
+      items[active].scrollIntoView({ block: "nearest" });
+    }
+
+    function choose(text) {
+      close();
+      el.q.value = text;
+      navigate({ q: text });
+    }
+
+    async function fetchSuggestions(text) {
+      request?.abort();
+      const controller = new AbortController();
+      request = controller;
+      try {
+        const query = new URLSearchParams({ q: text, limit: "8" });
+        const response = await fetch(`suggest?${query}`, {
+          headers: { Accept: "application/json" }, signal: controller.signal,
+        });
+        if (!response.ok) return;
+        const data = await response.json();
+        // Typing went on, or the box lost the focus, while the answer was on its way.
+        if (request !== controller || el.q.value !== text || document.activeElement !== el.q) {
+          return;
+        }
+        show(data.suggestions);
+      } catch (error) {
+        if (error.name !== "AbortError") close(); // suggestions are a help: fail quietly
+      }
+    }
+
+    el.q.addEventListener("input", () => {
+      clearTimeout(timer);
+      request?.abort();
+      const text = el.q.value;
+      if (!text.trim()) {
+        close();
+        return;
+      }
+      timer = setTimeout(() => fetchSuggestions(text), TYPEAHEAD_DELAY);
+    });
+    el.q.addEventListener("keydown", (event) => {
+      if (list.hidden) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        const down = event.key === "ArrowDown";
+        // From the box, down goes to the first completion and up to the last.
+        highlight(active < 0 ? (down ? 0 : -1) : active + (down ? 1 : -1));
+      } else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();
+        choose(options()[active].textContent);
+      } else if (event.key === "Escape") {
+        event.preventDefault(); // a search box would clear itself
+        close();
+      }
+    });
+    el.q.addEventListener("blur", close);
+    // Pressing on an option would move the focus away (and close the list) before the click.
+    list.addEventListener("mousedown", (event) => event.preventDefault());
+    list.addEventListener("click", (event) => {
+      const item = event.target.closest("[role=option]");
+      if (item) choose(item.textContent);
+    });
+    return { close };
+  })();
 
   load();
 })();

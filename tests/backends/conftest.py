@@ -40,7 +40,7 @@ EVERY = 1000
 #: What a backend must implement to be tested.
 PROTOCOL = (
     "exists", "create", "open", "owned_files", "close", "write", "generation", "get", "records",
-    "info", "execute", "count", "term_stats", "similar_words",
+    "info", "execute", "count", "term_stats", "similar_words", "complete",
 )
 #: Every engine that can be imported here; ``memory`` (the reference) always.
 BACKENDS = sorted({*available(), "memory"})

@@ -634,6 +634,69 @@ def test_similar_words_come_from_live_documents(synth: Backend) -> None:
     assert synth.similar_words("zurch", 1, 5) == ["zurich"]  # folded, unstemmed
 
 
+# -- type-ahead completions ------------------------------------------------------------------
+
+#: (prefix as the engine passes it, limit, the completions: title words and two-word phrases
+#: with the documents whose title has them, most first, then alphabetically).
+NEWS_COMPLETIONS = [
+    ("f", 8, [("facial", 3), ("facial recognition", 3), ("firmware", 1), ("flaw", 1)]),
+    ("facial ", 8, [("facial recognition", 3)]),
+    ("facial r", 8, [("facial recognition", 3)]),
+    ("he", 2, [("heatwave", 3), ("heatwave breaks", 1)]),
+    ("c", 8, [("camera", 1), ("camera firmware", 1), ("cameras", 1), ("central", 1),
+              ("central bank", 1), ("china", 1), ("china sets", 1), ("court", 1)]),
+    ("人", 8, [("人脸识别", 1), ("人脸识别 rules", 1)]),
+    ("alert", 8, [("alert", 1)]),  # "alert(1)": the "1" is one character, no completion
+    ("the", 8, []),  # stopwords are never completions
+    ("zebra", 8, []),
+    ("", 8, []),
+    ("mars", 0, []),
+]
+
+
+@pytest.mark.parametrize(("prefix", "limit", "expected"), NEWS_COMPLETIONS)
+def test_news_completions(
+    news: Backend, prefix: str, limit: int, expected: list[tuple[str, int]]
+) -> None:
+    assert news.complete(prefix, limit) == expected
+
+
+def test_completions_count_live_documents_only(synth: Backend) -> None:
+    # "Draft budget leaks early" became "Final budget passes parliament" (with the related
+    # "Budget vote timeline"); the quokka article and its related item were deleted.
+    assert synth.complete("bu", 8) == [("budget", 2), ("budget passes", 1), ("budget vote", 1)]
+    assert synth.complete("dr", 8) == [("drill", 1), ("drill stalls", 1)]
+    assert synth.complete("q", 8) == []
+    assert synth.complete("zu", 8) == [("zurich", 1), ("zurich opens", 1)]  # folded
+    assert synth.complete("co", 3) == [("cooling", 2), ("cooling centres", 1),
+                                       ("cooling rooms", 1)]
+
+
+def every_prefix(backend: Backend) -> list[str]:
+    """Every prefix of every completion the backend has (found by asking letter by letter)."""
+    prefixes: set[str] = set()
+    stack = [chr(c) for c in range(0x20, 0x250)] + ["人"]
+    while stack:
+        prefix = stack.pop()
+        found = backend.complete(prefix, 1000)
+        if not found:
+            continue
+        prefixes.add(prefix)
+        stack += {term[: len(prefix) + 1] for term, _ in found if len(term) > len(prefix)}
+    return sorted(prefixes)
+
+
+def test_completions_agree_with_the_reference(
+    other_news: Backend, memory_news: Backend, other_synth: Backend, memory_synth: Backend
+) -> None:
+    for other, reference in ((other_news, memory_news), (other_synth, memory_synth)):
+        prefixes = every_prefix(reference)
+        assert len(prefixes) > 100
+        for prefix in prefixes:
+            for limit in (1, 3, 1000):
+                assert other.complete(prefix, limit) == reference.complete(prefix, limit), prefix
+
+
 # -- writing ---------------------------------------------------------------------------------
 
 

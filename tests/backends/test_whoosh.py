@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from searchlib import Engine
 from searchlib.backends.base import Record
 from searchlib.backends.whoosh import WhooshBackend
@@ -99,3 +101,53 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+def test_completions_stay_exact_through_commits_merges_and_renumbering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    from searchlib.backends import whoosh_complete
+    from searchlib.backends.memory import MemoryBackend
+
+    monkeypatch.setattr(whoosh_complete, "COMPACT_SLACK", 0)
+    whoosh = WhooshBackend.create(tmp_path / "index", "english")
+    memory = MemoryBackend("english")
+    rng = random.Random(15)
+
+    def check(*prefixes: str) -> None:
+        for prefix in prefixes:
+            assert whoosh.complete(prefix, 6) == memory.complete(prefix, 6), prefix
+
+    def write(vocabulary: list[str], count: int) -> None:
+        records = [
+            Record(id=f"d{rng.randrange(60)}", kind="article", url=f"https://x.example/{n}",
+                   title=" ".join(rng.choice(vocabulary) for _ in range(5)), excerpt="",
+                   provider="", published=None, quality=None)
+            for n in range(count)
+        ]
+        deleted = [f"d{rng.randrange(60)}" for _ in range(3)]
+        whoosh.write(records, deleted)
+        memory.write(records, deleted)
+
+    # Commits that add segments, replace and delete documents.
+    for _ in range(8):
+        write([f"old{i}" for i in range(200)], 30)
+        check("old1", "old2", "old3", "old10 ", "old19")
+    # Every document rewritten with a small new vocabulary, then one merged segment: the old
+    # terms' ids outnumber the current ones and are dropped.
+    for doc in range(60):
+        title = f"new{doc % 7} new{(doc + 1) % 7}"
+        record = Record(id=f"d{doc}", kind="article", url=f"https://x.example/{doc}",
+                        title=title, excerpt="", provider="", published=None, quality=None)
+        whoosh.write([record], [])
+        memory.write([record], [])
+    whoosh.optimize()
+    check("old", "new", "new1", "new1 ", "new6 new0")
+    completions = whoosh._completions
+    assert sorted(completions._terms) == sorted(
+        term for term, _ in memory.complete("new", 1000)
+    )
+    check("new2", "new")
+    whoosh.close()
