@@ -58,7 +58,14 @@ from .. import plan as p
 from ..analysis import Analyzer, check_language
 from ..durable import fsync_path
 from ..errors import IndexCorruptError, IndexLockedError, UsageError
-from ..records import DISTINCT_FIELDS, PLAIN_FIELDS, Record, field_texts
+from ..records import (
+    COMPLETION_FIELD,
+    DISTINCT_FIELDS,
+    PLAIN_FIELDS,
+    Record,
+    completion_terms,
+    field_texts,
+)
 from ..schema import COUNTED_FACETS, DAY_FACET, FACETS, FIELD_WEIGHTS, POSITIONAL_FIELDS, SORTS
 from ..schema import Sort as SortName
 from .base import Execution, IndexInfo, TermStats
@@ -71,7 +78,9 @@ TOKENIZER = "searchlib_terms"
 #: The keyword field: one term, the record's kind (also its facet).
 KEYWORD_FIELD = "kind"
 #: Every field a plan may name.
-FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, KEYWORD_FIELD)
+FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
+#: Fields whose terms occur once a document: a term's total frequency is its document count.
+_ONCE_FIELDS = (*DISTINCT_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
 #: The hidden field of repeated terms' counts (see the module docstring).
 TF_FIELD = "tf"
 _TF_SEPARATOR = "\x01"
@@ -135,6 +144,9 @@ def build_schema() -> tantivy.Schema:
         builder.add_text_field(name, tokenizer_name=TOKENIZER, index_option=option)
     for name in PLAIN_FIELDS:
         builder.add_text_field(name, tokenizer_name=TOKENIZER, index_option="freq")
+    # Type-ahead: each title's words and two-word phrases (a phrase's space kept, see
+    # _encode), each once a document.
+    builder.add_text_field(COMPLETION_FIELD, tokenizer_name=TOKENIZER, index_option="freq")
     builder.add_text_field(TF_FIELD, tokenizer_name=TOKENIZER, index_option="basic")
     builder.add_text_field(KEYWORD_FIELD, fast=True, tokenizer_name="raw", index_option="freq")
     builder.add_text_field("topic", fast=True, tokenizer_name="raw", index_option="basic")
@@ -417,6 +429,9 @@ class TantivyBackend:
                 doc.add_text(name, " ".join(_encode(term) for term in terms))
         if repeated:
             doc.add_text(TF_FIELD, " ".join(repeated))
+        completions = completion_terms(record.title, self.language)
+        if completions:
+            doc.add_text(COMPLETION_FIELD, " ".join(_encode(term) for term in completions))
         doc.add_text(KEYWORD_FIELD, record.kind)
         for topic in dict.fromkeys(record.topics):
             if topic:
@@ -524,7 +539,7 @@ class TantivyBackend:
             token = _encode(term)
             df = self._count(searcher, self._term_query(name, token))
             frequency = df
-            if df and name not in DISTINCT_FIELDS and name != KEYWORD_FIELD:
+            if df and name not in _ONCE_FIELDS:
                 prefix = _TF_SEPARATOR.join((name, token, ""))
                 for repeated, documents in searcher.terms_with_prefix(
                     TF_FIELD, prefix, filter_query=everything
@@ -549,6 +564,20 @@ class TantivyBackend:
         ]
         close.sort(key=lambda ct: (-ct[0], ct[1]))
         return [term for _, term in close[:limit]]
+
+    def complete(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Completions of ``prefix`` from titles, in the most live documents first, then
+        alphabetically (every term of the ``complete`` field with that prefix is read: the
+        dictionary's own order puts an encoded space elsewhere than a space)."""
+        if not prefix or limit <= 0:
+            return []
+        with _guard(self.location):
+            found = self._current().searcher.terms_with_prefix(
+                COMPLETION_FIELD, _encode(prefix), filter_query=tantivy.Query.all_query()
+            )
+        terms = [(_decode(term), count) for term, count in found if count > 0]
+        terms.sort(key=lambda term_count: (-term_count[1], term_count[0]))
+        return terms[:limit]
 
     # -- searching ---------------------------------------------------------------------------
 
