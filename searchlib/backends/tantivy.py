@@ -522,7 +522,13 @@ class TantivyBackend:
     def _size_bytes(self) -> int:
         if self._folder is None:
             return 0
-        return sum(entry.stat().st_size for entry in self._folder.iterdir() if entry.is_file())
+        total = 0
+        for entry in self._folder.iterdir():
+            try:
+                total += entry.stat().st_size if entry.is_file() else 0
+            except FileNotFoundError:
+                continue  # removed meanwhile by a writer's clean-up (another process's)
+        return total
 
     def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
         """Live documents holding each term in ``field``, and its occurrences there."""
