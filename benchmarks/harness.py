@@ -39,6 +39,7 @@ ADAPTERS = {
     "tantivy": "peer_tantivy",
     "whoosh": "peer_whoosh",
     "searchlib": "peer_searchlib",
+    "tantivy-backend": "peer_searchlib_tantivy",
 }
 CATEGORIES = ("single", "two", "phrase", "facets")
 SOURCE_SUFFIXES = (".md", ".markdown", ".txt")

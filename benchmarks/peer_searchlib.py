@@ -17,11 +17,14 @@ from searchlib import Engine
 
 
 class Adapter:
+    #: The engine of the index (None: searchlib's default, the Whoosh backend).
+    backend: str | None = None
+
     def __init__(self) -> None:
         self.engine: Engine | None = None
 
     def build(self, corpus: Path, index: Path) -> dict[str, Any]:
-        with Engine(index) as engine:
+        with Engine(index, backend=self.backend) as engine:
             report = engine.index([corpus])
         return {
             "files": report.added + report.updated + report.unchanged + len(report.failed),

@@ -787,13 +787,15 @@ class SearchlibIndexes:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._built: dict[tuple[str, str], tuple[Path, dict[str, str]]] = {}
+        self._built: dict[tuple[str, str, bool, str], tuple[Path, dict[str, str]]] = {}
 
-    def get(self, coll: Collection, settings: Settings) -> tuple[Path, dict[str, str]]:
+    def get(
+        self, coll: Collection, settings: Settings, backend: str = "whoosh"
+    ) -> tuple[Path, dict[str, str]]:
         from searchlib import Engine
 
         dated = settings.dates == "yes" or bool(settings.freshness)
-        key = (coll.name, settings.stopwords, dated)
+        key = (coll.name, settings.stopwords, dated, backend)
         if key not in self._built:
             docs = self.root / f"{coll.name}-docs{'-dated' if dated else ''}"
             urls = (
@@ -801,11 +803,11 @@ class SearchlibIndexes:
             )
             path = self.root / (
                 f"{coll.name}-index-{settings.stopwords or 'searchlib'}"
-                f"{'-dated' if dated else ''}"
+                f"{'-dated' if dated else ''}-{backend}"
             )
             started = time.perf_counter()
             patching = _patched(settings) if settings.stopwords else contextlib.nullcontext()
-            with patching, Engine(path) as eng:
+            with patching, Engine(path, backend=backend) as eng:
                 report = eng.index([docs])
             took = time.perf_counter() - started
             print(f"  indexed {coll.name} ({settings.stopwords or 'searchlib'} stopwords): "
@@ -822,16 +824,18 @@ def _urls(coll: Collection) -> dict[str, str]:
 
 
 def run_searchlib(
-    coll: Collection, indexes: SearchlibIndexes, settings: Settings, *, patch: bool = True
+    coll: Collection, indexes: SearchlibIndexes, settings: Settings, *, patch: bool = True,
+    backend: str = "whoosh",
 ) -> tuple[Run, QueryLog]:
     """Every judged query through ``Engine.search(text, limit=1000)``.
 
-    ``patch=False`` runs searchlib exactly as installed (``settings`` must be the defaults).
+    ``patch=False`` runs searchlib exactly as installed (``settings`` must be the defaults);
+    the experiments patch the Whoosh backend, so ``backend`` other than ``whoosh`` needs it.
     """
     from searchlib import Engine
     from searchlib.errors import QueryError
 
-    path, urls = indexes.get(coll, settings)
+    path, urls = indexes.get(coll, settings, backend)
     run: Run = {}
     log = QueryLog()
     patching = _patched(settings) if patch else contextlib.nullcontext()
@@ -988,7 +992,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument(
         "--engines", default="searchlib," + ",".join(PEERS),
-        help=f"comma list of: searchlib, {', '.join(PEERS)}, or 'none'",
+        help=f"comma list of: searchlib, searchlib-tantivy (searchlib on its tantivy "
+        f"backend), {', '.join(PEERS)}, or 'none'",
     )
     parser.add_argument(
         "--experiment", action="append", default=[],
@@ -1010,7 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown collection {c!r}")
     engines = [e.strip() for e in args.engines.split(",") if e.strip() and e != "none"]
     for e in engines:
-        if e != "searchlib" and e not in PEERS:
+        if e not in ("searchlib", "searchlib-tantivy") and e not in PEERS:
             parser.error(f"unknown engine {e!r}")
     specs: list[str] = []
     for spec in args.experiment:
@@ -1037,8 +1042,11 @@ def main(argv: list[str] | None = None) -> int:
             for eng in engines:
                 started = time.perf_counter()
                 info: dict[str, Any] = {}
-                if eng == "searchlib":
-                    run, log = run_searchlib(coll, indexes, Settings(), patch=False)
+                if eng in ("searchlib", "searchlib-tantivy"):
+                    backend = "tantivy" if eng == "searchlib-tantivy" else "whoosh"
+                    run, log = run_searchlib(
+                        coll, indexes, Settings(), patch=False, backend=backend
+                    )
                     info["queries"] = log.to_dict()
                 else:
                     run = PEERS[eng](coll, LIMIT)

@@ -1,4 +1,5 @@
-"""Benchmark searchlib against SQLite FTS5, tantivy and textbook Whoosh, at one or more scales.
+"""Benchmark searchlib (on its Whoosh and its tantivy backend) against SQLite FTS5, tantivy and
+textbook Whoosh, at one or more scales.
 
     python benchmarks/run.py --quick                  # 2,000 articles, 50 queries a category
     python benchmarks/run.py --docs 20000             # one scale
@@ -36,11 +37,14 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 HUGE = 200_000
 PEERS = ("fts5", "tantivy", "whoosh")
-ENGINES = (*PEERS, "searchlib", "searchlib-cli")
-SEARCHLIBS = ("searchlib", "searchlib-cli")
+ENGINES = (*PEERS, "searchlib", "tantivy-backend", "searchlib-cli")
+SEARCHLIBS = ("searchlib", "tantivy-backend", "searchlib-cli")
+#: searchlib through its API: the phases it runs (a re-run on the unchanged corpus too).
+API_ENGINES = ("searchlib", "tantivy-backend")
 LABELS = {
     "fts5": "SQLite FTS5", "tantivy": "tantivy", "whoosh": "Whoosh (textbook)",
-    "searchlib": "searchlib API", "searchlib-cli": "searchlib CLI",
+    "searchlib": "searchlib API", "tantivy-backend": "searchlib API, tantivy backend",
+    "searchlib-cli": "searchlib CLI",
 }
 Results = dict[str, dict[str, dict[str, Any]]]
 
@@ -236,7 +240,7 @@ def run_scale(args: argparse.Namespace, docs: int | None, emit: Callable[[dict[s
             phases = cli_phases(folder, index, queries, args.cli_queries)
         else:
             phases = {}
-            names = ("index", "rerun", "query") if engine == "searchlib" else ("index", "query")
+            names = ("index", "rerun", "query") if engine in API_ENGINES else ("index", "query")
             for phase in names:
                 phases[phase] = worker(engine, phase, folder, index, qfile)
                 if "error" in phases[phase]:
@@ -351,6 +355,23 @@ def targets(results: Results, docs: int | None) -> list[dict[str, Any]]:
         ("re-run on the unchanged corpus under 5% of the first run (re-run / run)",
          _rerun_share(sl), "<", 0.05),
     ]
+    tb = results.get("tantivy-backend", {})
+    rows += [
+        ("tantivy backend: indexing files/s at least 5x the Whoosh backend's at 100k "
+         "(tantivy backend / searchlib)",
+         ratio(results, "tantivy-backend", "searchlib", _get("index", "docs_per_s")), ">=", 5.0),
+        ("tantivy backend: indexing files/s within 1.5x of raw tantivy's at 100k "
+         "(tantivy / tantivy backend)",
+         ratio(results, "tantivy", "tantivy-backend", _get("index", "docs_per_s")), "<=", 1.5),
+        *[
+            (f"tantivy backend: {c} p50 within 2x of raw tantivy's at 100k "
+             "(tantivy backend / tantivy)",
+             ratio(results, "tantivy-backend", "tantivy", p50[c]), "<=", 2.0)
+            for c in ("single", "phrase", "facets")
+        ],
+        ("tantivy backend: peak RSS while querying 100k articles under 200 MB (MB)",
+         _get("query", "peak_rss_mb")(tb), "<", 200.0),
+    ]
     out = []
     for name, value, op, limit in rows:
         if value is None:
@@ -400,7 +421,8 @@ def markdown(env: dict[str, Any], corpus: dict[str, Any], results: Results,
         n = next(iter(cli.values()))["n"]
         lines += ["", f"searchlib CLI: every figure is a whole `search` process (interpreter start "
                   f"included); its query rows cover the first {n} queries of each category only."]
-    lines += ["", "Targets (defined at 20k generated articles; the RSS one at 100k):", "",
+    lines += ["", "Targets (defined at 20k generated articles; the RSS and tantivy backend ones "
+              "at 100k):", "",
               "```", *[target_line(t) for t in target_rows], "```", ""]
     return "\n".join(lines)
 

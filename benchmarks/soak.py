@@ -1,6 +1,7 @@
 """Soak: searching threads and a writing process on one index, for a bounded time.
 
     python benchmarks/soak.py --seconds 60 --threads 4 --docs 2000
+    python benchmarks/soak.py --seconds 60 --backend tantivy
 
 One ``Engine`` is shared by N threads that search without pause while a separate process keeps
 re-indexing a changing corpus (add, update, delete) into the same index. Reports queries served,
@@ -82,12 +83,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--backend", default=None,
+                        help="engine of the index (whoosh, the default, or tantivy)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
         write_corpus(corpus, args.docs)
-        with Engine(index) as engine:
+        with Engine(index, backend=args.backend) as engine:  # the writer finds it recorded
             engine.index([corpus])
         engine = Engine(index)
         fds_before = open_fds()

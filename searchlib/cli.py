@@ -22,6 +22,7 @@ import click
 from click_default_group import DefaultGroup
 
 from .analysis import fold_value
+from .backends import DISK_BACKENDS, backend_class
 from .defaults import DEFAULT_BATCH_FILES
 from .engine import MAX_SUGGEST, Engine, remove_index
 from .errors import QueryError, SearchlibError
@@ -408,6 +409,8 @@ def cli() -> None:
 @click.option("--sample", is_flag=True, help="Index the sample corpus bundled with searchlib.")
 @click.option("--rebuild", is_flag=True, help="Start from an empty index.")
 @click.option("--language", default=None, help="Stemming language of a new index [english].")
+@click.option("--backend", type=click.Choice(DISK_BACKENDS), default=None,
+              help="Engine of a new index [whoosh]; with --rebuild, switches an index to it.")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
 @click.option("--batch-files", type=click.IntRange(1, 1_000_000), default=DEFAULT_BATCH_FILES,
@@ -421,6 +424,7 @@ def index_command(
     sample: bool,
     rebuild: bool,
     language: str | None,
+    backend: str | None,
     lock_timeout: float,
     batch_files: int,
     quiet: bool,
@@ -430,11 +434,14 @@ def index_command(
     """Index article files and folders, adding, updating and removing only what changed.
 
     Exit status 3 means the run finished but some files were skipped (listed with reasons).
+    An existing index keeps the engine it was built with; --rebuild --backend B rebuilds it
+    with engine B.
 
     Example:
 
     \b
         search index articles/ --index news-index
+        search index articles/ --index big-index --backend tantivy
         search index --sample
     """
     roots = list(paths) + ([sample_corpus()] if sample else [])
@@ -445,10 +452,15 @@ def index_command(
         click.echo(f"Error: no such file or folder: {missing[0]}", err=True)
         sys.exit(2)
     with _errors():
+        if backend is not None:
+            backend_class(backend)  # not installed: say so before anything is removed
         if rebuild:
             # Remove the old index before opening it: a damaged one could not be opened.
             remove_index(index_dir, lock_timeout=lock_timeout, keep_synonyms=True)
-        with _open(index_dir, create=True, language=language, lock_timeout=lock_timeout) as eng:
+        with _open(
+            index_dir, create=True, language=language, lock_timeout=lock_timeout,
+            backend=backend,
+        ) as eng:
             report = _run_index(eng, roots, batch_files=batch_files, quiet=quiet or as_json)
             stats = None if quiet or as_json else eng.stats()
     if as_json:
@@ -707,12 +719,12 @@ def similar_command(doc_id: str, limit: int, index_dir: Path, as_json: bool) -> 
         _print_results(results)
 
 
-@cli.command("stats", short_help="Documents by kind, files, topics, providers, size, language.")
+@cli.command("stats", short_help="Documents by kind, files, size, language, engine.")
 @_index_option
 @_json_option
 @click.help_option("-h", "--help")
 def stats_command(index_dir: Path, as_json: bool) -> None:
-    """Documents by kind, files, topics, providers, size, language and schema version.
+    """Documents by kind, files, topics, providers, size, language, schema version, engine.
 
     Example:
 
@@ -735,6 +747,7 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
         ("size", _human_bytes(stats["size_bytes"])),
         ("language", stats["language"]),
         ("schema", stats["schema_version"]),
+        ("backend", stats["backend"]),
     ]
     for name, value in rows:
         click.echo(f"{name:<10} {value}")

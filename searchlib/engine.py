@@ -78,8 +78,10 @@ class Engine:
 
     Thread-safe: one engine can serve searches from many threads while one of them indexes.
     Searches see the latest commit. Use as a context manager, or call :meth:`close`.
-    ``backend`` chooses the engine of a new index (``whoosh``, the default); an existing index
-    opens with the engine it was built with. ``path=None`` keeps the index in memory.
+    ``backend`` chooses the engine of a new index (``whoosh``, the default, or ``tantivy``,
+    the ``searchlib[tantivy]`` extra); an existing index opens with the engine it was built
+    with (recorded in its ``searchlib.json``), and asking for another one is an error.
+    ``path=None`` keeps the index in memory.
     ``cache_mb`` is how many megabytes of decoded postings the whoosh backend keeps between
     searches (default 64; 0 keeps none), so that common and repeated words cost nothing after
     their first search; engines without such a cache ignore it.
@@ -277,6 +279,7 @@ class Engine:
             topics=len(info.facets.get("topic", {})),
             providers=len(info.facets.get("provider", {})),
             size_bytes=info.size_bytes, language=self.language, schema_version=SCHEMA_VERSION,
+            backend=store.engine,
         )
 
     def suggest(self, prefix: str, limit: int = 8) -> list[Completion]:

@@ -548,7 +548,7 @@ def _path_schemas(show_paths: bool) -> dict[str, Any]:
             "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
             "files": {"type": "integer"}, "topics": {"type": "integer"},
             "providers": {"type": "integer"}, "size_bytes": {"type": "integer"},
-            "language": _STR, "schema_version": {"type": "integer"},
+            "language": _STR, "schema_version": {"type": "integer"}, "backend": _STR,
         }),
         "Document": _obj({
             **_HIT, "body": _STR, **path, "provider_domain": _STR, "related": _STRS,

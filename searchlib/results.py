@@ -255,6 +255,8 @@ class Stats:
     size_bytes: int
     language: str
     schema_version: int
+    #: The engine the index is stored with (``whoosh``, ``tantivy``, ``memory``).
+    backend: str = "whoosh"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -263,5 +265,5 @@ class Stats:
             "by_kind": {"article": self.articles, "related": self.related},
             "files": self.files, "topics": self.topics, "providers": self.providers,
             "size_bytes": self.size_bytes, "language": self.language,
-            "schema_version": self.schema_version,
+            "schema_version": self.schema_version, "backend": self.backend,
         }

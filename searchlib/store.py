@@ -181,7 +181,8 @@ class IndexStore:
             if backend is not None and backend != meta.engine:
                 raise UsageError(
                     f"the index in {path} uses the {meta.engine} backend, not {backend}: "
-                    "rebuild it to change its backend"
+                    f"rebuild it to change its backend ('search index --rebuild --backend "
+                    f"{backend} PATH --index {path}')"
                 )
             check_engine(path, meta)
             self.language, self.engine = meta.language, meta.engine

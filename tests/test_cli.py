@@ -290,7 +290,7 @@ def test_stats(indexed: Path) -> None:
     assert lines[1:5] == [
         "documents  12 (9 articles, 3 related)", "files      9", "topics     8", "providers  9",
     ]
-    assert lines[6:] == ["language   english", "schema     2"]
+    assert lines[6:] == ["language   english", "schema     2", "backend    whoosh"]
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:

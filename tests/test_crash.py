@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from searchlib import Engine
+from searchlib.backends import DISK_BACKENDS, available
 from searchlib.indexer import PARALLEL_MIN_FILES
 from searchlib.locking import WriterLock
 from searchlib.manifest import Manifest
@@ -78,10 +79,14 @@ def generate(folder: Path, count: int, seed: int) -> None:
         (folder / f"{n:04d}.md").write_text(text, encoding="utf-8")
 
 
-def index_command(corpus: Path, index_dir: Path) -> list[str]:
+#: Every engine that keeps an index on disk and is installed here.
+ENGINES = [name for name in DISK_BACKENDS if name in available()]
+
+
+def index_command(corpus: Path, index_dir: Path, backend: str) -> list[str]:
     return [
         sys.executable, "-m", "searchlib", "index", str(corpus), "--index", str(index_dir),
-        "--batch-files", "100", "--quiet",
+        "--batch-files", "100", "--quiet", "--backend", backend,
     ]
 
 
@@ -120,12 +125,13 @@ def snapshot(index_dir: Path) -> dict[str, Any]:
         return {"records": records, "facets": facets, "total": results.total}
 
 
-def test_killed_index_runs_never_lose_or_corrupt(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ENGINES)
+def test_killed_index_runs_never_lose_or_corrupt(tmp_path: Path, backend: str) -> None:
     corpus = tmp_path / "corpus"
     generate(corpus, FILES, seed=7)
     index_dir = tmp_path / "index"
     started = time.monotonic()
-    subprocess.run(index_command(corpus, index_dir), check=True)
+    subprocess.run(index_command(corpus, index_dir, backend), check=True)
     full_run = time.monotonic() - started
     rng = random.Random(11)
     kills = parse_kills = 0
@@ -144,7 +150,7 @@ def test_killed_index_runs_never_lose_or_corrupt(tmp_path: Path) -> None:
         # output goes to a file, not a pipe, which a surviving worker would keep open.
         with (tmp_path / "stderr.txt").open("w+") as stderr:
             proc = subprocess.Popen(
-                index_command(corpus, index_dir), start_new_session=True, stderr=stderr
+                index_command(corpus, index_dir, backend), start_new_session=True, stderr=stderr
             )
             killed = False
             try:
@@ -183,16 +189,19 @@ def test_killed_index_runs_never_lose_or_corrupt(tmp_path: Path) -> None:
         assert parse_kills >= 3, f"only {parse_kills} kills landed while workers parsed"
 
     # The corpus is now the last generated one minus deleted files: compare with a rebuild.
-    final = subprocess.run(index_command(corpus, index_dir), capture_output=True, text=True)
+    final = subprocess.run(
+        index_command(corpus, index_dir, backend), capture_output=True, text=True
+    )
     assert final.returncode == 0, final.stderr
     rebuilt = tmp_path / "rebuilt"
-    subprocess.run(index_command(corpus, rebuilt), check=True)
+    subprocess.run(index_command(corpus, rebuilt, backend), check=True)
     assert snapshot(index_dir) == snapshot(rebuilt)
 
     # The manifest claims exactly the files the index holds.
     manifest = Manifest.load(index_dir)
     assert manifest is not None
     with Engine(index_dir, create=False) as engine:
+        assert engine.backend_name == backend
         assert manifest.generation == engine.backend.generation()
         held = {r.path for r in engine.backend.records(kind="article")}
     on_disk = {str(p) for p in corpus.iterdir()}

@@ -35,6 +35,7 @@ def test_first_run_indexes_articles_and_related_items(news_dir: Path, index_dir:
     assert stats == {
         "path": str(index_dir), "documents": 12, "by_kind": {"article": 9, "related": 3},
         "files": 9, "topics": 8, "providers": 9, "language": "english", "schema_version": 2,
+        "backend": "whoosh",
     }
 
 

@@ -1,7 +1,8 @@
 """Search engines behind searchlib, by name, imported only when asked for.
 
-``whoosh`` (the default, pure Python, on disk) and ``memory`` (brute force, in memory: the
-reference every engine is tested against, and ``Engine.in_memory()``).
+``whoosh`` (the default, pure Python, on disk), ``tantivy`` (compiled, on disk: the
+``searchlib[tantivy]`` extra) and ``memory`` (brute force, in memory: the reference every engine
+is tested against, and ``Engine.in_memory()``).
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ if TYPE_CHECKING:
     from .base import Backend
 
 DEFAULT_BACKEND = "whoosh"
+#: The engines that keep an index in a folder: what ``search index --backend`` offers.
+DISK_BACKENDS: tuple[str, ...] = ("whoosh", "tantivy")
 
 #: Engine name -> ``module:class``; a module is imported the first time its engine is used.
 REGISTRY: dict[str, str] = {
     "whoosh": "searchlib.backends.whoosh:WhooshBackend",
     "memory": "searchlib.backends.memory:MemoryBackend",
+    "tantivy": "searchlib.backends.tantivy:TantivyBackend",
 }
 #: Engine name -> ``module:function`` run before its module is first imported.
 PRELOAD: dict[str, str] = {
     "whoosh": "searchlib.backends.whoosh_import:import_whoosh",
 }
 #: What to install for an engine that needs an extra.
-EXTRAS: dict[str, str] = {}
+EXTRAS: dict[str, str] = {"tantivy": "tantivy"}
 
 
 def backend_class(name: str) -> type[Backend]:

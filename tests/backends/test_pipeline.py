@@ -102,9 +102,10 @@ def test_similar_and_get_agree(reference: Engine, other: Engine) -> None:
         assert (mine.total, {h.id for h in mine.hits}) == (
             theirs.total, {h.id for h in theirs.hits}
         )
-    assert other.stats().to_dict() | {"path": "", "size_bytes": 0} == (
-        reference.stats().to_dict() | {"path": "", "size_bytes": 0}
-    )
+    ours, theirs_stats = other.stats().to_dict(), reference.stats().to_dict()
+    assert (ours["backend"], theirs_stats["backend"]) == (other.backend_name, "memory")
+    same = {"path": "", "size_bytes": 0, "backend": ""}
+    assert ours | same == theirs_stats | same
 
 
 def test_in_memory_engine_is_a_full_engine(reference: Engine) -> None:

@@ -1,0 +1,823 @@
+"""The tantivy backend: searchlib's records in a tantivy index (Rust, PyPI ``tantivy``).
+
+tantivy cannot run a Python analyzer, so every searchable field holds searchlib's own analysed
+terms (the same :class:`~searchlib.analysis.Analyzer` as every engine: Snowball stems,
+stopwords, folding, CJK bigrams) joined by spaces, and a tokenizer that only splits on
+whitespace (:data:`TOKENIZER`, no lower-casing, no stemming) reads them back one term a token.
+A term therefore means the same thing here as in the other engines, and a term's position is
+its index in the field's term list, as in the reference backend, so phrases agree too.
+
+How it reads the protocol:
+
+- **Scores.** BM25 per field (tantivy's own, Lucene's idf), each field's score multiplied by
+  its weight (:data:`~searchlib.schema.FIELD_WEIGHTS`, 1 for the plain fields and ``kind``) and
+  the fields' scores added: a word found in title and excerpt saturates once per field, where
+  the Whoosh backend's BM25F saturates once per word. ``Prefix`` and ``Fuzzy`` expand through
+  the term dictionary and add up the scores of the terms they reach, as the reference does.
+  ``Everything`` scores 0, filters add nothing to a score.
+- **Order.** tantivy finds the best documents on one key (score, or a sort column); the
+  documents that tie with the last of the window are all fetched, then ordered in Python on
+  the whole key: score, newer first, then a hash of the id (stable across commits and
+  merges), so a page is always a window of one order.
+- **Facets** are terms aggregations over fast fields (topic, provider, kind, and a ``day``
+  column of ``YYYY-MM-DD`` UTC publication days); filters are term-set and range queries over
+  the same fields, scoring nothing.
+- **Statistics.** Live document frequencies come from counting queries (tantivy's own
+  document frequencies still count deleted documents until a merge). tantivy keeps no total
+  frequency of a term that Python can read, so each document also indexes, in the hidden
+  ``tf`` field, one token ``field␁term␁count`` for every term it holds more than once: a term's
+  total frequency is its document frequency plus what those tokens add.
+- **Writes** are one tantivy commit: atomic, since ``meta.json`` (which names the segments)
+  is replaced by a rename once every segment file is written and ``fdatasync`` ed; tantivy does
+  not sync the folder after that rename, so this backend does, before ``write`` returns. A
+  second writer on the same folder, in this process or another, is refused with the Whoosh
+  backend's message (``index is locked by another writer: FOLDER``) once ``lock_timeout`` has
+  passed (tantivy's writer lock is an ``flock``: a killed writer never leaves it behind).
+
+The index lives in the folder's ``tantivy`` subfolder, so its files are told apart from the
+folder's other files by place, not by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import tantivy
+
+from .. import plan as p
+from ..analysis import Analyzer, check_language
+from ..durable import fsync_path
+from ..errors import IndexCorruptError, IndexLockedError, UsageError
+from ..records import (
+    COMPLETION_FIELD,
+    DISTINCT_FIELDS,
+    PLAIN_FIELDS,
+    Record,
+    completion_terms,
+    field_texts,
+)
+from ..schema import COUNTED_FACETS, DAY_FACET, FACETS, FIELD_WEIGHTS, POSITIONAL_FIELDS, SORTS
+from ..schema import Sort as SortName
+from .base import Execution, IndexInfo, TermStats
+from .memory import levenshtein
+
+#: The subfolder of an index folder that holds tantivy's files.
+SUBFOLDER = "tantivy"
+#: The tokenizer of every searchable field: splits analysed terms on whitespace, nothing else.
+TOKENIZER = "searchlib_terms"
+#: The keyword field: one term, the record's kind (also its facet).
+KEYWORD_FIELD = "kind"
+#: Every field a plan may name.
+FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
+#: Fields whose terms occur once a document: a term's total frequency is its document count.
+_ONCE_FIELDS = (*DISTINCT_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
+#: The hidden field of repeated terms' counts (see the module docstring).
+TF_FIELD = "tf"
+_TF_SEPARATOR = "\x01"
+#: Sort key of a document without a date (or a quality): below every real one.
+_MISSING = -(2**63)
+#: Buckets a facet aggregation may return: tantivy's own default limit.
+_MAX_BUCKETS = 65_000
+#: Writer memory: tantivy flushes a segment when it is used up (at least 15 MB a thread).
+_WRITER_HEAP = 96_000_000
+_LOCK_POLL_SECONDS = 0.05
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: Whitespace inside a term (compatibility folding can make some) would split it in two:
+#: such characters are kept as private-use characters instead, and turned back when read.
+_SPACE = re.compile(r"\s")
+_PRIVATE = 0xF0000
+
+
+def _encode(term: str) -> str:
+    """``term`` as one token of :data:`TOKENIZER`."""
+    return _SPACE.sub(lambda m: chr(_PRIVATE + ord(m.group())), term) if _SPACE.search(term) \
+        else term
+
+
+def _decode(token: str) -> str:
+    """The term a token of :data:`TOKENIZER` stands for."""
+    if not any(ord(c) >= _PRIVATE for c in token):
+        return token
+    return "".join(
+        chr(ord(c) - _PRIVATE) if _PRIVATE <= ord(c) < _PRIVATE + 0x3000 else c for c in token
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """``value`` as an aware UTC datetime (a naive one is taken as UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _micros(value: datetime) -> int:
+    """Microseconds since the epoch, exactly (a float timestamp would round)."""
+    moment = _utc(value)
+    assert moment is not None
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _tiebreak(doc_id: str) -> int:
+    """The last key of every order: a hash of the id, the same in every segment and commit."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def build_schema() -> tantivy.Schema:
+    """The tantivy schema: analysed terms, keyword and fast fields, the stored record."""
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", tokenizer_name="raw", index_option="basic")
+    for name in FIELD_WEIGHTS:
+        option = "position" if name in POSITIONAL_FIELDS else "freq"
+        builder.add_text_field(name, tokenizer_name=TOKENIZER, index_option=option)
+    for name in PLAIN_FIELDS:
+        builder.add_text_field(name, tokenizer_name=TOKENIZER, index_option="freq")
+    # Type-ahead: each title's words and two-word phrases (a phrase's space kept, see
+    # _encode), each once a document.
+    builder.add_text_field(COMPLETION_FIELD, tokenizer_name=TOKENIZER, index_option="freq")
+    builder.add_text_field(TF_FIELD, tokenizer_name=TOKENIZER, index_option="basic")
+    builder.add_text_field(KEYWORD_FIELD, fast=True, tokenizer_name="raw", index_option="freq")
+    builder.add_text_field("topic", fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("provider", fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field(DAY_FACET, fast=True, tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("published", indexed=True, fast=True)
+    builder.add_integer_field("newest", fast=True)
+    builder.add_integer_field("oldest", fast=True)
+    builder.add_integer_field("quality_rank", fast=True)
+    builder.add_unsigned_field("tiebreak", fast=True)
+    builder.add_bytes_field("record", stored=True)
+    return builder.build()
+
+
+class PlanError(ValueError):
+    """A plan names a field no record has: a mistake of the caller, not damage."""
+
+
+def _check_fields(fields: Iterable[str]) -> tuple[str, ...]:
+    """``fields`` without repeats; a field no record has is a mistake in the plan."""
+    unique = tuple(dict.fromkeys(fields))
+    for name in unique:
+        if name not in FIELDS:
+            raise PlanError(f"unknown field {name!r}: choose one of {', '.join(FIELDS)}")
+    return unique
+
+
+def _record_json(record: Record) -> bytes:
+    """The stored form of a record (every field but ``related_text`` and ``analysed``)."""
+    published = _utc(record.published)
+    return json.dumps({
+        "id": record.id, "kind": record.kind, "title": record.title, "excerpt": record.excerpt,
+        "url": record.url, "provider": record.provider,
+        "published": None if published is None else published.isoformat(),
+        "quality": record.quality, "topics": list(record.topics), "parents": list(record.parents),
+        "body": record.body, "provider_domain": record.provider_domain, "path": record.path,
+        "content_hash": record.content_hash, "related_ids": list(record.related_ids),
+        "extra": dict(record.extra),
+    }, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _record(stored: bytes) -> Record:
+    """The record of a stored document."""
+    raw = json.loads(stored)
+    published = raw["published"]
+    return Record(
+        id=raw["id"], kind=raw["kind"], title=raw["title"], excerpt=raw["excerpt"],
+        url=raw["url"], provider=raw["provider"],
+        published=None if published is None else datetime.fromisoformat(published),
+        quality=raw["quality"], topics=tuple(raw["topics"]), parents=tuple(raw["parents"]),
+        body=raw["body"], provider_domain=raw["provider_domain"], path=raw["path"],
+        content_hash=raw["content_hash"], related_ids=tuple(raw["related_ids"]),
+        extra=raw["extra"],
+    )
+
+
+def damaged(path: Path | str, exc: BaseException) -> IndexCorruptError:
+    """The error for an index whose files cannot be read."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IndexCorruptError(f"the index in {path} is damaged ({reason})")
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Rust panic surfacing in Python (``pyo3_runtime.PanicException``,
+    a ``BaseException``), which a damaged file can cause."""
+    return type(exc).__name__ == "PanicException"
+
+
+@contextmanager
+def _guard(location: str) -> Iterator[None]:
+    """Turn what tantivy raises on damaged files into :class:`IndexCorruptError`.
+
+    tantivy opens some files only when a search first needs them (a field's positions, for
+    one), so any read can be the first to find a file truncated, deleted or overwritten.
+    """
+    try:
+        yield
+    except PlanError:
+        raise
+    except (ValueError, OSError) as exc:
+        raise damaged(location, exc) from exc
+    except BaseException as exc:
+        if _is_panic(exc):
+            raise damaged(location, exc) from exc
+        raise
+
+
+def _total(result: tantivy.SearchResult) -> int:
+    """The number of matches a search counted (its stub does not declare ``count``)."""
+    return int(getattr(result, "count", 0) or 0)
+
+
+class _Searcher:
+    """One tantivy searcher and what was computed from it (never changed once built)."""
+
+    def __init__(self, searcher: tantivy.Searcher, generation: int) -> None:
+        self.searcher = searcher
+        self.generation = generation
+        self.info: IndexInfo | None = None
+
+
+class TantivyBackend:
+    """A searchlib index stored by tantivy, on disk (or in memory, for tests).
+
+    Safe to share between threads: writes are serialised, and every read works on the
+    searcher that was current when it started.
+    """
+
+    name: ClassVar[str] = "tantivy"
+    #: Version 1: the schema of :func:`build_schema`.
+    format_version: ClassVar[int] = 1
+
+    def __init__(
+        self, index: tantivy.Index, folder: Path | None, language: str, *,
+        lock_timeout: float = 0.0,
+    ) -> None:
+        self.language = check_language(language)
+        self._index = index
+        self._index.register_tokenizer(
+            TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+        )
+        self._schema = build_schema()
+        self._folder = folder
+        #: Where the index lives, for error messages (the index folder, as users name it).
+        self.location = "memory" if folder is None else str(folder.parent)
+        self.lock_timeout = lock_timeout
+        self._stemmed = Analyzer(self.language)
+        self._plain = Analyzer(self.language, stem=False, remove_stopwords=False)
+        #: Guards the current searcher (held briefly by every read).
+        self._lock = threading.RLock()
+        #: Serialises writes in this process; searches go on during a write.
+        self._write_lock = threading.Lock()
+        self._opstamp = 0  # the last commit's, for an index in memory
+        self._current_searcher: _Searcher | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def exists(cls, path: Path) -> bool:
+        """Whether ``path`` holds a tantivy index."""
+        return (path / SUBFOLDER / "meta.json").is_file()
+
+    @classmethod
+    def create(
+        cls, path: Path | None, language: str, *, lock_timeout: float = 0.0
+    ) -> TantivyBackend:
+        """Create an empty index in ``path`` (an existing one there is replaced), or in RAM."""
+        check_language(language)
+        if path is None:
+            return cls(tantivy.Index(build_schema()), None, language)
+        folder = path / SUBFOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(build_schema(), path=str(folder), reuse=False)
+        return cls(index, folder, language, lock_timeout=lock_timeout)
+
+    @classmethod
+    def open(cls, path: Path, language: str, *, lock_timeout: float = 0.0) -> TantivyBackend:
+        """Open the index in ``path``; a damaged one raises ``IndexCorruptError``."""
+        folder = path / SUBFOLDER
+        try:
+            index = tantivy.Index.open(str(folder))
+            backend = cls(index, folder, language, lock_timeout=lock_timeout)
+            backend._current()  # opens every segment now: a broken index fails here
+        except (ValueError, OSError) as exc:
+            raise damaged(path, exc) from exc
+        except BaseException as exc:
+            if _is_panic(exc):
+                raise damaged(path, exc) from exc
+            raise
+        return backend
+
+    @classmethod
+    def owned_files(cls, path: Path) -> list[Path]:
+        """The ``tantivy`` subfolder of ``path``, where every file of the index lives."""
+        folder = path / SUBFOLDER
+        return [folder] if folder.is_dir() else []
+
+    def close(self) -> None:
+        """Drop the searcher; the backend cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            self._current_searcher = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
+        """Add or replace ``records`` and delete ``delete_ids`` in one tantivy commit.
+
+        Records are added as they come (``records`` may be a generator that parse workers
+        feed), then ``delete_ids`` is read. tantivy applies a deletion to the documents added
+        before it, so an id met again in the same write deletes its earlier version.
+        """
+        with self._write_lock:
+            if self._closed:
+                raise UsageError(f"the index in {self.location} is closed")
+            writer: tantivy.IndexWriter | None = None
+            added: set[str] = set()
+            replace = True
+            try:
+                for record in records:
+                    document = self._document(record)
+                    if writer is None:
+                        writer = self._writer()
+                        # Nothing to replace in an empty index (a bulk load): no deletions.
+                        replace = self._current().searcher.num_docs > 0
+                    if replace or record.id in added:
+                        writer.delete_documents_by_term("id", record.id)
+                    writer.add_document(document)
+                    added.add(record.id)
+                deletes = [doc_id for doc_id in dict.fromkeys(delete_ids) if doc_id not in added]
+                if deletes and writer is None:
+                    writer = self._writer()
+                for doc_id in deletes:
+                    assert writer is not None
+                    writer.delete_documents_by_term("id", doc_id)
+                if writer is None:
+                    return  # nothing to write: no commit
+                self._opstamp = writer.commit()
+            except BaseException:
+                if writer is not None:
+                    writer.rollback()
+                raise
+            finally:
+                if writer is not None:
+                    # Waits for merges the commit started, and drops the writer (and its lock).
+                    writer.wait_merging_threads()
+            if self._folder is not None:
+                # tantivy syncs each segment file and meta.json before renaming it into place,
+                # but not the folder after the rename: without this, a power cut could undo
+                # the commit after write() returned (and the manifest saved after it).
+                fsync_path(self._folder)
+            with self._lock:
+                self._current_searcher = None
+
+    def _writer(self) -> tantivy.IndexWriter:
+        """tantivy's writer, waiting up to ``lock_timeout`` for another writer to finish."""
+        deadline = time.monotonic() + max(self.lock_timeout, 0.0)
+        while True:
+            try:
+                return self._index.writer(_WRITER_HEAP, 1)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {self.lock_timeout:g} s)" if self.lock_timeout > 0 else ""
+                    raise IndexLockedError(
+                        f"index is locked by another writer: {self.location}{waited}"
+                    ) from None
+                time.sleep(_LOCK_POLL_SECONDS)
+
+    def _terms(self, record: Record) -> dict[str, list[str]]:
+        """The analysed terms of each searchable field (analysed ahead when it can be)."""
+        texts = field_texts(record)
+        ahead = record.analysed
+        known = ahead.terms if ahead is not None and ahead.language == self.language else {}
+        terms: dict[str, list[str]] = {}
+        for name, text in texts.items():
+            if name in known:
+                terms[name] = known[name]
+            else:
+                analyzer = self._plain if name in PLAIN_FIELDS else self._stemmed
+                terms[name] = analyzer.terms(text)
+        return terms
+
+    def _document(self, record: Record) -> tantivy.Document:
+        """The tantivy document of ``record``."""
+        doc = tantivy.Document()
+        doc.add_text("id", record.id)
+        repeated: list[str] = []
+        for name, terms in self._terms(record).items():
+            if name in DISTINCT_FIELDS:
+                terms = list(dict.fromkeys(terms))
+            else:
+                repeated += [
+                    _TF_SEPARATOR.join((name, _encode(term), str(count)))
+                    for term, count in Counter(terms).items() if count > 1
+                ]
+            if terms:
+                doc.add_text(name, " ".join(_encode(term) for term in terms))
+        if repeated:
+            doc.add_text(TF_FIELD, " ".join(repeated))
+        completions = completion_terms(record.title, self.language)
+        if completions:
+            doc.add_text(COMPLETION_FIELD, " ".join(_encode(term) for term in completions))
+        doc.add_text(KEYWORD_FIELD, record.kind)
+        for topic in dict.fromkeys(record.topics):
+            if topic:
+                doc.add_text("topic", topic)
+        if record.provider:
+            doc.add_text("provider", record.provider)
+        published = _utc(record.published)
+        if published is None:
+            doc.add_integer("newest", _MISSING)
+            doc.add_integer("oldest", _MISSING)
+        else:
+            micros = _micros(published)
+            doc.add_integer("published", micros)
+            doc.add_integer("newest", micros)
+            doc.add_integer("oldest", -micros)
+            doc.add_text(DAY_FACET, published.date().isoformat())
+        quality = _MISSING if record.quality is None else max(
+            _MISSING + 1, min(2**63 - 1, record.quality)
+        )
+        doc.add_integer("quality_rank", quality)
+        doc.add_unsigned("tiebreak", _tiebreak(record.id))
+        doc.add_bytes("record", _record_json(record))
+        return doc
+
+    def generation(self) -> int:
+        """The opstamp of the latest commit (0 for a new index), read from ``meta.json`` so
+        that commits of other processes count."""
+        if self._folder is None:
+            return self._opstamp
+        try:
+            meta = json.loads((self._folder / "meta.json").read_text(encoding="utf-8"))
+            return int(meta["opstamp"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise damaged(self.location, exc) from exc
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _current(self) -> _Searcher:
+        """The searcher of the latest commit (a new one when another process committed)."""
+        with self._lock:
+            if self._closed:
+                raise UsageError(f"the index in {self.location} is closed")
+            generation = self.generation()
+            current = self._current_searcher
+            if current is None or current.generation != generation:
+                # The reader tantivy made with the index reloads on its own only after a
+                # delay: reload it now, so that a search sees every commit made before it.
+                self._index.reload()
+                current = _Searcher(self._index.searcher(), generation)
+                self._current_searcher = current
+            return current
+
+    def get(self, doc_id: str) -> Record | None:
+        """The stored record with that id, or None."""
+        with _guard(self.location):
+            searcher = self._current().searcher
+            query = tantivy.Query.term_query(self._schema, "id", doc_id, index_option="basic")
+            hits = searcher.search(query, limit=1, count=False).hits
+            return _record(searcher.doc(hits[0][1])["record"][0]) if hits else None
+
+    def records(self, *, kind: str | None = None) -> Iterator[Record]:
+        """Every stored record (of one kind), a snapshot of the current commit."""
+        with _guard(self.location):
+            searcher = self._current().searcher
+            if searcher.num_docs == 0:
+                return
+            query = tantivy.Query.all_query() if kind is None else tantivy.Query.term_query(
+                self._schema, KEYWORD_FIELD, kind, index_option="basic"
+            )
+            addresses = [
+                address for _, address
+                in searcher.search(query, limit=searcher.num_docs, count=False).hits
+            ]
+        for address in addresses:
+            with _guard(self.location):
+                stored = searcher.doc(address)["record"][0]
+            yield _record(stored)
+
+    def info(self) -> IndexInfo:
+        """Live documents, bytes on disk, and documents per facet value (cached per commit)."""
+        with _guard(self.location):
+            current = self._current()
+            if current.info is None:
+                counts = self._facet_counts(current.searcher, tantivy.Query.all_query(), FACETS)
+                current.info = IndexInfo(current.searcher.num_docs, self._size_bytes(), counts)
+            return current.info
+
+    def _size_bytes(self) -> int:
+        if self._folder is None:
+            return 0
+        total = 0
+        for entry in self._folder.iterdir():
+            try:
+                total += entry.stat().st_size if entry.is_file() else 0
+            except FileNotFoundError:
+                continue  # removed meanwhile by a writer's clean-up (another process's)
+        return total
+
+    def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
+        """Live documents holding each term in ``field``, and its occurrences there."""
+        (name,) = _check_fields((field,))
+        with _guard(self.location):
+            return self._term_stats(self._current().searcher, name, terms)
+
+    def _term_stats(
+        self, searcher: tantivy.Searcher, name: str, terms: Iterable[str]
+    ) -> dict[str, TermStats]:
+        everything = tantivy.Query.all_query()
+        out: dict[str, TermStats] = {}
+        for term in terms:
+            token = _encode(term)
+            df = self._count(searcher, self._term_query(name, token))
+            frequency = df
+            if df and name not in _ONCE_FIELDS:
+                prefix = _TF_SEPARATOR.join((name, token, ""))
+                for repeated, documents in searcher.terms_with_prefix(
+                    TF_FIELD, prefix, filter_query=everything
+                ):
+                    frequency += (int(repeated[len(prefix):]) - 1) * documents
+            out[term] = TermStats(df, frequency)
+        return out
+
+    def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
+        """Words of the ``spell`` field within ``max_distance`` edits of ``word`` that share
+        its first letter, in the most live documents first, then alphabetically."""
+        if not word or max_distance < 0 or limit <= 0:
+            return []
+        with _guard(self.location):
+            candidates = self._current().searcher.terms_with_prefix(
+                "spell", _encode(word[:1]), filter_query=tantivy.Query.all_query()
+            )
+        close = [
+            (count, term) for term, count in ((_decode(t), c) for t, c in candidates)
+            if count > 0 and abs(len(term) - len(word)) <= max_distance
+            and levenshtein(term, word) <= max_distance
+        ]
+        close.sort(key=lambda ct: (-ct[0], ct[1]))
+        return [term for _, term in close[:limit]]
+
+    def complete(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Completions of ``prefix`` from titles, in the most live documents first, then
+        alphabetically (every term of the ``complete`` field with that prefix is read: the
+        dictionary's own order puts an encoded space elsewhere than a space)."""
+        if not prefix or limit <= 0:
+            return []
+        with _guard(self.location):
+            found = self._current().searcher.terms_with_prefix(
+                COMPLETION_FIELD, _encode(prefix), filter_query=tantivy.Query.all_query()
+            )
+        terms = [(_decode(term), count) for term, count in found if count > 0]
+        terms.sort(key=lambda term_count: (-term_count[1], term_count[0]))
+        return terms[:limit]
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def execute(
+        self,
+        plan: p.Plan | None,
+        filters: p.Filters,
+        facets: Mapping[str, p.Filters],
+        sort: SortName,
+        offset: int,
+        limit: int,
+    ) -> Execution:
+        """Evaluate ``plan`` under ``filters``: total, the window in ``sort`` order, facets."""
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, not {offset}")
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        for facet in facets:
+            if facet not in COUNTED_FACETS:
+                raise ValueError(
+                    f"unknown facet {facet!r}: choose one of {', '.join(COUNTED_FACETS)}"
+                )
+        if plan is None:
+            return Execution(0, (), {facet: {} for facet in facets})
+        with _guard(self.location):
+            return self._execute(self._current().searcher, plan, filters, facets, sort, offset,
+                                 limit)
+
+    def _execute(
+        self, searcher: tantivy.Searcher, plan: p.Plan, filters: p.Filters,
+        facets: Mapping[str, p.Filters], sort: SortName, offset: int, limit: int,
+    ) -> Execution:
+        query = self._compile(searcher, plan)
+        scored = sort == "relevance" and bool(p.positive_leaves(plan))
+        total, window = self._window(
+            searcher, self._filtered(query, filters), sort, scored, offset, limit
+        )
+        page = tuple(
+            (_record(searcher.doc(address)["record"][0]), score) for address, score in window
+        )
+        counts: dict[str, Mapping[str, int]] = {}
+        by_filters: dict[p.Filters, list[str]] = {}
+        for facet, facet_filters in facets.items():
+            by_filters.setdefault(facet_filters, []).append(facet)
+        for facet_filters, names in by_filters.items():
+            counts.update(self._facet_counts(
+                searcher, self._filtered(query, facet_filters), names
+            ))
+        return Execution(total, page, {facet: counts[facet] for facet in facets})
+
+    def count(self, plan: p.Plan | None, filters: p.Filters) -> int:
+        """How many documents match ``plan`` under ``filters``."""
+        if plan is None:
+            return 0
+        with _guard(self.location):
+            searcher = self._current().searcher
+            return self._count(searcher, self._filtered(self._compile(searcher, plan), filters))
+
+    @staticmethod
+    def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
+        # A window of one: tantivy refuses (panics on) a window of none.
+        return _total(searcher.search(query, limit=1, count=True))
+
+    def _window(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, sort: SortName, scored: bool,
+        offset: int, limit: int,
+    ) -> tuple[int, list[tuple[Any, float | None]]]:
+        """The total and the documents ``[offset, offset + limit)`` of the whole order.
+
+        tantivy orders on one key; every document tying with the window's last one is fetched
+        too (a wider window until one falls below it), so the full key decides among them.
+        """
+        need = offset + limit
+        if limit == 0:
+            return self._count(searcher, query), []
+        column = None if scored else {
+            "relevance": "newest", "newest": "newest", "oldest": "oldest",
+            "quality": "quality_rank",
+        }[sort]
+        size = need
+        while True:
+            result = searcher.search(query, limit=size, count=True, order_by_field=column)
+            hits = result.hits
+            if len(hits) < size or hits[-1][0] != hits[need - 1][0]:
+                break
+            size *= 4
+        addresses = [address for _, address in hits]
+        ties = searcher.fast_field_values("tiebreak", addresses) if addresses else []
+        newest: list[Any] = (
+            searcher.fast_field_values("newest", addresses)
+            if addresses and (scored or sort == "quality") else [0] * len(addresses)
+        )
+        order = sorted(
+            range(len(hits)), key=lambda i: (-hits[i][0], -(newest[i] or 0), ties[i] or 0)
+        )
+        window = [
+            (hits[i][1], float(hits[i][0]) if scored else None) for i in order[offset:need]
+        ]
+        return _total(result), window
+
+    def _facet_counts(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, facets: Iterable[str]
+    ) -> dict[str, Mapping[str, int]]:
+        """Documents per value of each facet among the documents ``query`` matches."""
+        names = list(facets)
+        aggregation = {
+            name: {"terms": {"field": name, "size": _MAX_BUCKETS, "segment_size": _MAX_BUCKETS}}
+            for name in names
+        }
+        result = searcher.aggregate(query, aggregation) if names else {}
+        out: dict[str, Mapping[str, int]] = {}
+        for name in names:
+            buckets = result.get(name, {}).get("buckets", [])
+            counts = {str(b["key"]): int(b["doc_count"]) for b in buckets if b["doc_count"]}
+            out[name] = dict(sorted(counts.items(), key=lambda vc: (-vc[1], vc[0])))
+        return out
+
+    # -- compiling plans ---------------------------------------------------------------------
+
+    def _filtered(self, query: tantivy.Query, filters: p.Filters) -> tantivy.Query:
+        """``query`` under ``filters``; the filters add nothing to a score."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for facet, field in (("topic", "topic"), ("provider", "provider"),
+                             ("kind", KEYWORD_FIELD)):
+            values = filters.values(facet)
+            if values:
+                clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(
+                    tantivy.Query.term_set_query(self._schema, field, list(values)), 0.0
+                )))
+        if filters.since is not None or filters.until is not None:
+            since = None if filters.since is None else _micros(filters.since)
+            until = None if filters.until is None else _micros(filters.until)
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(
+                tantivy.Query.range_query(
+                    self._schema, "published", tantivy.FieldType.Integer, since, until
+                ), 0.0,
+            )))
+        if filters.exclude_ids:
+            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_set_query(
+                self._schema, "id", list(filters.exclude_ids)
+            )))
+        if not clauses:
+            return query
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *clauses])
+
+    def _compile(self, searcher: tantivy.Searcher, plan: p.Plan) -> tantivy.Query:
+        """The tantivy query of a plan node (see :mod:`searchlib.plan` for the semantics)."""
+        query = tantivy.Query
+        if isinstance(plan, p.Everything):
+            return query.const_score_query(query.all_query(), 0.0)
+        if isinstance(plan, p.Words):
+            return self._words(plan)
+        if isinstance(plan, p.Prefix):
+            fields = _check_fields(plan.fields)
+            prefixes = tuple(_encode(prefix) for prefix in plan.prefixes)
+            return self._expanded(searcher, fields, prefixes, lambda term: True)
+        if isinstance(plan, p.Fuzzy):
+            fields = _check_fields(plan.fields)
+            if plan.distance < 0:
+                return query.empty_query()
+            start = plan.term[: max(plan.prefix_length, 0)]
+            distance, target = plan.distance, plan.term
+
+            def close(term: str) -> bool:
+                word = _decode(term)
+                return abs(len(word) - len(target)) <= distance and (
+                    levenshtein(word, target) <= distance
+                )
+
+            return self._expanded(searcher, fields, (_encode(start),), close)
+        if isinstance(plan, (p.All, p.Any)):
+            if not plan.children:
+                return query.empty_query()
+            occur = tantivy.Occur.Must if isinstance(plan, p.All) else tantivy.Occur.Should
+            children = [self._compile(searcher, child) for child in plan.children]
+            if len(children) == 1:
+                return children[0]
+            return query.boolean_query([(occur, child) for child in children])
+        if isinstance(plan, p.Exclude):
+            return query.boolean_query([
+                (tantivy.Occur.Must, self._compile(searcher, plan.positive)),
+                (tantivy.Occur.MustNot, self._compile(searcher, plan.excluded)),
+            ])
+        if isinstance(plan, p.Boost):
+            return query.boost_query(self._compile(searcher, plan.child), plan.factor)
+        raise TypeError(f"not a plan node: {plan!r}")
+
+    def _term_query(self, field: str, token: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, field, token, index_option="freq")
+
+    def _any(self, clauses: list[tantivy.Query]) -> tantivy.Query:
+        """Documents matching any of ``clauses``, their scores added."""
+        if not clauses:
+            return tantivy.Query.empty_query()
+        if len(clauses) == 1:
+            return clauses[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
+
+    @staticmethod
+    def _weighted(query: tantivy.Query, field: str) -> tantivy.Query:
+        weight = FIELD_WEIGHTS.get(field, 1.0)
+        return query if weight == 1.0 else tantivy.Query.boost_query(query, weight)
+
+    def _words(self, node: p.Words) -> tantivy.Query:
+        """One term in any of the fields, or a phrase in one of the positional ones."""
+        fields = _check_fields(node.fields)
+        if not node.terms:
+            return tantivy.Query.empty_query()
+        tokens = [_encode(term) for term in node.terms]
+        if len(tokens) == 1:
+            return self._term(tokens[0], fields)
+        words: list[str | tuple[int, str]] = list(tokens)
+        return self._any([
+            self._weighted(tantivy.Query.phrase_query(self._schema, name, words), name)
+            for name in fields if name in POSITIONAL_FIELDS
+        ])
+
+    def _term(self, token: str, fields: tuple[str, ...]) -> tantivy.Query:
+        """One term in any of ``fields``: each field's BM25, weighted, added up."""
+        return self._any([self._weighted(self._term_query(name, token), name) for name in fields])
+
+    def _expanded(
+        self, searcher: tantivy.Searcher, fields: tuple[str, ...], prefixes: tuple[str, ...],
+        accept: Callable[[str], bool],
+    ) -> tantivy.Query:
+        """Every dictionary term of ``fields`` starting with one of ``prefixes`` that
+        ``accept`` s, each scored as a word over all of ``fields``, scores added."""
+        vocabulary: set[str] = set()
+        for name in fields:
+            for prefix in dict.fromkeys(prefixes):
+                vocabulary.update(
+                    term for term, _ in searcher.terms_with_prefix(name, prefix) if accept(term)
+                )
+        # Terms only deleted documents held are still in the dictionary: they match nothing.
+        return self._any([self._term(term, fields) for term in sorted(vocabulary)])

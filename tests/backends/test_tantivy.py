@@ -1,0 +1,271 @@
+"""What only the tantivy backend has to get right: its files, the writer lock, damaged files,
+commits seen by other instances, and terms the whitespace tokenizer must not split.
+(What every engine must do is in ``test_conformance.py``.)"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import NEWS
+
+from searchlib import Engine
+from searchlib.errors import IndexCorruptError, IndexLockedError
+from searchlib.locking import WriterLock
+from searchlib.plan import Everything, Filters, Prefix, Words
+from searchlib.records import TERM_SEPARATOR, AnalysedTerms, Record, field_texts
+
+tantivy_backend = pytest.importorskip(
+    "searchlib.backends.tantivy", reason="the tantivy extra is not installed"
+)
+TantivyBackend = tantivy_backend.TantivyBackend
+
+
+def record(doc_id: str, title: str) -> Record:
+    return Record(
+        id=doc_id, kind="article", title=title, excerpt="", url=f"https://t.example/{doc_id}",
+        provider="", published=None, quality=None,
+    )
+
+
+def test_files_live_in_a_subfolder(tmp_path: Path) -> None:
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Glacier")], [])
+    assert TantivyBackend.exists(tmp_path)
+    assert TantivyBackend.owned_files(tmp_path) == [tmp_path / "tantivy"]
+    assert (tmp_path / "tantivy" / "meta.json").is_file()
+    assert [entry.name for entry in tmp_path.iterdir()] == ["tantivy"]
+    backend.close()
+    assert not TantivyBackend.exists(tmp_path / "elsewhere")
+    assert TantivyBackend.owned_files(tmp_path / "elsewhere") == []
+
+
+def test_another_instance_sees_each_commit(tmp_path: Path) -> None:
+    writer = TantivyBackend.create(tmp_path, "english")
+    reader = TantivyBackend.open(tmp_path, "english")
+    assert reader.info().count == 0
+    writer.write([record("a", "Glacier survey"), record("b", "Budget")], [])
+    assert reader.generation() == writer.generation() > 0
+    assert reader.info().count == 2
+    assert reader.count(Words(("glacier",), ("title",)), Filters()) == 1
+    writer.write([], ["a"])
+    assert reader.get("a") is None
+    assert reader.term_stats("title", ["glacier"])["glacier"].doc_frequency == 0
+    writer.close()
+    reader.close()
+
+
+def test_generation_is_the_commit_opstamp_on_disk(tmp_path: Path) -> None:
+    backend = TantivyBackend.create(tmp_path, "english")
+    assert backend.generation() == 0
+    backend.write([record("a", "Alpha")], [])
+    meta = json.loads((tmp_path / "tantivy" / "meta.json").read_text(encoding="utf-8"))
+    assert backend.generation() == meta["opstamp"] > 0
+    backend.close()
+    assert TantivyBackend.open(tmp_path, "english").generation() == meta["opstamp"]
+
+
+def test_a_second_writer_gets_the_whoosh_backends_message(tmp_path: Path) -> None:
+    first = TantivyBackend.create(tmp_path, "english")
+    second = TantivyBackend.open(tmp_path, "english")
+    held = first._index.writer(15_000_000, 1)  # tantivy's own lock, as a writer elsewhere has
+    try:
+        with pytest.raises(IndexLockedError) as caught:
+            second.write([record("a", "Alpha")], [])
+        assert str(caught.value) == f"index is locked by another writer: {tmp_path}"
+        waiting = TantivyBackend.open(tmp_path, "english", lock_timeout=0.2)
+        started = time.monotonic()
+        with pytest.raises(IndexLockedError) as caught:
+            waiting.write([record("a", "Alpha")], [])
+        assert time.monotonic() - started >= 0.2
+        assert str(caught.value) == f"index is locked by another writer: {tmp_path} (waited 0.2 s)"
+    finally:
+        held.rollback()
+        held.wait_merging_threads()  # drops the writer and its lock
+    second.write([record("a", "Alpha")], [])
+    assert first.info().count == 1
+    first.close()
+    second.close()
+
+
+def test_a_writer_waits_for_the_lock(tmp_path: Path) -> None:
+    first = TantivyBackend.create(tmp_path, "english")
+    second = TantivyBackend.open(tmp_path, "english", lock_timeout=5.0)
+    held = first._index.writer(15_000_000, 1)
+
+    def release() -> None:
+        held.rollback()
+        held.wait_merging_threads()
+
+    timer = threading.Timer(0.3, release)
+    timer.start()
+    started = time.monotonic()
+    second.write([record("a", "Alpha")], [])
+    assert time.monotonic() - started >= 0.25
+    timer.join()
+    assert second.info().count == 1
+
+
+def test_engine_writer_lock_message_is_the_same(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    with Engine(index_dir, backend="tantivy") as engine, WriterLock(index_dir):
+        with pytest.raises(IndexLockedError) as caught:
+            engine.index([NEWS])
+        assert str(caught.value) == f"index is locked by another writer: {index_dir}"
+
+
+def test_a_failed_write_commits_nothing_and_frees_the_lock(tmp_path: Path) -> None:
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Alpha")], [])
+    generation = backend.generation()
+
+    def failing() -> object:
+        yield record("b", "Beta")
+        raise RuntimeError("parse worker died")
+
+    with pytest.raises(RuntimeError):
+        backend.write(failing(), [])  # type: ignore[arg-type]
+    assert backend.generation() == generation
+    assert [r.id for r in backend.records()] == ["a"]
+    backend.write([record("c", "Gamma")], [])  # the lock was released
+    assert backend.info().count == 2
+    backend.close()
+
+
+@pytest.mark.parametrize("how", ["truncate", "delete", "garbage"])
+@pytest.mark.parametrize("suffix", ["store", "pos", "term"])
+def test_damaged_files_give_one_clear_line(tmp_path: Path, how: str, suffix: str) -> None:
+    index_dir = tmp_path / "index"
+    with Engine(index_dir, backend="tantivy") as engine:
+        engine.index([NEWS])
+    target = next((index_dir / "tantivy").glob(f"*.{suffix}"))
+    if how == "truncate":
+        with target.open("r+b") as handle:
+            handle.truncate(target.stat().st_size // 2)
+    elif how == "delete":
+        target.unlink()
+    else:
+        target.write_bytes(b"\x00garbage" * 1000)
+    # Found on opening, or by the first search that reads the file.
+    with pytest.raises(IndexCorruptError) as caught, Engine(index_dir) as engine:
+        engine.search('"facial recognition"')
+    message = str(caught.value)
+    assert message.startswith(f"the index in {index_dir} is damaged (")
+    assert message.endswith(
+        f"rebuild it from the source files with 'search index --rebuild PATH --index {index_dir}'"
+    )
+    assert "\n" not in message
+
+
+def test_terms_with_whitespace_stay_one_term(tmp_path: Path) -> None:
+    # Compatibility folding can put a space into a term; the tokenizer must not split it.
+    backend = TantivyBackend.create(tmp_path, "english")
+    item = record("a", "Odd")
+    joined = {name: "" for name in field_texts(item)}
+    joined.update({
+        "title": TERM_SEPARATOR.join(["odd", "1 4", "odd"]),
+        "spell": TERM_SEPARATOR.join(["odd", "1 4"]),
+    })
+    backend.write([Record(**{**item.__dict__, "analysed": AnalysedTerms("english", joined)})], [])
+    assert backend.count(Words(("1 4",), ("title",)), Filters()) == 1
+    assert backend.count(Words(("1",), ("title",)), Filters()) == 0
+    assert backend.count(Words(("odd", "1 4"), ("title",)), Filters()) == 1
+    assert backend.count(Prefix(("1 ",), ("title",)), Filters()) == 1
+    stats = backend.term_stats("title", ["1 4", "odd"])
+    assert {t: (s.doc_frequency, s.frequency) for t, s in stats.items()} == {
+        "1 4": (1, 1), "odd": (1, 2),
+    }
+    assert backend.similar_words("1 5", 1, 5) == ["1 4"]
+    assert backend.execute(Everything(), Filters(), {}, "newest", 0, 1).total == 1
+    backend.close()
+
+
+def test_a_write_syncs_the_folder_after_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tantivy fdatasyncs segment files and meta.json itself, but not the folder it renames
+    # meta.json in.
+    synced: list[Path] = []
+    monkeypatch.setattr(tantivy_backend, "fsync_path", synced.append)
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([], [])
+    assert synced == []  # no commit
+    backend.write([record("a", "Alpha")], [])
+    assert synced == [tmp_path / "tantivy"]
+    backend.close()
+
+
+#: Queries whose first 10 hits the two engines order differently, with why.
+ORDER_DIFFERS = {
+    # Ranks 3 and 4 swap: the camera-flaw article has "cameras" in its title and its excerpt.
+    # BM25 per field (tantivy) saturates each field on its own, so a word in two fields counts
+    # nearly twice; BM25F (Whoosh) adds the fields' frequencies and saturates once. The same
+    # feedback words are added on both engines, in another order.
+    "court ruling on police cameras and face matching",
+}
+
+
+def test_top_10_agrees_with_the_whoosh_backend(tmp_path: Path) -> None:
+    """Every fixture query of the cross-engine test: the same first 10 hits as the Whoosh
+    backend (at least 8 of them, as the issue asks; here all), in the same order but for the
+    queries of ORDER_DIFFERS."""
+    from .test_pipeline import QUERIES
+
+    with (
+        Engine(tmp_path / "whoosh", backend="whoosh") as whoosh,
+        Engine(tmp_path / "tantivy", backend="tantivy") as tantivy,
+    ):
+        whoosh.index([NEWS])
+        tantivy.index([NEWS])
+        orders = set()
+        for text in QUERIES:
+            ours = [hit.id for hit in tantivy.search(text, limit=10).hits]
+            theirs = [hit.id for hit in whoosh.search(text, limit=10).hits]
+            assert set(ours) == set(theirs), text
+            if ours != theirs:
+                orders.add(text)
+    assert orders == ORDER_DIFFERS
+
+
+def test_searches_go_on_during_a_write(tmp_path: Path) -> None:
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Alpha")], [])
+    answered: list[int] = []
+
+    def slow_records() -> object:
+        yield record("b", "Beta")
+        # A search from another thread while this write is under way answers at once.
+        searcher = threading.Thread(target=lambda: answered.append(backend.info().count))
+        searcher.start()
+        searcher.join(timeout=5)
+        yield record("c", "Gamma")
+
+    backend.write(slow_records(), [])  # type: ignore[arg-type]
+    assert answered == [1]
+    assert backend.info().count == 3
+    backend.close()
+
+
+def test_size_tolerates_files_removed_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process's writer deletes merged-away files while info() lists the folder
+    # (found by benchmarks/soak.py: searches failed as "damaged" under concurrent indexing).
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Alpha")], [])
+
+    class Vanished:
+        def is_file(self) -> bool:
+            return True
+
+        def stat(self) -> object:
+            raise FileNotFoundError(2, "No such file or directory", "gone.del")
+
+    listing = Path.iterdir
+    monkeypatch.setattr(Path, "iterdir", lambda self: iter([*listing(self), Vanished()]))
+    info = backend.info()
+    assert (info.count, info.size_bytes > 0) == (1, True)
+    backend.close()
