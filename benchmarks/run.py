@@ -350,7 +350,7 @@ def targets(results: Results, docs: int | None) -> list[dict[str, Any]]:
          ratio(results, "searchlib", "whoosh", _get("index", "index_bytes")), "<=", 1.0),
         ("peak RSS while indexing 100k articles under 400 MB, parse workers included (MB)",
          _INDEX_RSS(sl), "<", 400.0),
-        ("import + open + first query within 300 ms in a new process (ms)",
+        ("import + open + first query within 300 ms in a new process at 20k (ms)",
          _FIRST_ANSWER(sl), "<=", 300.0),
         ("re-run on the unchanged corpus under 5% of the first run (re-run / run)",
          _rerun_share(sl), "<", 0.05),
@@ -378,6 +378,8 @@ def targets(results: Results, docs: int | None) -> list[dict[str, Any]]:
             status = "N/A"
         elif "100k" in name and (docs or 0) < 100_000:
             status = "N/A"  # measured below 100k: shown, not judged
+        elif "at 20k" in name and docs != 20_000:
+            status = "N/A"  # the issue sets it at 20k: shown, not judged
         else:
             ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit}[op]
             status = "PASS" if ok else "MISS"
