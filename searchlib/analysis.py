@@ -283,6 +283,24 @@ class Analyzer:
             yield Token(self.normalize(word), position, start, match.end())
             position += 1
 
+    def written_terms(self, text: str) -> list[tuple[str, str]]:
+        """``(word as written, term)`` for each token of ``text`` that :meth:`tokens` yields
+        (no stopwords): the words behind the terms, without a token object per word where
+        the text has no CJK characters (then the "word" of a bigram is the bigram)."""
+        _, words_re, cjk_re = _patterns()
+        if cjk_re.search(text) is not None:
+            return [(text[t.start : t.end], t.term) for t in self.tokens(text)]
+        words = words_re.findall(text)
+        memo = self._memo
+        pairs = []
+        for word in words:
+            term = memo.get(word)
+            if term is None:
+                term = self._word_term(word)
+            if term:
+                pairs.append((word, term))
+        return pairs
+
     def find(
         self,
         text: str,

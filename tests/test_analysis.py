@@ -442,6 +442,15 @@ def test_find_with_initials_finds_what_find_without_them_finds(text: str, langua
     assert Analyzer(language).find(text, wanted.__contains__, initials) == expected
 
 
+@settings(max_examples=300)
+@given(st.one_of(st.text(), WORDS), st.sampled_from(["english", "german", "russian"]))
+def test_written_terms_are_the_tokens_with_their_words(text: str, language: str) -> None:
+    expected = [(text[t.start : t.end], t.term) for t in Analyzer(language).tokens(text)]
+    analyzer = Analyzer(language)
+    assert analyzer.written_terms(text) == expected
+    assert analyzer.written_terms(text) == expected  # again, from the memo
+
+
 def test_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(searchlib.analysis, "_CACHE_LIMIT", 3)
     analyzer = Analyzer("english")

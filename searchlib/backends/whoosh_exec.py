@@ -552,29 +552,50 @@ class _Evaluator:
                     mask[view.live_postings(leaf, fieldname, btext)[0]] = True
                 out.append(Result(mask))
                 continue
-            found = []
-            for fieldname, btext, weight in parts:
-                docs, tfn = view.normalized(leaf, fieldname, btext)
-                if docs.size:
-                    found.append((docs, tfn * weight if weight != 1.0 else tfn))
-            if not found:
+            docs, total = self._weighted_frequencies(leaf, parts)
+            if not docs.size:
                 out.append(Result.sparse(n, _NO_DOCS, _NO_VALUES))
                 continue
-            postings = sum(d.size for d, _ in found)
-            if len(found) == 1 or postings * _SPARSE < n:
-                docs, total = _field_sums(found)
-            else:
-                # Adds up each document's fields in field order, as FieldsTerm does.
-                dense = np.bincount(
-                    np.concatenate([d for d, _ in found]),
-                    weights=np.concatenate([v for _, v in found]),
-                    minlength=n,
-                )
-                docs = np.flatnonzero(dense).astype(np.int32)
-                total = np.asarray(dense[docs], dtype=np.float64)
             values = scale * total * (BM25_K1 + 1) / (total + BM25_K1)
             out.append(Result.sparse(n, docs, values))
         return out
+
+    def _weighted_frequencies(
+        self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
+    ) -> tuple[IntArray, FloatArray]:
+        """The documents of a word in ``leaf`` with its length-normalised frequencies summed
+        over its fields by weight (BM25F before saturation), cached: a word's sum depends only
+        on the segment, its deletions and the fields' average lengths, and the same words
+        come back (the feedback words of long queries most of all)."""
+        view = self.view
+        key = (
+            leaf.segid, "f", tuple(parts), leaf.deleted,
+            tuple(view.avg_length(fieldname) for fieldname, _, _ in parts),
+        )
+        cache = view.segments.postings
+        cached = cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        found = []
+        for fieldname, btext, weight in parts:
+            docs, tfn = view.normalized(leaf, fieldname, btext)
+            if docs.size:
+                found.append((docs, tfn * weight if weight != 1.0 else tfn))
+        if not found:
+            result: tuple[IntArray, FloatArray] = (_NO_DOCS, _NO_VALUES)
+        elif len(found) == 1 or sum(d.size for d, _ in found) * _SPARSE < leaf.size:
+            result = _field_sums(found)
+        else:
+            # Adds up each document's fields in field order, as FieldsTerm does.
+            dense = np.bincount(
+                np.concatenate([d for d, _ in found]),
+                weights=np.concatenate([v for _, v in found]),
+                minlength=leaf.size,
+            )
+            docs = np.flatnonzero(dense).astype(np.int32)
+            result = (docs, np.asarray(dense[docs], dtype=np.float64))
+        cache.put(key, result, int(result[0].nbytes + result[1].nbytes) + 400)
+        return result
 
     def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
         """Whoosh's ``Phrase`` in one positional field: the words in order, adjacent."""

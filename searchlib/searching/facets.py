@@ -7,6 +7,7 @@ across facets" of Elasticsearch's post_filter and Algolia's disjunctive faceting
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 
 from ..plan import Filters
@@ -27,16 +28,18 @@ def build_facet(
     A selected value is always listed, with its count (0 when nothing matches it), so a user
     can see it and untick it.
     """
-    ranked = sorted(
-        ((value, count) for value, count in counts.items() if count > 0),
-        key=lambda vc: (-vc[1], vc[0]),
-    )
+    present = [(-count, value) for value, count in counts.items() if count > 0]
+    # A provider facet has hundreds of values and a page shows ten: a heap picks them.
+    if size is None or size >= len(present):
+        ordered = sorted(present)
+    else:
+        ordered = heapq.nsmallest(size, present)
+    top = [(value, -negative) for negative, value in ordered]
     chosen = set(selected)
-    top = ranked if size is None else ranked[:size]
     shown = {value for value, _ in top}
     top += [(value, counts.get(value, 0)) for value in selected if value not in shown]
     return Facet(
         name=name,
         values=tuple(FacetValue(v, c, v in chosen) for v, c in top),
-        truncated=size is not None and len(ranked) > size,
+        truncated=size is not None and len(present) > size,
     )

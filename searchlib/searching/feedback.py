@@ -12,8 +12,9 @@ found. ``benchmarks/RELEVANCE.md`` has the measurements behind the settings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .. import plan as p
 from .. import query as q
@@ -61,13 +62,21 @@ def typed_words(node: q.Node) -> list[str]:
     return []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedbackWord:
-    """A word of the relevance model: its index term, how it is usually written, its weight."""
+    """A word of the relevance model: its index term, its weight, and how it was written in
+    the top documents (case-folded, with how often)."""
 
     term: str
-    surface: str
     weight: float
+    forms: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def surface(self) -> str:
+        """How the word is usually written: its most frequent form, the first seen among
+        equals (as ``Counter.most_common``). Computed when asked: a model has hundreds of
+        words, and only the few added to a query are shown."""
+        return max(self.forms.items(), key=itemgetter(1))[0] if self.forms else self.term
 
 
 def relevance_model(
@@ -87,22 +96,27 @@ def relevance_model(
     if total <= 0:
         return []
     model: dict[str, float] = {}
-    written: dict[str, Counter[str]] = {}
+    #: term -> how it was written (case-folded) -> how often; plain dicts, not Counters: a
+    #: model has hundreds of words and only the strongest few are shown.
+    written: dict[str, dict[str, int]] = {}
     for record, score in top:
         if score <= 0:
             continue
         text = f"{record.title or ''} {record.excerpt or ''}"
-        tokens = [
-            t for t in analyzer.tokens(text) if len(t.term) > 1 and not t.term.isdigit()
+        pairs = [
+            (word, term) for word, term in analyzer.written_terms(text)
+            if len(term) > 1 and not term.isdigit()
         ]
-        if not tokens:
+        if not pairs:
             continue
-        for term, count in Counter(t.term for t in tokens).items():
-            model[term] = model.get(term, 0.0) + score / total * count / len(tokens)
-        for token in tokens:
-            written.setdefault(token.term, Counter())[text[token.start : token.end].casefold()] += 1
+        for term, count in Counter(term for _, term in pairs).items():
+            model[term] = model.get(term, 0.0) + score / total * count / len(pairs)
+        for word, term in pairs:
+            forms = written.setdefault(term, {})
+            folded = word.casefold()
+            forms[folded] = forms.get(folded, 0) + 1
     return [
-        FeedbackWord(term, written[term].most_common(1)[0][0], weight)
+        FeedbackWord(term, weight, written[term])
         for term, weight in sorted(model.items(), key=lambda kv: (-kv[1], kv[0]))
         if keep is None or keep(term)
     ][:terms]
