@@ -81,7 +81,9 @@ def vocabulary(corpus: Path) -> list[str]:
     return sorted(w for w in words if w.isalpha() and len(w) > 3)
 
 
-def writer_loop(deadline: float, corpus: Path, index_once: Any) -> dict[str, Any]:
+def writer_loop(
+    deadline: float, corpus: Path, index_once: Any, pause: float = 0.2
+) -> dict[str, Any]:
     rng = random.Random(7)
     words = vocabulary(corpus)
     runs: list[float] = []
@@ -92,7 +94,7 @@ def writer_loop(deadline: float, corpus: Path, index_once: Any) -> dict[str, Any
         start = time.perf_counter()
         index_once()
         runs.append((time.perf_counter() - start) * 1000)
-        time.sleep(0.2)
+        time.sleep(pause)
     return {"index_runs": len(runs), "index_run_ms_p50": percentile(runs, 50),
             "index_run_ms_max": round(max(runs), 1) if runs else None}
 
@@ -101,7 +103,9 @@ def writer_child(args: argparse.Namespace) -> None:
     """``--writer process``: index from this separate process until the deadline."""
     deadline = time.monotonic() + args.seconds
     with Engine(args.index_dir, create=False, lock_timeout=30) as engine:
-        stats = writer_loop(deadline, args.corpus, lambda: engine.index([args.corpus]))
+        stats = writer_loop(
+            deadline, args.corpus, lambda: engine.index([args.corpus]), args.pause
+        )
     print(json.dumps(stats))
 
 
@@ -208,6 +212,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="a folder of articles (default: the bundled sample corpus)")
     parser.add_argument("--writer", choices=["http", "process", "none"], default="http")
+    parser.add_argument("--pause", type=float, default=0.2,
+                        help="seconds the writer waits between index runs [0.2: back to back]")
     parser.add_argument("--writer-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -259,13 +265,16 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     raise RuntimeError(f"POST /index: {response.status_code} {response.text}")
 
             writer = threading.Thread(
-                target=lambda: writer_stats.update(writer_loop(deadline, corpus, post_index))
+                target=lambda: writer_stats.update(
+                    writer_loop(deadline, corpus, post_index, args.pause)
+                )
             )
             writer.start()
         elif args.writer == "process":
             child = subprocess.Popen(
                 [sys.executable, __file__, "--writer-child", "--seconds", str(args.seconds),
-                 "--corpus", str(corpus), "--index-dir", str(index)],
+                 "--corpus", str(corpus), "--index-dir", str(index),
+                 "--pause", str(args.pause)],
                 stdout=subprocess.PIPE, text=True,
             )
         started = time.perf_counter()
@@ -288,6 +297,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     tracebacks = stderr.decode("utf-8", "replace").count("Traceback")
     result = {
         "seconds": round(elapsed, 1), "clients": args.clients, "writer": args.writer,
+        "pause_s": args.pause,
         "corpus": str(args.corpus or "sample"), "documents_before": documents,
         "documents_after": after["documents"], "requests": len(latencies),
         "requests_per_s": round(len(latencies) / elapsed, 1),
