@@ -492,8 +492,13 @@ class WhooshBackend:
         storage = self._ix.storage
         if isinstance(storage, RamStorage):
             return sum(storage.file_length(name) for name in storage.list())
-        folder = Path(storage.folder)
-        return sum(entry.stat().st_size for entry in folder.iterdir() if entry.is_file())
+        total = 0
+        for entry in Path(storage.folder).iterdir():
+            try:
+                total += entry.stat().st_size if entry.is_file() else 0
+            except FileNotFoundError:
+                continue  # a segment another process's commit merged away meanwhile
+        return total
 
     def get(self, doc_id: str) -> Record | None:
         """The stored record with that id."""

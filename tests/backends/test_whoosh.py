@@ -151,3 +151,26 @@ def test_completions_stay_exact_through_commits_merges_and_renumbering(
     )
     check("new2", "new")
     whoosh.close()
+
+
+def test_size_skips_files_a_concurrent_commit_removes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder is listed, then each file stat-ed: a commit of another process can remove a
+    # merged-away segment in between. That file no longer counts; it is not an error.
+    backend = WhooshBackend.create(tmp_path / "ix", "english")
+    backend.write([record(n) for n in range(3)], [])
+    files = sorted(p for p in (tmp_path / "ix").iterdir() if p.is_file())
+    gone = next(p for p in files if p.suffix == ".seg")
+    expected = sum(p.stat().st_size for p in files if p != gone)
+    real_is_file = Path.is_file
+
+    def is_file_then_removed(self: Path) -> bool:
+        found = real_is_file(self)
+        if self == gone:
+            gone.unlink()  # after the check, before the stat
+        return found
+
+    monkeypatch.setattr(Path, "is_file", is_file_then_removed)
+    assert backend._size_bytes() == expected
+    backend.close()
