@@ -345,3 +345,26 @@ def test_not_relaxed(shared_engine: Engine, text: str, kwargs: dict[str, Any]) -
 def test_relaxed_page_past_the_end_lists_no_missing_words(shared_engine: Engine) -> None:
     results = shared_engine.search("heatwave zebra", offset=10)
     assert (results.total, results.hits, results.relaxed, results.missing) == (3, (), True, ())
+
+
+def test_written_forms_follow_commits(tmp_path: Path) -> None:
+    # The folded forms of the facet values are kept between searches and taken again after
+    # a commit: a value first written in a new way is selected as soon as it is indexed.
+    from searchlib.records import Record
+
+    def article(n: int, provider: str) -> Record:
+        return Record(
+            id=f"a{n}", kind="article", title=f"harbour report {n}", excerpt="", url=f"u{n}",
+            provider=provider, published=None, quality=None,
+        )
+
+    with Engine(tmp_path / "ix") as engine:
+        engine.backend.write([article(1, "Harbour Ledger")], [])
+        assert engine.search("harbour", providers=["harbour ledger"]).total == 1
+        assert engine.search("harbour", providers=["HARBOUR LEDGER"]).total == 1
+        engine.backend.write([article(2, "HARBOUR LEDGER")], [])
+        results = engine.search("harbour", providers=["harbour ledger"])
+        assert results.total == 2
+        assert [v.value for v in results.facets["provider"].values if v.selected] == [
+            "HARBOUR LEDGER", "Harbour Ledger",
+        ]

@@ -61,6 +61,8 @@ class SearchPipeline:
         self.feedback_settings = feedback
         #: Candidates a search under freshness fetches first, at least (see ``_fresh_page``).
         self.fresh_first = 100
+        #: Per facet: the engine's counts last seen, and their values by folded key.
+        self._folded: dict[str, tuple[Mapping[str, int], dict[str, list[str]]]] = {}
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -140,12 +142,27 @@ class SearchPipeline:
             return filters
         known = self.backend.info().facets
         resolved = {
-            name: _resolve(filters.values(name), known.get(name, {})) for name in FACETS
+            name: _resolve(typed, self._forms(name, known.get(name, {}))) if typed else ()
+            for name in FACETS
+            for typed in (filters.values(name),)
         }
         return replace(
             filters, topics=resolved["topic"], providers=resolved["provider"],
             kinds=resolved["kind"],
         )
+
+    def _forms(self, name: str, known: Mapping[str, int]) -> Mapping[str, list[str]]:
+        """Folded key -> the values of facet ``name`` as written, kept while ``known`` (the
+        engine's facet counts, the same object until its next commit) stays: folding every
+        provider of an index again took a third of a millisecond a filtered search."""
+        cached = self._folded.get(name)
+        if cached is not None and cached[0] is known:
+            return cached[1]
+        forms: dict[str, list[str]] = {}
+        for value in sorted(known):
+            forms.setdefault(fold_value(value), []).append(value)
+        self._folded[name] = (known, forms)
+        return forms
 
     # -- feedback ----------------------------------------------------------------------------
 
@@ -395,13 +412,11 @@ class _Choice:
     added: tuple[str, ...]
 
 
-def _resolve(typed: tuple[str, ...], known: Mapping[str, int]) -> tuple[str, ...]:
-    """The written values that ``typed`` filter values select (see ``filters``)."""
+def _resolve(typed: tuple[str, ...], forms: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """The written values that ``typed`` filter values select (see ``filters``); ``forms``
+    maps each folded key to the facet's values as written."""
     if not typed:
         return ()
-    forms: dict[str, list[str]] = {}
-    for value in sorted(known):
-        forms.setdefault(fold_value(value), []).append(value)
     out: dict[str, None] = {}
     for value in typed:
         for written in forms.get(fold_value(value)) or [value]:
