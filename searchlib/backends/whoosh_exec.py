@@ -76,6 +76,9 @@ _NO_VALUES: FloatArray = np.zeros(0)
 _SPARSE = 2
 #: Bytes of stored fields kept for documents recently shown.
 _STORED_BYTES = 4 * 2**20
+#: A union of more sparse parts than this is added up in one pass (see ``_sparse_union``);
+#: fewer are cheaper part by part.
+_FEW = 4
 #: Document frequencies kept per searcher.
 _TERMS_KEPT = 100_000
 _UINT64_MAX = np.uint64(np.iinfo(np.uint64).max)
@@ -458,6 +461,9 @@ class _Evaluator:
             return self.empty()
         out = []
         for parts in zip(*children, strict=True):
+            if self.scored and len(parts) > _FEW and all(r.is_sparse for r in parts):
+                out.append(_sparse_union(parts))
+                continue
             mask = parts[0].mask.copy()
             for part in parts[1:]:
                 mask |= part.mask
@@ -552,21 +558,19 @@ class _Evaluator:
                     mask[view.live_postings(leaf, fieldname, btext)[0]] = True
                 out.append(Result(mask))
                 continue
-            docs, total = self._weighted_frequencies(leaf, parts)
-            if not docs.size:
-                out.append(Result.sparse(n, _NO_DOCS, _NO_VALUES))
-                continue
-            values = scale * total * (BM25_K1 + 1) / (total + BM25_K1)
-            out.append(Result.sparse(n, docs, values))
+            docs, saturated, mask = self._saturated(leaf, parts)
+            out.append(Result(mask, docs=docs, values=saturated * scale))
         return out
 
-    def _weighted_frequencies(
+    def _saturated(
         self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
-    ) -> tuple[IntArray, FloatArray]:
-        """The documents of a word in ``leaf`` with its length-normalised frequencies summed
-        over its fields by weight (BM25F before saturation), cached: a word's sum depends only
-        on the segment, its deletions and the fields' average lengths, and the same words
-        come back (the feedback words of long queries most of all)."""
+    ) -> tuple[IntArray, FloatArray, BoolArray]:
+        """A word's documents in ``leaf``, their BM25F saturated frequencies (before idf and
+        boost: the length-normalised frequencies summed over its fields by weight, then
+        saturated) and their mask, cached: they depend only on the segment, its deletions
+        and the fields' average lengths, and the same words come back (the feedback words
+        of long queries most of all). The mask is shared: nodes above copy a mask before
+        they change it."""
         view = self.view
         key = (
             leaf.segid, "f", tuple(parts), leaf.deleted,
@@ -582,9 +586,9 @@ class _Evaluator:
             if docs.size:
                 found.append((docs, tfn * weight if weight != 1.0 else tfn))
         if not found:
-            result: tuple[IntArray, FloatArray] = (_NO_DOCS, _NO_VALUES)
+            docs, total = _NO_DOCS, _NO_VALUES
         elif len(found) == 1 or sum(d.size for d, _ in found) * _SPARSE < leaf.size:
-            result = _field_sums(found)
+            docs, total = _field_sums(found)
         else:
             # Adds up each document's fields in field order, as FieldsTerm does.
             dense = np.bincount(
@@ -593,8 +597,11 @@ class _Evaluator:
                 minlength=leaf.size,
             )
             docs = np.flatnonzero(dense).astype(np.int32)
-            result = (docs, np.asarray(dense[docs], dtype=np.float64))
-        cache.put(key, result, int(result[0].nbytes + result[1].nbytes) + 400)
+            total = np.asarray(dense[docs], dtype=np.float64)
+        mask = np.zeros(leaf.size, dtype=np.bool_)
+        mask[docs] = True
+        result = (docs, total * (BM25_K1 + 1) / (total + BM25_K1), mask)
+        cache.put(key, result, int(docs.nbytes + result[1].nbytes + mask.nbytes) + 400)
         return result
 
     def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
@@ -688,6 +695,19 @@ class _Evaluator:
                 assert total is not None
                 out.append(Result(mask, total * weight))
         return out
+
+
+def _sparse_union(parts: Sequence[Result]) -> Result:
+    """The union of many sparse results in one pass: ``bincount`` adds each document's
+    values in the parts' order, as adding them part by part does (the same sums, bit for
+    bit), without an array operation per part (a long query with feedback has 40)."""
+    size = parts[0].mask.size
+    all_docs = np.concatenate([r.docs for r in parts if r.docs is not None])
+    all_values = np.concatenate([r.values for r in parts if r.values is not None])
+    mask = np.bincount(all_docs, minlength=size).astype(np.bool_)
+    docs = np.flatnonzero(mask).astype(np.int32)
+    sums = np.bincount(all_docs, weights=all_values, minlength=size)
+    return Result(mask, docs=docs, values=np.asarray(sums[docs], dtype=np.float64))
 
 
 def _field_sums(found: list[tuple[IntArray, FloatArray]]) -> tuple[IntArray, FloatArray]:

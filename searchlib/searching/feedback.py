@@ -109,12 +109,14 @@ def relevance_model(
         ]
         if not pairs:
             continue
-        for term, count in Counter(term for _, term in pairs).items():
+        for term, count in Counter([term for _, term in pairs]).items():
             model[term] = model.get(term, 0.0) + score / total * count / len(pairs)
-        for word, term in pairs:
+        # Each distinct (word, term) once, in order of first use: a form's first use then
+        # comes first, as it would word by word.
+        for (word, term), count in Counter(pairs).items():
             forms = written.setdefault(term, {})
             folded = word.casefold()
-            forms[folded] = forms.get(folded, 0) + 1
+            forms[folded] = forms.get(folded, 0) + count
     return [
         FeedbackWord(term, weight, written[term])
         for term, weight in sorted(model.items(), key=lambda kv: (-kv[1], kv[0]))
