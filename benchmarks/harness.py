@@ -41,7 +41,14 @@ ADAPTERS = {
     "searchlib": "peer_searchlib",
     "tantivy-backend": "peer_searchlib_tantivy",
 }
-CATEGORIES = ("single", "two", "phrase", "facets")
+CATEGORIES = ("single", "two", "phrase", "facets", "long-nofeedback", "long")
+#: Long queries: the words of one title, at least this many (more than searchlib's
+#: ``SHORT_QUERY_WORDS``, so that its default ranks them by any word, with feedback).
+LONG_WORDS = 4
+#: Categories only engines with pseudo-relevance feedback answer (``Adapter.feedback``):
+#: searchlib's long queries without feedback, for its cost within one run. They run first,
+#: so that each way pays for the words it reads first (the typed words, the added ones).
+FEEDBACK_ONLY = ("long-nofeedback",)
 SOURCE_SUFFIXES = (".md", ".markdown", ".txt")
 #: Weights every engine gives its text fields (searchlib's FIELD_WEIGHTS (searchlib.schema)).
 BOOSTS = {"title": 3.0, "excerpt": 1.0, "related": 0.3}
@@ -123,7 +130,9 @@ def iter_documents(folder: Path, stats: dict[str, int] | None = None) -> Iterato
 
 @dataclass(frozen=True)
 class Query:
-    """One benchmark query: words (a phrase for ``phrase``), and filters for ``facets``."""
+    """One benchmark query: words (a phrase for ``phrase``; any of them for ``long`` and
+    ``long-nofeedback``, which engines rank by how many they hold), and filters for
+    ``facets``."""
 
     category: str
     words: tuple[str, ...]
@@ -133,6 +142,11 @@ class Query:
     @property
     def phrase(self) -> bool:
         return self.category == "phrase"
+
+    @property
+    def any_word(self) -> bool:
+        """Whether documents with any of the words match (long queries)."""
+        return self.category.startswith("long")
 
     def text(self) -> str:
         """The query in searchlib's (and most engines') syntax."""
@@ -158,7 +172,9 @@ def make_queries(folder: Path, per_category: int, seed: int) -> list[Query]:
     Words are plain ASCII words of three letters or more that are no stopword, so every
     engine's tokenizer sees the same word; two-word queries and phrases come from one title
     (a phrase from adjacent words), so they match something; facet queries add one topic and
-    the provider of the article the word came from.
+    the provider of the article the word came from; a long query is every usable word of a
+    title with at least :data:`LONG_WORDS` of them (natural questions on the real corpus,
+    word salad on a generated one), asked twice: ``long-nofeedback``, then ``long``.
     """
     from searchlib.analysis import stopwords
     from searchlib.documents import parse_file
@@ -194,11 +210,22 @@ def make_queries(folder: Path, per_category: int, seed: int) -> list[Query]:
                 return Query("facets", (word,), rng.choice(topics), provider)
             if category == "two" and len(set(usable)) >= 2:
                 return Query("two", tuple(rng.sample(sorted(set(usable)), 2)))
+            if category == "long" and len(set(usable)) >= LONG_WORDS:
+                return Query("long", tuple(dict.fromkeys(usable)))
             pairs = [(a, b) for a, b in itertools.pairwise(words) if a and b and a != b]
             if category == "phrase" and pairs:
                 return Query("phrase", rng.choice(pairs))
 
-    return [pick(category) for category in CATEGORIES for _ in range(per_category)]
+    picked = [
+        pick(category) for category in CATEGORIES if category not in FEEDBACK_ONLY
+        for _ in range(per_category)
+    ]
+    longs = [q for q in picked if q.category == "long"]
+    return [
+        *(q for q in picked if q.category != "long"),
+        *(Query("long-nofeedback", q.words) for q in longs),
+        *longs,
+    ]
 
 
 def save_queries(queries: list[Query], path: Path) -> None:
@@ -298,6 +325,8 @@ def run_phase(
         result["open_first_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         per: dict[str, tuple[list[float], list[int]]] = {c: ([], []) for c in CATEGORIES}
         for q in qs:
+            if q.category in FEEDBACK_ONLY and not getattr(adapter, "feedback", False):
+                continue
             t = time.perf_counter()
             outcome = adapter.query(q)
             elapsed = (time.perf_counter() - t) * 1000

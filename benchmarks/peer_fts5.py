@@ -35,10 +35,11 @@ RANK = f"bm25(fts, {BOOSTS['title']}, {BOOSTS['excerpt']}, {BOOSTS['related']})"
 
 
 def match_expression(query: Query) -> str:
-    """FTS5 query syntax: each word quoted (so no word is read as an operator), AND-ed."""
+    """FTS5 query syntax: each word quoted (so no word is read as an operator), AND-ed (OR-ed
+    for a long query)."""
     if query.phrase:
         return '"' + " ".join(query.words) + '"'
-    return " ".join(f'"{w}"' for w in query.words)
+    return (" OR " if query.any_word else " ").join(f'"{w}"' for w in query.words)
 
 
 class Adapter:

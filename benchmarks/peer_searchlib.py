@@ -19,6 +19,8 @@ from searchlib import Engine
 class Adapter:
     #: The engine of the index (None: searchlib's default, the Whoosh backend).
     backend: str | None = None
+    #: Long queries get pseudo-relevance feedback: ``long-nofeedback`` measures them without.
+    feedback = True
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
@@ -43,6 +45,7 @@ class Adapter:
             query.text(),
             topics=[query.topic] if query.topic else (),
             providers=[query.provider] if query.provider else (),
+            feedback="off" if query.category == "long-nofeedback" else "auto",
             limit=PAGE,
         )
         facets = {

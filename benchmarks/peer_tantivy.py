@@ -79,7 +79,8 @@ class Adapter:
         assert self.index is not None and self.searcher is not None
         searcher = self.searcher
         text = self.index.parse_query(
-            query.text(), TEXT_FIELDS, field_boosts=BOOSTS, conjunction_by_default=True
+            query.text(), TEXT_FIELDS, field_boosts=BOOSTS,
+            conjunction_by_default=not query.any_word,
         )
         full = self._filtered(text, query.topic, query.provider)
         result = searcher.search(full, PAGE, count=True)

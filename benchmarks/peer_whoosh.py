@@ -1,7 +1,8 @@
 """Whoosh as its tutorials show it (the same whoosh-reloaded 2.7.5 searchlib pins).
 
 ``StemmingAnalyzer`` text fields, one ``ix.writer()`` with default settings and one commit, a
-``MultifieldParser`` (AND of words, the same field boosts as searchlib), a new searcher per query
+``MultifieldParser`` (AND of words, OR for long queries; the same field boosts as searchlib), a
+new searcher per query
 (``with ix.searcher() as s``), ``hit.highlights()`` for title and excerpt, and ``groupedby``
 facets counted with ``sorting.Count`` (each facet with the other facet's filter only,
 disjunctive like searchlib).
@@ -18,7 +19,7 @@ from whoosh import query as wq
 from whoosh import sorting
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.qparser import MultifieldParser
+from whoosh.qparser import MultifieldParser, OrGroup
 
 
 def build_schema() -> Schema:
@@ -46,6 +47,7 @@ class Adapter:
     def __init__(self) -> None:
         self.ix: Any = None
         self.parser: MultifieldParser | None = None
+        self.any_parser: MultifieldParser | None = None
 
     def build(self, corpus: Path, index: Path) -> dict[str, Any]:
         stats: dict[str, int] = {}
@@ -69,10 +71,15 @@ class Adapter:
     def open(self, index: Path) -> None:
         self.ix = whoosh_index.open_dir(str(index))
         self.parser = MultifieldParser(list(BOOSTS), self.ix.schema, fieldboosts=dict(BOOSTS))
+        self.any_parser = MultifieldParser(
+            list(BOOSTS), self.ix.schema, fieldboosts=dict(BOOSTS), group=OrGroup
+        )
 
     def query(self, query: Query) -> Outcome:
         assert self.parser is not None
-        parsed = self.parser.parse(query.text())
+        parser = self.any_parser if query.any_word else self.parser
+        assert parser is not None
+        parsed = parser.parse(query.text())
         with self.ix.searcher() as searcher:
             results = searcher.search(
                 parsed, limit=PAGE, filter=_filter(query.topic, query.provider)
