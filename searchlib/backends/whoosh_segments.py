@@ -8,9 +8,10 @@ the commit; deletions in a segment only ever grow, so it is keyed by the segment
 number of deleted documents.
 
 Postings are decoded in bulk from the stored blocks of Whoosh's ``W3`` codec
-(``whoosh.codec.whoosh3``: each block of up to 512 postings (Whoosh writes 128) is a pickled, zlib-compressed
-tuple of delta-encoded document numbers, weights and values); a cumulative sum replaces
-Whoosh's generator ``delta_decode``. They go into :class:`PostingsCache`, bounded by bytes.
+(``whoosh.codec.whoosh3``: each block of up to 512 postings, 128 when Whoosh wrote it, is a
+pickled, zlib-compressed tuple of delta-encoded document numbers, weights and values); a
+cumulative sum replaces Whoosh's generator ``delta_decode``. They go into
+:class:`PostingsCache`, bounded by bytes.
 """
 
 from __future__ import annotations
