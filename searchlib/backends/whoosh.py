@@ -330,6 +330,7 @@ class WhooshBackend:
             self._cache = None
             self._view = None
             self._info = None
+            self._segments.close()
             self._ix.close()
 
     # -- writing -----------------------------------------------------------------------------

@@ -181,6 +181,12 @@ class Segments:
         #: repeats its first pass, and popular documents come back across searches.
         self.stored = PostingsCache(_STORED_BYTES)
 
+    def close(self) -> None:
+        """Forget every segment, closing the files read directly."""
+        for data in self.data.values():
+            data.close()
+        self.data.clear()
+
     def stored_fields(self, leaf: Leaf, docnum: int) -> dict[str, Any]:
         """The stored fields of a document of ``leaf`` (a copy: callers may change it)."""
         key = (leaf.segid, docnum)
@@ -206,7 +212,7 @@ class Segments:
         current = {leaf.segid for leaf in out}
         gone = [segid for segid in self.data if segid not in current]
         for segid in gone:
-            del self.data[segid]
+            self.data.pop(segid).close()
         self.postings.drop_segments(gone)
         self.stored.drop_segments(gone)
         return out
@@ -290,7 +296,10 @@ class View:
         key = (leaf.segid, "p", fieldname, btext)
         if values:
             entry = leaf.data.entries.pop((fieldname, btext), None)
-            found = read_postings(leaf.reader, fieldname, btext, values=True, info=entry)
+            found = read_postings(
+                leaf.reader, fieldname, btext, values=True, info=entry,
+                dictionary=leaf.data.dictionary(leaf.reader),
+            )
             if cache.get(key) is None:
                 plain = Postings(found.docs, found.weights)
                 cache.put(key, plain, plain.nbytes)
@@ -298,7 +307,10 @@ class View:
         found = cache.get(key)
         if found is None:
             entry = leaf.data.entries.pop((fieldname, btext), None)
-            found = read_postings(leaf.reader, fieldname, btext, info=entry)
+            found = read_postings(
+                leaf.reader, fieldname, btext, info=entry,
+                dictionary=leaf.data.dictionary(leaf.reader),
+            )
             cache.put(key, found, found.nbytes)
         assert isinstance(found, Postings)
         return found

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.util.numeric import byte_to_length
 
 from .whoosh_facets import FIELD_SEP, TOPIC_SEP
+from .whoosh_terms import TermDictionary
 
 IntArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
@@ -75,15 +76,20 @@ EMPTY_POSTINGS = Postings(_EMPTY_INTS, _EMPTY_FLOATS)
 
 
 def read_postings(
-    segreader: Any, fieldname: str, btext: bytes, values: bool = False, info: Any = None
+    segreader: Any,
+    fieldname: str,
+    btext: bytes,
+    values: bool = False,
+    info: Any = None,
+    dictionary: TermDictionary | None = None,
 ) -> Postings:
     """Decode every posting of ``fieldname:btext`` in one segment reader (empty if absent);
-    ``info`` is the term's entry when the caller has just looked it up."""
+    ``info`` is the term's entry when the caller has just looked it up; ``dictionary`` the
+    segment's, when it can be read directly (else Whoosh's reader is used)."""
     terms = segreader._terms  # W3TermsReader
     if info is None:
-        try:
-            info = terms.term_info(fieldname, btext)
-        except Exception:  # TermNotFound, or a field that this segment does not index
+        info = lookup(segreader, dictionary, fieldname, btext)
+        if info is None:
             return EMPTY_POSTINGS
     if info.is_inlined():
         ids, weights, vals = info.inlined_postings()
@@ -97,7 +103,10 @@ def read_postings(
     offset, length = info.extent()
     if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
         (length,) = length
-    raw = terms._postfile.get(offset, length)
+    if dictionary is not None:
+        raw = dictionary.postings(offset, length)
+    else:
+        raw = terms._postfile.get(offset, length)
     if raw[:4] != WHOOSH3_HEADER_MAGIC:
         raise pickle.UnpicklingError(f"bad postings header for {fieldname}:{btext!r}")
     stream = io.BytesIO(raw)
@@ -159,6 +168,19 @@ def _binint(data: bytes, at: int) -> tuple[int, int]:
 # Opcodes of the pickles (protocol 2) that hold a block: (ids, weights, values).
 _MARK, _TUPLE, _BINPUT, _LONG_BINPUT = 0x28, 0x74, 0x71, 0x72
 _BININT1, _BININT2, _BININT, _BINFLOAT, _NONE = 0x4B, 0x4D, 0x4A, 0x47, 0x4E
+
+
+def lookup(
+    segreader: Any, dictionary: TermDictionary | None, fieldname: str, btext: bytes
+) -> Any:
+    """The term's ``W3TermInfo`` in one segment, or None when the segment lacks it."""
+    if dictionary is not None:
+        entry = dictionary.entry(fieldname, btext)
+        return None if entry is None else W3TermInfo.from_bytes(entry)
+    try:
+        return segreader._terms.term_info(fieldname, btext)
+    except Exception:  # TermNotFound, or a field that this segment does not index
+        return None
 
 
 def _ids_and_weights(
@@ -342,6 +364,20 @@ class SegmentData:
     #: statistics come first (for its idf), then its postings, and each lookup in Whoosh's
     #: hash table of terms costs several reads.
     entries: dict[tuple[str, bytes], Any] = field(default_factory=dict)
+    #: The segment's term dictionary read directly (False: not tried yet).
+    _dictionary: TermDictionary | bool | None = False
+
+    def dictionary(self, segreader: Any) -> TermDictionary | None:
+        """The segment's :class:`TermDictionary` (None: its layout is read through Whoosh)."""
+        if self._dictionary is False:
+            self._dictionary = TermDictionary.of(segreader)
+        return self._dictionary  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Close the segment file this data reads directly, if any."""
+        if isinstance(self._dictionary, TermDictionary):
+            self._dictionary.close()
+        self._dictionary = False
 
     def term_info(self, segreader: Any, fieldname: str, btext: bytes) -> tuple[int, float]:
         """How many documents of the segment hold the term, and how often it occurs there
@@ -349,9 +385,8 @@ class SegmentData:
         key = (fieldname, btext)
         found = self.term_infos.get(key)
         if found is None:
-            try:
-                info = segreader._terms.term_info(fieldname, btext)
-            except Exception:  # TermNotFound, or a field that this segment does not index
+            info = lookup(segreader, self.dictionary(segreader), fieldname, btext)
+            if info is None:
                 found = (0, 0.0)
             else:
                 found = (int(info.doc_frequency()), float(info.weight()))

@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 
 from searchlib.backends.base import Execution
 from searchlib.backends.whoosh import WhooshBackend
+from searchlib.backends.whoosh_codec import POSTINGS_PER_BLOCK
 from searchlib.backends.whoosh_segments import read_postings
+from searchlib.backends.whoosh_terms import TermDictionary
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
 from searchlib.records import Record
 from searchlib.schema import FACETS, SORTS, Sort
@@ -288,13 +290,20 @@ def test_chosen_plans_give_what_whoosh_matchers_give(
         assert new.total > 0
 
 
-def test_postings_decode_like_whoosh_matchers(index: WhooshBackend) -> None:
-    """Every term of a field decodes, block by block, to what Whoosh's matcher walks."""
+@pytest.mark.parametrize("direct", [True, False], ids=["pread", "whoosh-reader"])
+def test_postings_decode_like_whoosh_matchers(index: WhooshBackend, direct: bool) -> None:
+    """Every term of three fields decodes, block by block, to what Whoosh's matcher walks,
+    whether the segment file is read directly or through Whoosh's reader (``kind`` has
+    lists of several blocks; rare words, gaps of more than a byte)."""
     searcher, _ = index._current()
     checked = long = wide = 0
     for segreader, _ in searcher.reader().leaf_readers():
-        for btext in list(segreader.lexicon("title")):
-            matcher = segreader._terms.matcher("title", btext, segreader.schema["title"].format)
+        dictionary = TermDictionary.of(segreader) if direct else None
+        assert (dictionary is not None) == direct
+        for field, btext in [(f, b) for f in ("title", "excerpt", "kind")
+                             for b in segreader.lexicon(f)]:
+            fmt = segreader.schema[field].format
+            matcher = segreader._terms.matcher(field, btext, fmt)
             docs, weights, values = [], [], []
             while matcher.is_active():
                 docs.append(matcher.id())
@@ -302,14 +311,60 @@ def test_postings_decode_like_whoosh_matchers(index: WhooshBackend) -> None:
                 values.append(matcher.value())
                 matcher.next()
             for with_values in (True, False):
-                postings = read_postings(segreader, "title", btext, values=with_values)
+                postings = read_postings(
+                    segreader, field, btext, values=with_values, dictionary=dictionary
+                )
                 assert postings.docs.tolist() == docs
                 assert postings.weights.tolist() == weights
-                assert list(postings.values or ()) == (values if with_values else [])
+                if field != "kind":  # no positions: values are never read there
+                    assert list(postings.values or ()) == (values if with_values else [])
             checked += 1
-            long += len(docs) > 128  # several blocks
+            long += len(docs) > POSTINGS_PER_BLOCK  # several blocks
             wide += bool(np.any(np.diff(docs) >= 256))  # gaps that pickle as BININT2
-    assert checked > 50 and long > 5 and wide > 5
+    assert checked > 50 and long >= 2 and wide > 5
+
+
+def _whoosh_entry(terms: object, fieldname: str, btext: bytes) -> bytes | None:
+    """The entry Whoosh's own hash table reader gives for a term, or None."""
+    if fieldname not in terms._fieldmap:  # type: ignore[attr-defined]
+        return None
+    key = terms._keycoder(fieldname, btext)  # type: ignore[attr-defined]
+    return terms._tindex.get(key)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_the_term_dictionary_reads_what_whoosh_reads(index: WhooshBackend) -> None:
+    """Every term's entry, read from the segment file with ``pread``, is the bytes Whoosh's
+    hash table reader gives; terms a segment lacks are None (a longer word, an unknown
+    field); so are all the keys that share a hash table slot chain with present ones."""
+    searcher, _ = index._current()
+    for segreader, _ in searcher.reader().leaf_readers():
+        dictionary = TermDictionary.of(segreader)
+        assert dictionary is not None
+        terms = segreader._terms
+        keys = [key for key, _ in terms.items()]
+        assert len(keys) > 100
+        for fieldname, btext in keys:
+            entry = dictionary.entry(fieldname, btext)
+            assert entry is not None
+            assert entry == _whoosh_entry(terms, fieldname, btext)
+            assert dictionary.entry(fieldname, btext + b"~") is None
+        assert dictionary.entry("no such field", b"virus") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fieldname=st.sampled_from([*TEXT, "spell", "id", "nothing"]), btext=st.binary(max_size=12)
+)
+def test_any_key_reads_as_whoosh_reads_it(
+    index: WhooshBackend, fieldname: str, btext: bytes
+) -> None:
+    searcher, _ = index._current()
+    for segreader, _ in searcher.reader().leaf_readers():
+        dictionary = TermDictionary.of(segreader)
+        assert dictionary is not None
+        assert dictionary.entry(fieldname, btext) == _whoosh_entry(
+            segreader._terms, fieldname, btext
+        )
 
 
 GAPS = st.one_of(st.integers(1, 255), st.integers(256, 65_535), st.integers(65_536, 2**22))
