@@ -235,6 +235,7 @@ class View:
         self._df: dict[tuple[str, bytes], int] = {}
         self._bytes: dict[tuple[str, str], bytes | None] = {}
         self._avg: dict[str, float] = {}
+        self._norms: dict[str, FloatArray] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
 
     # -- statistics (Whoosh's: deleted documents count until merged away) ---------------------
@@ -325,10 +326,23 @@ class View:
         if found is None:
             docs, weights = self.live_postings(leaf, fieldname, btext)
             lengths = leaf.data.field_lengths(leaf.reader, fieldname)
-            length = LENGTHS[lengths[docs]] if lengths is not None else 1.0
-            found = (docs, weights / (1 - BM25_B + BM25_B * length / avg))
+            if lengths is None:
+                found = (docs, weights / (1 - BM25_B + BM25_B * 1.0 / avg))
+            else:
+                found = (docs, weights / self.norms(fieldname)[lengths[docs]])
             cache.put(key, found, int(docs.nbytes + found[1].nbytes) + 400)
         return found  # type: ignore[no-any-return]
+
+    def norms(self, fieldname: str) -> FloatArray:
+        """BM25's length norm ``1 - b + b * length / average`` of each of the 256 length
+        bytes of ``fieldname``: a term's frequencies are divided by ``norms[length byte]``,
+        the same numbers as computing it per posting."""
+        found = self._norms.get(fieldname)
+        if found is None:
+            found = self._norms[fieldname] = (
+                1 - BM25_B + BM25_B * LENGTHS / self.avg_length(fieldname)
+            )
+        return found
 
     def live_postings(
         self, leaf: Leaf, fieldname: str, btext: bytes

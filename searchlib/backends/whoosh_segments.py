@@ -111,8 +111,8 @@ def read_postings(
         raise pickle.UnpicklingError(f"bad postings header for {fieldname}:{btext!r}")
     stream = io.BytesIO(raw)
     position = 4
-    docs_parts: list[npt.NDArray[np.int64]] = []
-    weight_parts: list[npt.NDArray[np.float64]] = []
+    docs_parts: list[IntArray] = []
+    weight_parts: list[npt.NDArray[np.float32]] = []
     values_out: list[bytes] = []
     last_block = False
     while not last_block:
@@ -128,26 +128,28 @@ def read_postings(
         parsed = None if values else _ids_and_weights(data, count)
         if parsed is None:
             ids, weights, vals = pickle.loads(data)
-            deltas = np.asarray(ids, dtype=np.int64)
+            deltas = np.array(ids, dtype=np.int32)
             if weights is None:
-                block_weights = np.ones(count)
+                block_weights = np.ones(count, dtype=np.float32)
             elif isinstance(weights, float):
-                block_weights = np.full(count, weights)
+                block_weights = np.full(count, weights, dtype=np.float32)
             else:
-                block_weights = np.asarray(weights, dtype=np.float64)
+                block_weights = np.array(weights, dtype=np.float32)
             if values:
                 values_out.extend(vals if isinstance(vals, tuple) else [b""] * count)
         else:
-            deltas, block_weights = parsed
-        # A block's document numbers are delta-encoded from 0 (whoosh.util.delta_encode).
-        docs_parts.append(np.cumsum(deltas))
+            deltas = parsed[0].astype(np.int32)
+            block_weights = parsed[1].astype(np.float32)
+        # A block's document numbers are delta-encoded from 0 (whoosh.util.delta_encode);
+        # they are document numbers of one segment, so they fit in 32 bits.
+        docs_parts.append(np.cumsum(deltas, out=deltas))
         weight_parts.append(block_weights)
         position = end
-    return Postings(
-        np.concatenate(docs_parts).astype(np.int32),
-        np.concatenate(weight_parts).astype(np.float32),
-        tuple(values_out) if values else None,
-    )
+    if len(docs_parts) == 1:  # most terms: no copy
+        docs, weights_out = docs_parts[0], weight_parts[0]
+    else:
+        docs, weights_out = np.concatenate(docs_parts), np.concatenate(weight_parts)
+    return Postings(docs, weights_out, tuple(values_out) if values else None)
 
 
 def _binint(data: bytes, at: int) -> tuple[int, int]:
