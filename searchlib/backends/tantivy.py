@@ -30,11 +30,12 @@ How it reads the protocol:
 - **Facets** are terms aggregations over fast fields (topic, provider, kind, and a ``day``
   column of ``YYYY-MM-DD`` UTC publication days); filters are term-set and range queries over
   the same fields, scoring nothing.
-- **Term statistics** (``term_stats``). Live document frequencies come from counting queries (tantivy's own
-  document frequencies still count deleted documents until a merge). tantivy keeps no total
-  frequency of a term that Python can read, so each document also indexes, in the hidden
-  ``tf`` field, one token ``field␁term␁count`` for every term it holds more than once: a term's
-  total frequency is its document frequency plus what those tokens add.
+- **Term statistics** (``term_stats``). Live document frequencies come from counting
+  queries (tantivy's own document frequencies still count deleted documents until a merge).
+  tantivy keeps no total frequency of a term that Python can read, so each document also
+  indexes, in the hidden ``tf`` field, one token ``field␁term␁count`` for every term it holds
+  more than once: a term's total frequency is its document frequency plus what those tokens
+  add (and BM25F reads a document's frequencies from the same tokens).
 - **Writes** are one tantivy commit: atomic, since ``meta.json`` (which names the segments)
   is replaced by a rename once every segment file is written and ``fdatasync`` ed; tantivy does
   not sync the folder after that rename, so this backend does, before ``write`` returns. A
@@ -108,7 +109,7 @@ _TF_SEPARATOR = "\x01"
 LENGTH_FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, COMPLETION_FIELD)
 #: How many of tantivy's best documents a relevance search re-scores with BM25F (at least the
 #: requested window; every match when there are no more).
-RESCORED = 200
+RESCORED = 50
 #: Bits of a float32 score that hold an integer exactly: the term frequencies of the fields
 #: one counting search decodes must fit in them together.
 _SCORE_BITS = 24
@@ -376,6 +377,8 @@ class TantivyBackend:
         #: Serialises writes in this process; searches go on during a write.
         self._write_lock = threading.Lock()
         self._opstamp = 0  # the last commit's, for an index in memory
+        #: ``meta.json``'s (inode, mtime, ctime, size) when last read, and its opstamp.
+        self._meta_seen: tuple[tuple[int, int, int, int], int] | None = None
         self._current_searcher: _Searcher | None = None
         self._closed = False
 
@@ -562,11 +565,20 @@ class TantivyBackend:
         that commits of other processes count."""
         if self._folder is None:
             return self._opstamp
+        path = self._folder / "meta.json"
         try:
-            meta = json.loads((self._folder / "meta.json").read_text(encoding="utf-8"))
-            return int(meta["opstamp"])
+            # Every search asks: the file is parsed again only when it was replaced (tantivy
+            # renames a new one into place, so its inode and times change).
+            status = path.stat()
+            signature = (status.st_ino, status.st_mtime_ns, status.st_ctime_ns, status.st_size)
+            known = self._meta_seen
+            if known is not None and known[0] == signature:
+                return known[1]
+            opstamp = int(json.loads(path.read_text(encoding="utf-8"))["opstamp"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise damaged(self.location, exc) from exc
+        self._meta_seen = (signature, opstamp)
+        return opstamp
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -722,7 +734,9 @@ class TantivyBackend:
         query = self._compile(current, plan)
         scored = sort == "relevance" and bool(p.positive_leaves(plan))
         filtered = self._filtered(query, filters)
-        if scored and limit:
+        if scored and limit and any(
+            isinstance(leaf, p.Words) and len(leaf.terms) == 1 for leaf in p.positive_leaves(plan)
+        ):
             total, window = self._rescored_window(current, plan, filtered, offset, limit)
         else:
             total, window = self._window(searcher, filtered, sort, scored, offset, limit)
@@ -798,23 +812,21 @@ class TantivyBackend:
         order.
 
         tantivy ranks on its own BM25 per field (weighted, with one idf a word, see
-        :meth:`_term`); its best ``max(offset + limit, RESCORED)`` documents, and every document
-        tying with the last of them, are scored again exactly with BM25F (:meth:`_bm25f`),
+        :meth:`_term`); its best ``max(offset + limit, RESCORED)`` documents are scored again
+        exactly with BM25F (:meth:`_bm25f`),
         then ordered on score, newer first, then the id's hash. When a query has no more
         matches than that, every match is re-scored and the order is exactly BM25F's; beyond,
         a document tantivy ranks outside the candidates stays below them.
         """
         searcher = current.searcher
         need = offset + limit
-        size = max(need, RESCORED)
-        while True:
-            result = searcher.search(query, limit=size, count=True)
-            hits = result.hits
-            if len(hits) < size or hits[-1][0] != hits[size - 1][0]:
-                break
-            size *= 4
+        # No wider window for documents tying with the last candidate (tantivy's scores tie
+        # often: lengths are quantised to a byte): tantivy breaks such ties by address, the
+        # same way for every page of one commit, so pages within the candidates are windows
+        # of one order.
+        result = searcher.search(query, limit=max(need, RESCORED), count=True)
         total = _total(result)
-        addresses = [address for _, address in hits]
+        addresses = [address for _, address in result.hits]
         if not addresses:
             return total, []
         ties = searcher.fast_field_values("tiebreak", addresses)
@@ -833,17 +845,21 @@ class TantivyBackend:
         reference backend scores it.
 
         Each leaf is evaluated over these documents only, by a search restricted to them
-        (their ``tiebreak`` keys): a one-word leaf reads each field's term frequency exactly
+        (their ``tiebreak`` keys; called only for plans with a one-word leaf, since the others
+        score as tantivy does already): a one-word leaf reads each field's term frequency exactly
         (:meth:`_frequencies`), then weights, length-normalises (lengths are fast fields) and
         saturates them once; a phrase, prefix or fuzzy leaf keeps tantivy's score of its
         query. ``All``/``Any`` add their matching children's scores, ``Boost`` multiplies,
         ``Exclude`` scores as its positive part.
         """
         position = {(a.segment_ord, a.doc): i for i, a in enumerate(addresses)}
-        restriction = tantivy.Query.const_score_query(
-            tantivy.Query.term_set_query(self._schema, "tiebreak", list(dict.fromkeys(keys))),
-            0.0,
-        )
+        # One term query a key, not a term-set query: tantivy's walks the whole dictionary
+        # of the field (one term a document), ten times slower for a few hundred keys.
+        restriction = tantivy.Query.const_score_query(tantivy.Query.boolean_query([
+            (tantivy.Occur.Should,
+             tantivy.Query.term_query(self._schema, "tiebreak", key, index_option="basic"))
+            for key in dict.fromkeys(keys)
+        ]), 0.0)
         scope = _Candidates(current, addresses, position, restriction)
         _, scores = self._evaluate(scope, plan, {})
         return [float(score) for score in scores]
@@ -999,8 +1015,8 @@ class TantivyBackend:
         out: dict[str, Mapping[str, int]] = {}
         for name in names:
             buckets = result.get(name, {}).get("buckets", [])
-            counts = {str(b["key"]): int(b["doc_count"]) for b in buckets if b["doc_count"]}
-            out[name] = dict(sorted(counts.items(), key=lambda vc: (-vc[1], vc[0])))
+            # In no order: the pipeline picks the top values itself.
+            out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets if b["doc_count"]}
         return out
 
     # -- compiling plans ---------------------------------------------------------------------
