@@ -134,6 +134,16 @@ def _encode(term: str) -> str:
         else term
 
 
+def _joined(terms: list[str]) -> str:
+    """``terms`` as the text of a :data:`TOKENIZER` field: one regular expression over all of
+    them, not one a term (a third of the writer's Python time went to encoding terms one by
+    one, and a term holding whitespace is rare)."""
+    joined = "\x00".join(terms)
+    if _SPACE.search(joined):
+        return " ".join(_encode(term) for term in terms)
+    return joined.replace("\x00", " ")
+
+
 def _decode(token: str) -> str:
     """The term a token of :data:`TOKENIZER` stands for."""
     if not any(ord(c) >= _PRIVATE for c in token):
@@ -527,7 +537,7 @@ class TantivyBackend:
                 ]
             lengths[name] = len(terms)
             if terms:
-                doc.add_text(name, " ".join(_encode(term) for term in terms))
+                doc.add_text(name, _joined(terms))
         if repeated:
             doc.add_text(TF_FIELD, " ".join(repeated))
         completions = completion_terms(record.title, self.language)
