@@ -62,7 +62,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import tantivy
 
 from .. import plan as p
@@ -325,8 +324,10 @@ class _Searcher:
         return self._averages.get(field, 1.0)
 
 
-#: Which candidates match a plan node, and their scores.
-_Evaluated = tuple[np.ndarray[Any, np.dtype[np.bool_]], np.ndarray[Any, np.dtype[np.float64]]]
+#: The candidates a plan node matches (by index), each with its score. Plain dicts, not numpy
+#: arrays: there are a few dozen candidates, and numpy would add 14 MB and 70 ms to a process
+#: that searches a tantivy index.
+_Evaluated = dict[int, float]
 
 
 class _Candidates:
@@ -342,16 +343,14 @@ class _Candidates:
         self.position = position
         #: Matches these documents (and, rarely, another with the same key), scoring 0.
         self.restriction = restriction
-        self._lengths: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        self._lengths: dict[str, list[int]] = {}
 
-    def lengths(self, field: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    def lengths(self, field: str) -> list[int]:
         """Each candidate's length of ``field``, read from its fast field once."""
         found = self._lengths.get(field)
         if found is None:
             values = self.current.searcher.fast_field_values(_length_column(field), self.addresses)
-            found = self._lengths[field] = np.array(
-                [value or 0 for value in values], dtype=np.float64
-            )
+            found = self._lengths[field] = [int(value or 0) for value in values]
         return found
 
 
@@ -871,40 +870,39 @@ class TantivyBackend:
             for key in dict.fromkeys(keys)
         ]), 0.0)
         scope = _Candidates(current, addresses, position, restriction)
-        _, scores = self._evaluate(scope, plan, {})
-        return [float(score) for score in scores]
+        scores = self._evaluate(scope, plan, {})
+        return [scores.get(i, 0.0) for i in range(len(addresses))]
 
     def _evaluate(
         self, scope: _Candidates, plan: p.Plan, memo: dict[p.Plan, _Evaluated],
     ) -> _Evaluated:
-        """Which candidates match ``plan``, and their scores (meaningful where they match)."""
+        """The candidates ``plan`` matches, with their scores."""
         found = memo.get(plan)
         if found is not None:
             return found
-        n = len(scope.addresses)
         if isinstance(plan, p.Everything):
-            found = (np.ones(n, dtype=np.bool_), np.zeros(n))
+            found = dict.fromkeys(range(len(scope.addresses)), 0.0)
         elif isinstance(plan, p.Words) and len(plan.terms) == 1:
             found = self._word(scope, plan.terms[0], _check_fields(plan.fields))
         elif isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
             found = self._leaf(scope, plan)
         elif isinstance(plan, (p.All, p.Any)):
-            if not plan.children:
-                found = (np.zeros(n, dtype=np.bool_), np.zeros(n))
-            else:
-                parts = [self._evaluate(scope, child, memo) for child in plan.children]
-                if isinstance(plan, p.All):
-                    match = np.logical_and.reduce([m for m, _ in parts])
-                else:
-                    match = np.logical_or.reduce([m for m, _ in parts])
-                found = (match, np.sum([np.where(m, v, 0.0) for m, v in parts], axis=0))
+            parts = [self._evaluate(scope, child, memo) for child in plan.children]
+            found = {}
+            if isinstance(plan, p.All) and parts:
+                common = set(parts[0]).intersection(*parts[1:])
+                found = {i: sum(part[i] for part in parts) for i in sorted(common)}
+            elif isinstance(plan, p.Any):
+                for part in parts:
+                    for i, score in part.items():
+                        found[i] = found.get(i, 0.0) + score
         elif isinstance(plan, p.Exclude):
-            match, score = self._evaluate(scope, plan.positive, memo)
-            excluded, _ = self._evaluate(scope, plan.excluded, memo)
-            found = (match & ~excluded, score)
+            positive = self._evaluate(scope, plan.positive, memo)
+            excluded = self._evaluate(scope, plan.excluded, memo)
+            found = {i: score for i, score in positive.items() if i not in excluded}
         elif isinstance(plan, p.Boost):
-            match, score = self._evaluate(scope, plan.child, memo)
-            found = (match, score * plan.factor)
+            child = self._evaluate(scope, plan.child, memo)
+            found = {i: score * plan.factor for i, score in child.items()}
         else:
             raise TypeError(f"not a plan node: {plan!r}")
         memo[plan] = found
@@ -912,19 +910,23 @@ class TantivyBackend:
 
     def _leaf(self, scope: _Candidates, plan: p.Words | p.Prefix | p.Fuzzy) -> _Evaluated:
         """A leaf scored by tantivy: its query's score in each candidate it matches."""
-        n = len(scope.addresses)
-        match = np.zeros(n, dtype=np.bool_)
-        score = np.zeros(n)
         query = tantivy.Query.boolean_query([
             (tantivy.Occur.Must, self._compile(scope.current, plan)),
             (tantivy.Occur.Must, scope.restriction),
         ])
-        for value, address in scope.current.searcher.search(query, limit=n, count=False).hits:
-            at = scope.position.get((address.segment_ord, address.doc))
-            if at is not None:
-                match[at] = True
-                score[at] = value
-        return match, score
+        return {
+            at: float(value) for at, value in self._restricted(scope, query) if at is not None
+        }
+
+    @staticmethod
+    def _restricted(
+        scope: _Candidates, query: tantivy.Query
+    ) -> Iterator[tuple[int | None, float]]:
+        """The candidates (their index; None for another document with the same key) a
+        query restricted to them finds, with their scores."""
+        hits = scope.current.searcher.search(query, limit=len(scope.addresses), count=False).hits
+        for value, address in hits:
+            yield scope.position.get((address.segment_ord, address.doc)), value
 
     def _word(self, scope: _Candidates, term: str, fields: tuple[str, ...]) -> _Evaluated:
         """One word in any of ``fields``: BM25F over the candidates.
@@ -934,28 +936,34 @@ class TantivyBackend:
         divided by ``1 - b + b * length / average`` and weighted, the fields' sum saturated
         once: ``idf * tfn * (k1 + 1) / (tfn + k1)``.
         """
-        current, n = scope.current, len(scope.addresses)
+        current = scope.current
         token = _encode(term)
         dfs = {name: current.searcher.doc_freq(name, token) for name in fields}
         present = tuple(name for name in fields if dfs[name])
         if not present:
-            return np.zeros(n, dtype=np.bool_), np.zeros(n)
+            return {}
         idf = _idf(max(dfs.values()), current.documents())
-        tfn = np.zeros(n)
-        for name, tf in self._frequencies(scope, token, present).items():
-            weighted = FIELD_WEIGHTS.get(name, 1.0) * tf
+        tfn: dict[int, float] = {}
+        for name, frequencies in self._frequencies(scope, token, present).items():
+            weight = FIELD_WEIGHTS.get(name, 1.0)
             if name == KEYWORD_FIELD:  # one term a document: its length is 1, as the average
-                tfn += weighted
+                for i, tf in frequencies.items():
+                    tfn[i] = tfn.get(i, 0.0) + weight * tf
                 continue
             average = current.average_length(name)
-            tfn += weighted / ((1 - BM25_B) + BM25_B * scope.lengths(name) / average)
-        match = tfn > 0
-        return match, np.where(match, idf * tfn * (BM25_K1 + 1) / (tfn + BM25_K1), 0.0)
+            lengths = scope.lengths(name)
+            for i, tf in frequencies.items():
+                norm = (1 - BM25_B) + BM25_B * lengths[i] / average
+                tfn[i] = tfn.get(i, 0.0) + weight * tf / norm
+        return {
+            i: idf * value * (BM25_K1 + 1) / (value + BM25_K1)
+            for i, value in tfn.items() if value > 0
+        }
 
     def _frequencies(
         self, scope: _Candidates, token: str, fields: tuple[str, ...]
-    ) -> dict[str, np.ndarray[Any, np.dtype[np.float64]]]:
-        """The frequency of ``token`` in each of ``fields`` for every candidate.
+    ) -> dict[str, dict[int, int]]:
+        """The frequency of ``token`` in each of ``fields`` for the candidates holding it.
 
         A counting search scores each document ``tf * 2**offset`` summed over the fields it
         reads: ``1`` for holding the term, plus ``count - 1`` for its ``tf`` token
@@ -963,7 +971,7 @@ class TantivyBackend:
         largest count in the dictionary says how many bits a field needs, and the fields are
         packed into as few searches as keep the sum an exact float32 integer.
         """
-        current, n = scope.current, len(scope.addresses)
+        current = scope.current
         clauses: dict[str, list[tuple[tantivy.Query, int]]] = {}
         bits: dict[str, int] = {}
         for name in fields:
@@ -985,7 +993,7 @@ class TantivyBackend:
                 used = 0
             groups[-1].append(name)
             used += bits[name]
-        out: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        out: dict[str, dict[int, int]] = {}
         for group in groups:
             offsets: dict[str, int] = {}
             should: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -1002,14 +1010,12 @@ class TantivyBackend:
                 (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
                 (tantivy.Occur.Must, scope.restriction),
             ])
-            packed = np.zeros(n, dtype=np.int64)
-            for value, address in current.searcher.search(query, limit=n, count=False).hits:
-                at = scope.position.get((address.segment_ord, address.doc))
-                if at is not None:
-                    packed[at] = round(value)
+            packed = {at: round(value) for at, value in self._restricted(scope, query)
+                      if at is not None}
             for name in group:
-                mask = (1 << bits[name]) - 1
-                out[name] = ((packed >> offsets[name]) & mask).astype(np.float64)
+                mask, shift = (1 << bits[name]) - 1, offsets[name]
+                fields_tf = ((at, (value >> shift) & mask) for at, value in packed.items())
+                out[name] = {at: tf for at, tf in fields_tf if tf}
         return out
 
     def _facet_counts(
