@@ -491,11 +491,21 @@ class TantivyBackend:
                 self._current_searcher = None
 
     def _writer(self) -> tantivy.IndexWriter:
-        """tantivy's writer, waiting up to ``lock_timeout`` for another writer to finish."""
+        """tantivy's writer, waiting up to ``lock_timeout`` for another writer to finish.
+
+        Once the lock is held, files that no commit names are removed: a writer killed during
+        its commit can leave a deletion file (``SEGMENT.OPSTAMP.del``) written but never
+        committed, and the next writer, counting operations from the same last commit, would
+        fail to create a file of the same name (tantivy collects such files only after a
+        commit). No reader uses them: searches only open the segments of a commit.
+        """
         deadline = time.monotonic() + max(self.lock_timeout, 0.0)
         while True:
             try:
-                return self._index.writer(_WRITER_HEAP, 1)
+                writer = self._index.writer(_WRITER_HEAP, 1)
+                if self._folder is not None:
+                    writer.garbage_collect_files()
+                return writer
             except ValueError as exc:
                 if "LockBusy" not in str(exc):
                     raise

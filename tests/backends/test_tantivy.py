@@ -218,6 +218,29 @@ def test_top_10_agrees_with_the_whoosh_backend(tmp_path: Path) -> None:
             assert ours == theirs, text
 
 
+def test_a_deletion_file_left_by_a_killed_writer_is_collected(tmp_path: Path) -> None:
+    """A writer killed during its commit can leave ``SEGMENT.OPSTAMP.del`` written (and listed
+    in ``.managed.json``) but not committed; the next writer reaches the same opstamp and
+    must not fail to create the file (the crash test met this once in 20 kills)."""
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Alpha"), record("b", "Beta")], [])
+    folder = tmp_path / "tantivy"
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    segment = meta["segments"][0]["segment_id"].replace("-", "")
+    # Replacing "a" is a deletion, an addition and a commit: opstamps 4, 5 and 6.
+    stale = f"{segment}.{meta['opstamp'] + 3}.del"
+    (folder / stale).write_bytes(b"left by a killed writer")
+    managed = json.loads((folder / ".managed.json").read_text(encoding="utf-8"))
+    (folder / ".managed.json").write_text(json.dumps([*managed, stale]), encoding="utf-8")
+    backend.close()
+    reopened = TantivyBackend.open(tmp_path, "english")
+    reopened.write([record("a", "Alpha 2")], [])
+    assert sorted(r.title for r in reopened.records()) == ["Alpha 2", "Beta"]
+    committed = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert committed["opstamp"] == meta["opstamp"] + 3
+    reopened.close()
+
+
 def test_searches_go_on_during_a_write(tmp_path: Path) -> None:
     backend = TantivyBackend.create(tmp_path, "english")
     backend.write([record("a", "Alpha")], [])
