@@ -379,9 +379,9 @@ def test_repeated_words_are_counted_exactly(tmp_path: Path) -> None:
 def test_a_window_smaller_than_the_matches_is_rescored_alone(
     both_news: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # With RESCORED at 1 a page of 2 re-scores only tantivy's best 2 documents (and any tying
-    # with the second): the total is still every match, and here (tantivy's own order is
-    # already BM25F-like) the page is the first 2 of the full order, with the same scores.
+    # With RESCORED at 1 a page of 2 re-scores only tantivy's best 2 documents: the total is
+    # still every match, and here (tantivy's own order is already BM25F-like) the page is the
+    # first 2 of the full order, with the same scores.
     _, tantivy = both_news
     plan = Any((_words("facial"), _words("camera"), _words("polic")))
     every = tantivy.execute(plan, Filters(), {}, "relevance", 0, 1000)
