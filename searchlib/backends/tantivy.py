@@ -9,24 +9,33 @@ its index in the field's term list, as in the reference backend, so phrases agre
 
 How it reads the protocol:
 
-- **Scores.** BM25 per field (tantivy's own, Lucene's idf), each field's score multiplied by
-  its weight (:data:`~searchlib.schema.FIELD_WEIGHTS`, 1 for the plain fields and ``kind``) and
-  the fields' scores added: a word found in title and excerpt saturates once per field, where
-  the Whoosh backend's BM25F saturates once per word. ``Prefix`` and ``Fuzzy`` expand through
-  the term dictionary and add up the scores of the terms they reach, as the reference does.
+- **Scores.** BM25F, as the reference backend computes it: a word's frequency in each field
+  is divided by ``1 - b + b * length / average``, weighted
+  (:data:`~searchlib.schema.FIELD_WEIGHTS`, 1 for the plain fields and ``kind``), summed and
+  saturated once, with Lucene's idf of the largest per-field document frequency. tantivy has
+  no BM25F scorer, so it ranks on its own BM25 per field, each field's score scaled to the
+  word's one idf and weighted (near BM25F, but a word in two fields saturates twice); its
+  best :data:`RESCORED` documents (at least the requested window, every match when there are
+  no more) are then scored again exactly: field lengths are fast fields, and one restricted
+  search a word reads each candidate's term frequencies (see ``_frequencies``). Phrases,
+  ``Prefix`` and ``Fuzzy`` keep tantivy's score (``Prefix`` and ``Fuzzy`` expand through the
+  term dictionary and add up the scores of the terms they reach, as the reference does).
+  Statistics are tantivy's: ``N`` and document frequencies count deleted documents until a
+  merge removes them (as the Whoosh backend's do), average lengths are over live documents.
   ``Everything`` scores 0, filters add nothing to a score.
-- **Order.** tantivy finds the best documents on one key (score, or a sort column); the
+- **Order.** tantivy finds the best documents on one key (its score, or a sort column); the
   documents that tie with the last of the window are all fetched, then ordered in Python on
-  the whole key: score, newer first, then a hash of the id (stable across commits and
+  the whole key: (BM25F) score, newer first, then a hash of the id (stable across commits and
   merges), so a page is always a window of one order.
 - **Facets** are terms aggregations over fast fields (topic, provider, kind, and a ``day``
   column of ``YYYY-MM-DD`` UTC publication days); filters are term-set and range queries over
   the same fields, scoring nothing.
-- **Statistics.** Live document frequencies come from counting queries (tantivy's own
-  document frequencies still count deleted documents until a merge). tantivy keeps no total
-  frequency of a term that Python can read, so each document also indexes, in the hidden
-  ``tf`` field, one token ``field␁term␁count`` for every term it holds more than once: a term's
-  total frequency is its document frequency plus what those tokens add.
+- **Term statistics** (``term_stats``). Live document frequencies come from counting
+  queries (tantivy's own document frequencies still count deleted documents until a merge).
+  tantivy keeps no total frequency of a term that Python can read, so each document also
+  indexes, in the hidden ``tf`` field, one token ``field␁term␁count`` for every term it holds
+  more than once: a term's total frequency is its document frequency plus what those tokens
+  add (and BM25F reads a document's frequencies from the same tokens).
 - **Writes** are one tantivy commit: atomic, since ``meta.json`` (which names the segments)
   is replaced by a rename once every segment file is written and ``fdatasync`` ed; tantivy does
   not sync the folder after that rename, so this backend does, before ``write`` returns. A
@@ -42,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -66,7 +76,16 @@ from ..records import (
     completion_terms,
     field_texts,
 )
-from ..schema import COUNTED_FACETS, DAY_FACET, FACETS, FIELD_WEIGHTS, POSITIONAL_FIELDS, SORTS
+from ..schema import (
+    BM25_B,
+    BM25_K1,
+    COUNTED_FACETS,
+    DAY_FACET,
+    FACETS,
+    FIELD_WEIGHTS,
+    POSITIONAL_FIELDS,
+    SORTS,
+)
 from ..schema import Sort as SortName
 from .base import Execution, IndexInfo, TermStats
 from .memory import levenshtein
@@ -84,6 +103,15 @@ _ONCE_FIELDS = (*DISTINCT_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
 #: The hidden field of repeated terms' counts (see the module docstring).
 TF_FIELD = "tf"
 _TF_SEPARATOR = "\x01"
+#: Fields whose length (terms a document holds there) BM25F needs, kept as fast fields;
+#: ``kind`` holds one term in every document.
+LENGTH_FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, COMPLETION_FIELD)
+#: How many of tantivy's best documents a relevance search re-scores with BM25F (at least the
+#: requested window; every match when there are no more).
+RESCORED = 50
+#: Bits of a float32 score that hold an integer exactly: the term frequencies of the fields
+#: one counting search decodes must fit in them together.
+_SCORE_BITS = 24
 #: Sort key of a document without a date (or a quality): below every real one.
 _MISSING = -(2**63)
 #: Buckets a facet aggregation may return: tantivy's own default limit.
@@ -103,6 +131,16 @@ def _encode(term: str) -> str:
     """``term`` as one token of :data:`TOKENIZER`."""
     return _SPACE.sub(lambda m: chr(_PRIVATE + ord(m.group())), term) if _SPACE.search(term) \
         else term
+
+
+def _joined(terms: list[str]) -> str:
+    """``terms`` as the text of a :data:`TOKENIZER` field: one regular expression over all of
+    them, not one a term (a third of the writer's Python time went to encoding terms one by
+    one, and a term holding whitespace is rare)."""
+    joined = "\x00".join(terms)
+    if _SPACE.search(joined):
+        return " ".join(_encode(term) for term in terms)
+    return joined.replace("\x00", " ")
 
 
 def _decode(token: str) -> str:
@@ -128,6 +166,16 @@ def _micros(value: datetime) -> int:
     moment = _utc(value)
     assert moment is not None
     return (moment - _EPOCH) // _MICROSECOND
+
+
+def _length_column(field: str) -> str:
+    """The fast field of ``field``'s lengths."""
+    return f"length_{field}"
+
+
+def _idf(df: int, documents: int) -> float:
+    """Lucene's idf, as tantivy computes it (``documents`` counts deleted ones too)."""
+    return math.log(1 + (documents - df + 0.5) / (df + 0.5))
 
 
 def _tiebreak(doc_id: str) -> int:
@@ -156,7 +204,10 @@ def build_schema() -> tantivy.Schema:
     builder.add_integer_field("newest", fast=True)
     builder.add_integer_field("oldest", fast=True)
     builder.add_integer_field("quality_rank", fast=True)
-    builder.add_unsigned_field("tiebreak", fast=True)
+    # Indexed too: a search restricted to the candidates it re-scores names them by this key.
+    builder.add_unsigned_field("tiebreak", indexed=True, fast=True)
+    for name in LENGTH_FIELDS:
+        builder.add_unsigned_field(_length_column(name), fast=True)
     builder.add_bytes_field("record", stored=True)
     return builder.build()
 
@@ -246,6 +297,61 @@ class _Searcher:
         self.searcher = searcher
         self.generation = generation
         self.info: IndexInfo | None = None
+        self._documents: int | None = None
+        self._averages: dict[str, float] | None = None
+
+    def documents(self) -> int:
+        """Documents in the index, deleted ones not yet merged away included: tantivy's own
+        ``N`` (every document holds one ``kind`` term, and the dictionary's counts include
+        deleted documents)."""
+        if self._documents is None:
+            self._documents = sum(
+                count for _, count in self.searcher.terms_with_prefix(KEYWORD_FIELD, "")
+            )
+        return self._documents
+
+    def average_length(self, field: str) -> float:
+        """The field's average length over the live documents (1 when there is none)."""
+        if self._averages is None:
+            live = self.searcher.num_docs
+            sums = self.searcher.aggregate(tantivy.Query.all_query(), {
+                name: {"sum": {"field": _length_column(name)}} for name in LENGTH_FIELDS
+            }) if live else {}
+            self._averages = {
+                name: (float(sums[name]["value"] or 0.0) / live if live else 0.0) or 1.0
+                for name in LENGTH_FIELDS
+            }
+        return self._averages.get(field, 1.0)
+
+
+#: The candidates a plan node matches (by index), each with its score. Plain dicts, not numpy
+#: arrays: there are a few dozen candidates, and numpy would add 14 MB and 70 ms to a process
+#: that searches a tantivy index.
+_Evaluated = dict[int, float]
+
+
+class _Candidates:
+    """The documents one relevance search re-scores (see ``TantivyBackend._bm25f``)."""
+
+    def __init__(
+        self, current: _Searcher, addresses: list[Any], position: dict[tuple[int, int], int],
+        restriction: tantivy.Query,
+    ) -> None:
+        self.current = current
+        self.addresses = addresses
+        #: (segment, document) -> index in ``addresses``.
+        self.position = position
+        #: Matches these documents (and, rarely, another with the same key), scoring 0.
+        self.restriction = restriction
+        self._lengths: dict[str, list[int]] = {}
+
+    def lengths(self, field: str) -> list[int]:
+        """Each candidate's length of ``field``, read from its fast field once."""
+        found = self._lengths.get(field)
+        if found is None:
+            values = self.current.searcher.fast_field_values(_length_column(field), self.addresses)
+            found = self._lengths[field] = [int(value or 0) for value in values]
+        return found
 
 
 class TantivyBackend:
@@ -256,8 +362,8 @@ class TantivyBackend:
     """
 
     name: ClassVar[str] = "tantivy"
-    #: Version 1: the schema of :func:`build_schema`.
-    format_version: ClassVar[int] = 1
+    #: Version 2: the schema of :func:`build_schema` (version 1 kept no field lengths).
+    format_version: ClassVar[int] = 2
 
     def __init__(
         self, index: tantivy.Index, folder: Path | None, language: str, *,
@@ -280,6 +386,8 @@ class TantivyBackend:
         #: Serialises writes in this process; searches go on during a write.
         self._write_lock = threading.Lock()
         self._opstamp = 0  # the last commit's, for an index in memory
+        #: ``meta.json``'s (inode, mtime, ctime, size) when last read, and its opstamp.
+        self._meta_seen: tuple[tuple[int, int, int, int], int] | None = None
         self._current_searcher: _Searcher | None = None
         self._closed = False
 
@@ -383,11 +491,21 @@ class TantivyBackend:
                 self._current_searcher = None
 
     def _writer(self) -> tantivy.IndexWriter:
-        """tantivy's writer, waiting up to ``lock_timeout`` for another writer to finish."""
+        """tantivy's writer, waiting up to ``lock_timeout`` for another writer to finish.
+
+        Once the lock is held, files that no commit names are removed: a writer killed during
+        its commit can leave a deletion file (``SEGMENT.OPSTAMP.del``) written but never
+        committed, and the next writer, counting operations from the same last commit, would
+        fail to create a file of the same name (tantivy collects such files only after a
+        commit). No reader uses them: searches only open the segments of a commit.
+        """
         deadline = time.monotonic() + max(self.lock_timeout, 0.0)
         while True:
             try:
-                return self._index.writer(_WRITER_HEAP, 1)
+                writer = self._index.writer(_WRITER_HEAP, 1)
+                if self._folder is not None:
+                    writer.garbage_collect_files()
+                return writer
             except ValueError as exc:
                 if "LockBusy" not in str(exc):
                     raise
@@ -417,6 +535,7 @@ class TantivyBackend:
         doc = tantivy.Document()
         doc.add_text("id", record.id)
         repeated: list[str] = []
+        lengths = dict.fromkeys(LENGTH_FIELDS, 0)
         for name, terms in self._terms(record).items():
             if name in DISTINCT_FIELDS:
                 terms = list(dict.fromkeys(terms))
@@ -425,13 +544,17 @@ class TantivyBackend:
                     _TF_SEPARATOR.join((name, _encode(term), str(count)))
                     for term, count in Counter(terms).items() if count > 1
                 ]
+            lengths[name] = len(terms)
             if terms:
-                doc.add_text(name, " ".join(_encode(term) for term in terms))
+                doc.add_text(name, _joined(terms))
         if repeated:
             doc.add_text(TF_FIELD, " ".join(repeated))
         completions = completion_terms(record.title, self.language)
+        lengths[COMPLETION_FIELD] = len(completions)
         if completions:
             doc.add_text(COMPLETION_FIELD, " ".join(_encode(term) for term in completions))
+        for name, length in lengths.items():
+            doc.add_unsigned(_length_column(name), length)
         doc.add_text(KEYWORD_FIELD, record.kind)
         for topic in dict.fromkeys(record.topics):
             if topic:
@@ -461,11 +584,20 @@ class TantivyBackend:
         that commits of other processes count."""
         if self._folder is None:
             return self._opstamp
+        path = self._folder / "meta.json"
         try:
-            meta = json.loads((self._folder / "meta.json").read_text(encoding="utf-8"))
-            return int(meta["opstamp"])
+            # Every search asks: the file is parsed again only when it was replaced (tantivy
+            # renames a new one into place, so its inode and times change).
+            status = path.stat()
+            signature = (status.st_ino, status.st_mtime_ns, status.st_ctime_ns, status.st_size)
+            known = self._meta_seen
+            if known is not None and known[0] == signature:
+                return known[1]
+            opstamp = int(json.loads(path.read_text(encoding="utf-8"))["opstamp"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise damaged(self.location, exc) from exc
+        self._meta_seen = (signature, opstamp)
+        return opstamp
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -611,18 +743,22 @@ class TantivyBackend:
         if plan is None:
             return Execution(0, (), {facet: {} for facet in facets})
         with _guard(self.location):
-            return self._execute(self._current().searcher, plan, filters, facets, sort, offset,
-                                 limit)
+            return self._execute(self._current(), plan, filters, facets, sort, offset, limit)
 
     def _execute(
-        self, searcher: tantivy.Searcher, plan: p.Plan, filters: p.Filters,
+        self, current: _Searcher, plan: p.Plan, filters: p.Filters,
         facets: Mapping[str, p.Filters], sort: SortName, offset: int, limit: int,
     ) -> Execution:
-        query = self._compile(searcher, plan)
+        searcher = current.searcher
+        query = self._compile(current, plan)
         scored = sort == "relevance" and bool(p.positive_leaves(plan))
-        total, window = self._window(
-            searcher, self._filtered(query, filters), sort, scored, offset, limit
-        )
+        filtered = self._filtered(query, filters)
+        if scored and limit and any(
+            isinstance(leaf, p.Words) and len(leaf.terms) == 1 for leaf in p.positive_leaves(plan)
+        ):
+            total, window = self._rescored_window(current, plan, filtered, offset, limit)
+        else:
+            total, window = self._window(searcher, filtered, sort, scored, offset, limit)
         page = tuple(
             (_record(searcher.doc(address)["record"][0]), score) for address, score in window
         )
@@ -641,8 +777,10 @@ class TantivyBackend:
         if plan is None:
             return 0
         with _guard(self.location):
-            searcher = self._current().searcher
-            return self._count(searcher, self._filtered(self._compile(searcher, plan), filters))
+            current = self._current()
+            return self._count(
+                current.searcher, self._filtered(self._compile(current, plan), filters)
+            )
 
     @staticmethod
     def _count(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
@@ -686,6 +824,210 @@ class TantivyBackend:
         ]
         return _total(result), window
 
+    def _rescored_window(
+        self, current: _Searcher, plan: p.Plan, query: tantivy.Query, offset: int, limit: int,
+    ) -> tuple[int, list[tuple[Any, float | None]]]:
+        """The total and the window ``[offset, offset + limit)`` of a scored plan, in BM25F
+        order.
+
+        tantivy ranks on its own BM25 per field (weighted, with one idf a word, see
+        :meth:`_term`); its best ``max(offset + limit, RESCORED)`` documents are scored again
+        exactly with BM25F (:meth:`_bm25f`),
+        then ordered on score, newer first, then the id's hash. When a query has no more
+        matches than that, every match is re-scored and the order is exactly BM25F's; beyond,
+        a document tantivy ranks outside the candidates stays below them.
+        """
+        searcher = current.searcher
+        need = offset + limit
+        # No wider window for documents tying with the last candidate (tantivy's scores tie
+        # often: lengths are quantised to a byte): tantivy breaks such ties by address, the
+        # same way for every page of one commit, so pages within the candidates are windows
+        # of one order.
+        result = searcher.search(query, limit=max(need, RESCORED), count=True)
+        total = _total(result)
+        addresses = [address for _, address in result.hits]
+        if not addresses:
+            return total, []
+        ties = searcher.fast_field_values("tiebreak", addresses)
+        newest = searcher.fast_field_values("newest", addresses)
+        scores = self._bm25f(current, plan, addresses, [int(key or 0) for key in ties])
+        order = sorted(
+            range(len(addresses)),
+            key=lambda i: (-scores[i], -(newest[i] or 0), ties[i] or 0),
+        )
+        return total, [(addresses[i], float(scores[i])) for i in order[offset:need]]
+
+    def _bm25f(
+        self, current: _Searcher, plan: p.Plan, addresses: list[Any], keys: list[int]
+    ) -> list[float]:
+        """The BM25F score of each document of ``addresses`` (all matching ``plan``), as the
+        reference backend scores it.
+
+        Each leaf is evaluated over these documents only, by a search restricted to them
+        (their ``tiebreak`` keys; called only for plans with a one-word leaf, since the others
+        score as tantivy does already): a one-word leaf reads each field's term frequency exactly
+        (:meth:`_frequencies`), then weights, length-normalises (lengths are fast fields) and
+        saturates them once; a phrase, prefix or fuzzy leaf keeps tantivy's score of its
+        query. ``All``/``Any`` add their matching children's scores, ``Boost`` multiplies,
+        ``Exclude`` scores as its positive part.
+        """
+        position = {(a.segment_ord, a.doc): i for i, a in enumerate(addresses)}
+        # One term query a key, not a term-set query: tantivy's walks the whole dictionary
+        # of the field (one term a document), ten times slower for a few hundred keys.
+        restriction = tantivy.Query.const_score_query(tantivy.Query.boolean_query([
+            (tantivy.Occur.Should,
+             tantivy.Query.term_query(self._schema, "tiebreak", key, index_option="basic"))
+            for key in dict.fromkeys(keys)
+        ]), 0.0)
+        scope = _Candidates(current, addresses, position, restriction)
+        scores = self._evaluate(scope, plan, {})
+        return [scores.get(i, 0.0) for i in range(len(addresses))]
+
+    def _evaluate(
+        self, scope: _Candidates, plan: p.Plan, memo: dict[p.Plan, _Evaluated],
+    ) -> _Evaluated:
+        """The candidates ``plan`` matches, with their scores."""
+        found = memo.get(plan)
+        if found is not None:
+            return found
+        if isinstance(plan, p.Everything):
+            found = dict.fromkeys(range(len(scope.addresses)), 0.0)
+        elif isinstance(plan, p.Words) and len(plan.terms) == 1:
+            found = self._word(scope, plan.terms[0], _check_fields(plan.fields))
+        elif isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
+            found = self._leaf(scope, plan)
+        elif isinstance(plan, (p.All, p.Any)):
+            parts = [self._evaluate(scope, child, memo) for child in plan.children]
+            found = {}
+            if isinstance(plan, p.All) and parts:
+                common = set(parts[0]).intersection(*parts[1:])
+                found = {i: sum(part[i] for part in parts) for i in sorted(common)}
+            elif isinstance(plan, p.Any):
+                for part in parts:
+                    for i, score in part.items():
+                        found[i] = found.get(i, 0.0) + score
+        elif isinstance(plan, p.Exclude):
+            positive = self._evaluate(scope, plan.positive, memo)
+            excluded = self._evaluate(scope, plan.excluded, memo)
+            found = {i: score for i, score in positive.items() if i not in excluded}
+        elif isinstance(plan, p.Boost):
+            child = self._evaluate(scope, plan.child, memo)
+            found = {i: score * plan.factor for i, score in child.items()}
+        else:
+            raise TypeError(f"not a plan node: {plan!r}")
+        memo[plan] = found
+        return found
+
+    def _leaf(self, scope: _Candidates, plan: p.Words | p.Prefix | p.Fuzzy) -> _Evaluated:
+        """A leaf scored by tantivy: its query's score in each candidate it matches."""
+        query = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, self._compile(scope.current, plan)),
+            (tantivy.Occur.Must, scope.restriction),
+        ])
+        return {
+            at: float(value) for at, value in self._restricted(scope, query) if at is not None
+        }
+
+    @staticmethod
+    def _restricted(
+        scope: _Candidates, query: tantivy.Query
+    ) -> Iterator[tuple[int | None, float]]:
+        """The candidates (their index; None for another document with the same key) a
+        query restricted to them finds, with their scores."""
+        hits = scope.current.searcher.search(query, limit=len(scope.addresses), count=False).hits
+        for value, address in hits:
+            yield scope.position.get((address.segment_ord, address.doc)), value
+
+    def _word(self, scope: _Candidates, term: str, fields: tuple[str, ...]) -> _Evaluated:
+        """One word in any of ``fields``: BM25F over the candidates.
+
+        ``idf`` is Lucene's, with the largest document frequency among the fields (tantivy's
+        statistics: deleted documents count until merged away); a field's frequency is
+        divided by ``1 - b + b * length / average`` and weighted, the fields' sum saturated
+        once: ``idf * tfn * (k1 + 1) / (tfn + k1)``.
+        """
+        current = scope.current
+        token = _encode(term)
+        dfs = {name: current.searcher.doc_freq(name, token) for name in fields}
+        present = tuple(name for name in fields if dfs[name])
+        if not present:
+            return {}
+        idf = _idf(max(dfs.values()), current.documents())
+        tfn: dict[int, float] = {}
+        for name, frequencies in self._frequencies(scope, token, present).items():
+            weight = FIELD_WEIGHTS.get(name, 1.0)
+            if name == KEYWORD_FIELD:  # one term a document: its length is 1, as the average
+                for i, tf in frequencies.items():
+                    tfn[i] = tfn.get(i, 0.0) + weight * tf
+                continue
+            average = current.average_length(name)
+            lengths = scope.lengths(name)
+            for i, tf in frequencies.items():
+                norm = (1 - BM25_B) + BM25_B * lengths[i] / average
+                tfn[i] = tfn.get(i, 0.0) + weight * tf / norm
+        return {
+            i: idf * value * (BM25_K1 + 1) / (value + BM25_K1)
+            for i, value in tfn.items() if value > 0
+        }
+
+    def _frequencies(
+        self, scope: _Candidates, token: str, fields: tuple[str, ...]
+    ) -> dict[str, dict[int, int]]:
+        """The frequency of ``token`` in each of ``fields`` for the candidates holding it.
+
+        A counting search scores each document ``tf * 2**offset`` summed over the fields it
+        reads: ``1`` for holding the term, plus ``count - 1`` for its ``tf`` token
+        (``field␁term␁count``, see the module docstring) when it holds it more than once; the
+        largest count in the dictionary says how many bits a field needs, and the fields are
+        packed into as few searches as keep the sum an exact float32 integer.
+        """
+        current = scope.current
+        clauses: dict[str, list[tuple[tantivy.Query, int]]] = {}
+        bits: dict[str, int] = {}
+        for name in fields:
+            found = [(self._term_query(name, token), 1)]
+            largest = 1
+            if name not in _ONCE_FIELDS:
+                prefix = _TF_SEPARATOR.join((name, token, ""))
+                for repeated, _ in current.searcher.terms_with_prefix(TF_FIELD, prefix):
+                    count = int(repeated[len(prefix):])
+                    largest = max(largest, count)
+                    found.append((self._term_query(TF_FIELD, repeated), count - 1))
+            clauses[name] = found
+            bits[name] = largest.bit_length()
+        groups: list[list[str]] = []
+        used = _SCORE_BITS
+        for name in fields:
+            if used + bits[name] > _SCORE_BITS:
+                groups.append([])
+                used = 0
+            groups[-1].append(name)
+            used += bits[name]
+        out: dict[str, dict[int, int]] = {}
+        for group in groups:
+            offsets: dict[str, int] = {}
+            should: list[tuple[tantivy.Occur, tantivy.Query]] = []
+            shift = 0
+            for name in group:
+                offsets[name] = shift
+                should += [
+                    (tantivy.Occur.Should,
+                     tantivy.Query.const_score_query(query, float(value << shift)))
+                    for query, value in clauses[name]
+                ]
+                shift += bits[name]
+            query = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
+                (tantivy.Occur.Must, scope.restriction),
+            ])
+            packed = {at: round(value) for at, value in self._restricted(scope, query)
+                      if at is not None}
+            for name in group:
+                mask, shift = (1 << bits[name]) - 1, offsets[name]
+                fields_tf = ((at, (value >> shift) & mask) for at, value in packed.items())
+                out[name] = {at: tf for at, tf in fields_tf if tf}
+        return out
+
     def _facet_counts(
         self, searcher: tantivy.Searcher, query: tantivy.Query, facets: Iterable[str]
     ) -> dict[str, Mapping[str, int]]:
@@ -699,8 +1041,8 @@ class TantivyBackend:
         out: dict[str, Mapping[str, int]] = {}
         for name in names:
             buckets = result.get(name, {}).get("buckets", [])
-            counts = {str(b["key"]): int(b["doc_count"]) for b in buckets if b["doc_count"]}
-            out[name] = dict(sorted(counts.items(), key=lambda vc: (-vc[1], vc[0])))
+            # In no order: the pipeline picks the top values itself.
+            out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets if b["doc_count"]}
         return out
 
     # -- compiling plans ---------------------------------------------------------------------
@@ -731,17 +1073,17 @@ class TantivyBackend:
             return query
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, query), *clauses])
 
-    def _compile(self, searcher: tantivy.Searcher, plan: p.Plan) -> tantivy.Query:
+    def _compile(self, current: _Searcher, plan: p.Plan) -> tantivy.Query:
         """The tantivy query of a plan node (see :mod:`searchlib.plan` for the semantics)."""
         query = tantivy.Query
         if isinstance(plan, p.Everything):
             return query.const_score_query(query.all_query(), 0.0)
         if isinstance(plan, p.Words):
-            return self._words(plan)
+            return self._words(current, plan)
         if isinstance(plan, p.Prefix):
             fields = _check_fields(plan.fields)
             prefixes = tuple(_encode(prefix) for prefix in plan.prefixes)
-            return self._expanded(searcher, fields, prefixes, lambda term: True)
+            return self._expanded(current, fields, prefixes, lambda term: True)
         if isinstance(plan, p.Fuzzy):
             fields = _check_fields(plan.fields)
             if plan.distance < 0:
@@ -755,22 +1097,22 @@ class TantivyBackend:
                     levenshtein(word, target) <= distance
                 )
 
-            return self._expanded(searcher, fields, (_encode(start),), close)
+            return self._expanded(current, fields, (_encode(start),), close)
         if isinstance(plan, (p.All, p.Any)):
             if not plan.children:
                 return query.empty_query()
             occur = tantivy.Occur.Must if isinstance(plan, p.All) else tantivy.Occur.Should
-            children = [self._compile(searcher, child) for child in plan.children]
+            children = [self._compile(current, child) for child in plan.children]
             if len(children) == 1:
                 return children[0]
             return query.boolean_query([(occur, child) for child in children])
         if isinstance(plan, p.Exclude):
             return query.boolean_query([
-                (tantivy.Occur.Must, self._compile(searcher, plan.positive)),
-                (tantivy.Occur.MustNot, self._compile(searcher, plan.excluded)),
+                (tantivy.Occur.Must, self._compile(current, plan.positive)),
+                (tantivy.Occur.MustNot, self._compile(current, plan.excluded)),
             ])
         if isinstance(plan, p.Boost):
-            return query.boost_query(self._compile(searcher, plan.child), plan.factor)
+            return query.boost_query(self._compile(current, plan.child), plan.factor)
         raise TypeError(f"not a plan node: {plan!r}")
 
     def _term_query(self, field: str, token: str) -> tantivy.Query:
@@ -789,30 +1131,48 @@ class TantivyBackend:
         weight = FIELD_WEIGHTS.get(field, 1.0)
         return query if weight == 1.0 else tantivy.Query.boost_query(query, weight)
 
-    def _words(self, node: p.Words) -> tantivy.Query:
+    def _words(self, current: _Searcher, node: p.Words) -> tantivy.Query:
         """One term in any of the fields, or a phrase in one of the positional ones."""
         fields = _check_fields(node.fields)
         if not node.terms:
             return tantivy.Query.empty_query()
         tokens = [_encode(term) for term in node.terms]
         if len(tokens) == 1:
-            return self._term(tokens[0], fields)
+            return self._term(current, tokens[0], fields)
         words: list[str | tuple[int, str]] = list(tokens)
         return self._any([
             self._weighted(tantivy.Query.phrase_query(self._schema, name, words), name)
             for name in fields if name in POSITIONAL_FIELDS
         ])
 
-    def _term(self, token: str, fields: tuple[str, ...]) -> tantivy.Query:
-        """One term in any of ``fields``: each field's BM25, weighted, added up."""
-        return self._any([self._weighted(self._term_query(name, token), name) for name in fields])
+    def _term(self, current: _Searcher, token: str, fields: tuple[str, ...]) -> tantivy.Query:
+        """One term in any of ``fields``: each field's BM25, weighted, added up, with one idf
+        for the word (the largest document frequency among the fields, as BM25F has it):
+        tantivy computes each field's idf from that field's frequency, so each field's
+        weight is scaled by the ratio of the two. This is what finds the candidates that
+        :meth:`_bm25f` re-scores, so it should rank like BM25F already."""
+        searcher = current.searcher
+        dfs = {name: searcher.doc_freq(name, token) for name in fields}
+        present = [name for name in fields if dfs[name]]
+        if not present:
+            return tantivy.Query.empty_query()
+        documents = current.documents()
+        idf = _idf(max(dfs.values()), documents)
+        return self._any([
+            tantivy.Query.boost_query(
+                self._term_query(name, token),
+                FIELD_WEIGHTS.get(name, 1.0) * idf / _idf(dfs[name], documents),
+            )
+            for name in present
+        ])
 
     def _expanded(
-        self, searcher: tantivy.Searcher, fields: tuple[str, ...], prefixes: tuple[str, ...],
+        self, current: _Searcher, fields: tuple[str, ...], prefixes: tuple[str, ...],
         accept: Callable[[str], bool],
     ) -> tantivy.Query:
         """Every dictionary term of ``fields`` starting with one of ``prefixes`` that
         ``accept`` s, each scored as a word over all of ``fields``, scores added."""
+        searcher = current.searcher
         vocabulary: set[str] = set()
         for name in fields:
             for prefix in dict.fromkeys(prefixes):
@@ -820,4 +1180,4 @@ class TantivyBackend:
                     term for term, _ in searcher.terms_with_prefix(name, prefix) if accept(term)
                 )
         # Terms only deleted documents held are still in the dictionary: they match nothing.
-        return self._any([self._term(term, fields) for term in sorted(vocabulary)])
+        return self._any([self._term(current, term, fields) for term in sorted(vocabulary)])
