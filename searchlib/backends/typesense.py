@@ -1,0 +1,1156 @@
+"""The Typesense backend: searchlib's records in a Typesense cluster (the ``searchlib[typesense]``
+extra, PyPI's official ``typesense`` client; tested against Typesense 0.24).
+
+Every node of the cluster is given to the client, which sends each request to the next healthy
+node and retries another one when a node times out or fails: a cluster of three keeps
+answering with a node down. Any node answers searches; writes are forwarded to the Raft leader.
+
+How it reads the protocol:
+
+- **Same terms everywhere.** Each document carries searchlib's own analysed terms (the same
+  :class:`~searchlib.analysis.Analyzer` as every engine) per field, each term encoded as one
+  opaque token (``x`` and the hex of its UTF-8 bytes), so that Typesense's tokenizer, case
+  folding and exact-match rules cannot change what a term is: ``t_<field>`` holds the field's
+  distinct terms (a ``string[]``, faceted: the field's vocabulary with document counts), and
+  ``p_<field>`` the positional fields' terms in order (a ``string``, for phrases).
+- **Matching** is a ``filter_by`` expression compiled from the plan: a term is an exact match
+  on ``t_<field>``, ``All``/``Any`` are ``&&``/``||``, and an exclusion is pushed down to the
+  leaves (Typesense 0.24's filters negate only single conditions: ``!=``). ``Prefix`` and
+  ``Fuzzy`` expand through the fields' vocabularies (read from the cluster once per commit)
+  into exact terms. A phrase is found with Typesense's phrase search (``q="t1 t2"`` on
+  ``p_<field>``, typos, prefixes and dropped words off) and enters the filter as the ids it
+  found. Totals and facet counts are therefore exact: the conformance suite compares them with
+  the reference backend's.
+- **Ranking.** Typesense's own text-match score (0.24) ranks by matched words, typos,
+  proximity and field priority, without term or document frequencies and without weights per
+  clause, so it cannot honour a plan's boosts (the pipeline's tiers: documents with every word
+  first) nor rank a rare word above a common one. Relevance is therefore computed here: BM25F
+  with term presence per field (Lucene's idf from the fields' document counts, field weights
+  from :data:`~searchlib.schema.FIELD_WEIGHTS`, no term frequency or length norm), added and
+  boosted as the plan says, over the documents of each leaf in each field that Typesense
+  returns (one faceted search per leaf and field, all in one ``multi_search``). The cost grows
+  with the number of matches: see the README's scaling notes.
+- **Facets**, disjunctive ones included, are counted by Typesense: one search per distinct set
+  of facet filters, in the same ``multi_search`` request as the page.
+- **Order** for dates and quality is Typesense's ``sort_by`` on integer columns (undated and
+  unrated documents hold the smallest value) and a hash of the id.
+- **Writes** are bulk ``import`` with ``action=upsert`` and deletions by id, then a commit
+  marker (the ``generation``) in the index's own ``<name>__meta`` collection, which also holds
+  the manifest, so that any machine can index into the cluster and see what is there. Before
+  ``write`` returns, every reachable node has applied the commit (reads then see it on any
+  node). A write is not atomic: a crash halfway leaves some records written but the marker
+  unchanged, which the indexer notices (the manifest's generation differs) and repairs on the
+  next run.
+
+The API key comes from ``SEARCHLIB_TYPESENSE_API_KEY`` and is never written anywhere; the
+index folder holds only ``typesense.json``: the collection's name and the nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+import typesense
+import typesense.exceptions as ts_errors
+
+from .. import plan as p
+from ..analysis import Analyzer, check_language
+from ..errors import IndexCorruptError, SearchIndexError, UsageError
+from ..records import (
+    COMPLETION_FIELD,
+    DISTINCT_FIELDS,
+    PLAIN_FIELDS,
+    Record,
+    completion_terms,
+    field_texts,
+)
+from ..schema import (
+    BM25_K1,
+    COUNTED_FACETS,
+    DAY_FACET,
+    FACETS,
+    FIELD_WEIGHTS,
+    POSITIONAL_FIELDS,
+    SORTS,
+)
+from ..schema import Sort as SortName
+from .base import Execution, IndexInfo, TermStats
+from .memory import levenshtein
+
+#: The environment variables the backend reads.
+NODES_ENV = "SEARCHLIB_TYPESENSE_NODES"
+API_KEY_ENV = "SEARCHLIB_TYPESENSE_API_KEY"
+COLLECTION_ENV = "SEARCHLIB_TYPESENSE_COLLECTION"
+#: The file in an index folder that names the collection and the nodes (never the key).
+CONFIG_NAME = "typesense.json"
+#: The keyword field: one term, the record's kind.
+KEYWORD_FIELD = "kind"
+#: Every field a plan may name.
+FIELDS: tuple[str, ...] = (*FIELD_WEIGHTS, *PLAIN_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
+#: Fields whose terms occur once a document: a term's total frequency is its document count.
+_ONCE_FIELDS = (*DISTINCT_FIELDS, KEYWORD_FIELD, COMPLETION_FIELD)
+#: Sort key of a document without a date (or a quality): below every real one.
+_MISSING = -(2**62)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: Facet values a search may return: more than any vocabulary or match set it counts.
+_ALL_VALUES = 10_000_000
+#: Typesense's page size limit.
+_PAGE = 250
+#: Searches one ``multi_search`` request may hold (Typesense's default limit is 50).
+_MULTI = 50
+#: Documents per ``import`` request.
+_IMPORT_BATCH = 2_000
+#: Ids per deletion request (each is one filter).
+_DELETE_BATCH = 500
+#: Seconds a request may take before the client tries another node: short, so that a node that
+#: hangs (stopped, or cut off) costs searches little; bulk requests get longer.
+_TIMEOUT = 3.0
+_BULK_TIMEOUT = 60.0
+#: How long ``write`` waits for each reachable node to apply a commit.
+_REPLICA_WAIT = 30.0
+_NAME = re.compile(r"[^a-z0-9_]+")
+#: A search that matches by filter only: no typos, prefixes, or dropped words anywhere.
+_EXACT: dict[str, Any] = {
+    "num_typos": 0, "typo_tokens_threshold": 0, "drop_tokens_threshold": 0, "prefix": False,
+    "split_join_tokens": "off", "exhaustive_search": True, "highlight_fields": "none",
+    "use_cache": False,
+}
+
+
+def encode(term: str) -> str:
+    """``term`` as one token no tokenizer splits or folds: ``x`` and its UTF-8 bytes in hex."""
+    return "x" + term.encode("utf-8").hex()
+
+
+def decode(token: str) -> str:
+    """The term of a token of :func:`encode`."""
+    return bytes.fromhex(token[1:]).decode("utf-8")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _micros(value: datetime) -> int:
+    """Microseconds since the epoch, exactly (a float timestamp would round)."""
+    moment = _utc(value)
+    assert moment is not None
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _tiebreak(doc_id: str) -> int:
+    """The last key of every order: a hash of the id (63 bits, Typesense's int64 is signed)."""
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _quote(value: str) -> str:
+    """A value inside a ``filter_by`` expression (backticks keep commas and brackets)."""
+    if "`" in value:
+        raise UsageError(f"a value with a backtick cannot be filtered on: {value!r}")
+    return f"`{value}`"
+
+
+def _check_fields(fields: Iterable[str]) -> tuple[str, ...]:
+    unique = tuple(dict.fromkeys(fields))
+    for name in unique:
+        if name not in FIELDS:
+            raise ValueError(f"unknown field {name!r}: choose one of {', '.join(FIELDS)}")
+    return unique
+
+
+def parse_nodes(nodes: str | Sequence[str]) -> list[str]:
+    """Node URLs from a comma-separated string or a list; a malformed one is a ``UsageError``
+    naming the ``--nodes`` argument."""
+    items = [n.strip() for n in (nodes.split(",") if isinstance(nodes, str) else nodes)]
+    items = [n for n in items if n]
+    if not items:
+        raise UsageError("--nodes: give the cluster's nodes, e.g. http://h1:8108,http://h2:8108")
+    out = []
+    for item in items:
+        parts = urlsplit(item if "://" in item else f"http://{item}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+            raise UsageError(
+                f"--nodes: {item!r} is not a node address like http://host:8108"
+            )
+        out.append(f"{parts.scheme}://{parts.hostname}:{port}")
+    return out
+
+
+def collection_name(path: Path | None, explicit: str | None = None) -> str:
+    """The collection of an index: ``explicit``, ``SEARCHLIB_TYPESENSE_COLLECTION``, or one
+    named after the folder (its name and a hash of its absolute path, so that two folders
+    never share one by accident; give the same name on every machine to share one)."""
+    name = explicit or os.environ.get(COLLECTION_ENV)
+    if name:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", name):
+            raise UsageError(
+                f"--collection: {name!r} is not a collection name (letters, digits, _ and -)"
+            )
+        return name
+    if path is None:
+        return "searchlib_mem_" + os.urandom(6).hex()
+    folder = path.resolve()
+    short = _NAME.sub("_", folder.name.lower()).strip("_")[:40] or "index"
+    return f"searchlib_{short}_{hashlib.sha1(str(folder).encode()).hexdigest()[:8]}"
+
+
+def api_key() -> str:
+    """The cluster's API key, from ``SEARCHLIB_TYPESENSE_API_KEY``."""
+    key = os.environ.get(API_KEY_ENV, "")
+    if not key:
+        raise UsageError(
+            f"the typesense backend needs the cluster's API key in the environment variable "
+            f"{API_KEY_ENV}"
+        )
+    return key
+
+
+def _node_config(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    return {"host": parts.hostname or "", "port": str(parts.port), "protocol": parts.scheme}
+
+
+def make_client(nodes: Sequence[str], key: str, timeout: float = _TIMEOUT) -> Any:
+    """The official client over ``nodes``: every node, a short timeout, retries on the others.
+
+    Typed ``Any``: the client's typed dictionaries would add nothing to the checks here.
+    """
+    return typesense.Client({
+        "nodes": [_node_config(n) for n in nodes],  # type: ignore[misc]
+        "api_key": key,
+        "connection_timeout_seconds": timeout,
+        # Each node once more than once around: a request survives any one node being down.
+        "num_retries": 2 * len(nodes) + 1,
+        "retry_interval_seconds": 0.1,
+        # A node that failed is skipped this long before it is tried again.
+        "healthcheck_interval_seconds": 2,
+    })
+
+
+#: What the client raises when no node could answer (after its retries).
+_UNREACHABLE = (
+    ts_errors.ServiceUnavailable, ts_errors.ServerError, ts_errors.HTTPStatus0Error,
+    ts_errors.TypesenseClientError, httpx.HTTPError, OSError,
+)
+
+
+class ClusterError(SearchIndexError):
+    """The cluster cannot be reached, or refused a request."""
+
+
+def _key_of(record_newest: int, tiebreak: int, doc_id: str) -> str:
+    """A document's key for relevance order: what ties are broken by, then its id."""
+    return f"{record_newest - _MISSING:016x}{tiebreak:016x}{doc_id}"
+
+
+def _split_key(key: str) -> tuple[int, int, str]:
+    return int(key[:16], 16) + _MISSING, int(key[16:32], 16), key[32:]
+
+
+def _record_json(record: Record) -> str:
+    """The stored form of a record (every field but ``related_text`` and ``analysed``)."""
+    published = _utc(record.published)
+    return json.dumps({
+        "id": record.id, "kind": record.kind, "title": record.title, "excerpt": record.excerpt,
+        "url": record.url, "provider": record.provider,
+        "published": None if published is None else published.isoformat(),
+        "quality": record.quality, "topics": list(record.topics), "parents": list(record.parents),
+        "body": record.body, "provider_domain": record.provider_domain, "path": record.path,
+        "content_hash": record.content_hash, "related_ids": list(record.related_ids),
+        "extra": dict(record.extra),
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def _record(stored: str) -> Record:
+    raw = json.loads(stored)
+    published = raw["published"]
+    return Record(
+        id=raw["id"], kind=raw["kind"], title=raw["title"], excerpt=raw["excerpt"],
+        url=raw["url"], provider=raw["provider"],
+        published=None if published is None else datetime.fromisoformat(published),
+        quality=raw["quality"], topics=tuple(raw["topics"]), parents=tuple(raw["parents"]),
+        body=raw["body"], provider_domain=raw["provider_domain"], path=raw["path"],
+        content_hash=raw["content_hash"], related_ids=tuple(raw["related_ids"]),
+        extra=raw["extra"],
+    )
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The documents collection: terms per field, facets, sort columns; the stored record is
+    an undeclared (stored, not indexed) field."""
+    fields: list[dict[str, Any]] = [
+        {"name": f"t_{field}", "type": "string[]", "facet": True, "optional": True}
+        for field in FIELDS
+    ]
+    fields += [
+        {"name": f"p_{field}", "type": "string", "optional": True} for field in POSITIONAL_FIELDS
+    ]
+    fields += [
+        # Repeated terms' counts (``field␀term␀count``, encoded): total frequencies.
+        {"name": "tf", "type": "string[]", "facet": True, "optional": True},
+        {"name": "f_topic", "type": "string[]", "facet": True, "optional": True},
+        {"name": "f_provider", "type": "string", "facet": True, "optional": True},
+        {"name": "f_day", "type": "string", "facet": True, "optional": True},
+        # Every document: what Everything() and relevance order read.
+        {"name": "key", "type": "string", "facet": True},
+        {"name": "all", "type": "int32"},
+        {"name": "published", "type": "int64", "optional": True},
+        {"name": "newest", "type": "int64"},
+        {"name": "oldest", "type": "int64"},
+        {"name": "quality_rank", "type": "int64"},
+        {"name": "tiebreak", "type": "int64"},
+    ]
+    return {"name": name, "fields": fields}
+
+
+#: Facet name -> the field that counts it (values encoded, except days).
+_FACET_FIELDS = {"topic": "f_topic", "provider": "f_provider", "kind": f"t_{KEYWORD_FIELD}",
+                 DAY_FACET: "f_day"}
+
+
+class _Vocabulary:
+    """The terms of each field with their document counts, as of one commit."""
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.fields: dict[str, dict[str, int]] = {}
+        self.repeated: dict[tuple[str, str], int] | None = None
+
+
+class TypesenseBackend:
+    """A searchlib index in a Typesense collection of a cluster.
+
+    Safe to share between threads: writes are serialised; reads only send requests.
+    """
+
+    name: ClassVar[str] = "typesense"
+    #: Version 1: the collection of :func:`schema`.
+    format_version: ClassVar[int] = 1
+
+    def __init__(
+        self, nodes: Sequence[str], collection: str, language: str, folder: Path | None,
+    ) -> None:
+        self.language = check_language(language)
+        self.nodes = list(nodes)
+        self.collection = collection
+        self.meta_collection = f"{collection}__meta"
+        self._folder = folder
+        self.location = f"typesense collection {collection} ({','.join(self.nodes)})"
+        key = api_key()
+        self._client = make_client(self.nodes, key)
+        self._bulk = make_client(self.nodes, key, _BULK_TIMEOUT)
+        #: One client per node, to check that each has applied a commit.
+        self._per_node = [make_client([node], key, 2.0) for node in self.nodes]
+        for client in self._per_node:
+            client.config.num_retries = 0
+        self._stemmed = Analyzer(self.language)
+        self._plain = Analyzer(self.language, stem=False, remove_stopwords=False)
+        self._write_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._vocabulary: _Vocabulary | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def exists(cls, path: Path) -> bool:
+        """Whether ``path`` is an index folder of this backend (its ``typesense.json``)."""
+        return (path / CONFIG_NAME).is_file()
+
+    @classmethod
+    def create(
+        cls, path: Path | None, language: str, *, lock_timeout: float = 0.0,
+        nodes: str | Sequence[str] | None = None, collection: str | None = None,
+    ) -> TypesenseBackend:
+        """An index in the cluster (``nodes``, or ``SEARCHLIB_TYPESENSE_NODES``), recorded in
+        ``path``. The collection is made when missing; an existing one (another machine's) is
+        joined with what it holds, so that any machine can index into it."""
+        check_language(language)
+        given = nodes if nodes is not None else os.environ.get(NODES_ENV)
+        if not given:
+            raise UsageError(
+                f"the typesense backend needs the cluster's nodes: --nodes "
+                f"http://h1:8108,http://h2:8108 or {NODES_ENV}"
+            )
+        urls = parse_nodes(given)
+        name = collection_name(path, collection)
+        backend = cls(urls, name, language, path)
+        backend._ensure_collections()
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+            config = {"collection": name, "nodes": urls}
+            (path / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        return backend
+
+    @classmethod
+    def open(
+        cls, path: Path, language: str, *, lock_timeout: float = 0.0,
+        nodes: str | Sequence[str] | None = None, collection: str | None = None,
+    ) -> TypesenseBackend:
+        """Open the index recorded in ``path`` (``nodes`` or ``SEARCHLIB_TYPESENSE_NODES``
+        override the nodes recorded there)."""
+        try:
+            config = json.loads((path / CONFIG_NAME).read_text(encoding="utf-8"))
+            recorded_nodes, name = list(config["nodes"]), str(config["collection"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(f"the index in {path} has no readable {CONFIG_NAME}") from exc
+        given = nodes if nodes is not None else os.environ.get(NODES_ENV)
+        urls = parse_nodes(given) if given else parse_nodes(recorded_nodes)
+        backend = cls(urls, collection or name, language, path)
+        if not backend._call(lambda: backend._has_collection(backend.collection)):
+            raise IndexCorruptError(
+                f"the index in {path} names the collection {backend.collection}, which the "
+                f"cluster does not hold"
+            )
+        return backend
+
+    @classmethod
+    def owned_files(cls, path: Path) -> list[Path]:
+        """The folder's ``typesense.json`` (the index itself lives in the cluster)."""
+        config = path / CONFIG_NAME
+        return [config] if config.is_file() else []
+
+    def close(self) -> None:
+        """Forget the connections; the backend cannot be used afterwards."""
+        self._closed = True
+
+    def drop(self) -> None:
+        """Delete the index's collections from the cluster (``--rebuild``, tests)."""
+        for name in (self.collection, self.meta_collection):
+            try:
+                self._call(lambda name=name: self._client.collections[name].delete())
+            except ClusterError as exc:
+                if not isinstance(exc.__cause__, ts_errors.ObjectNotFound):
+                    raise
+        with self._lock:
+            self._vocabulary = None
+
+    def clear(self) -> None:
+        """Empty the index (its collections dropped and made again)."""
+        self.drop()
+        self._ensure_collections()
+
+    # -- talking to the cluster --------------------------------------------------------------
+
+    def _call(self, request: Callable[[], Any]) -> Any:
+        """Run one client request; the client's own retries over the nodes come first, then
+        what no node could answer is one :class:`ClusterError` naming the nodes."""
+        if self._closed:
+            raise UsageError(f"the index in {self.location} is closed")
+        try:
+            return request()
+        except ts_errors.ObjectNotFound as exc:
+            raise ClusterError(f"{self.location}: not found ({exc})") from exc
+        except (ts_errors.RequestMalformed, ts_errors.ObjectUnprocessable) as exc:
+            raise ClusterError(f"{self.location} refused a request: {exc}") from exc
+        except (ts_errors.RequestUnauthorized, ts_errors.RequestForbidden) as exc:
+            raise ClusterError(
+                f"{self.location} refused the API key in {API_KEY_ENV}: {exc}"
+            ) from exc
+        except _UNREACHABLE as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ClusterError(
+                f"cannot reach the Typesense cluster at {','.join(self.nodes)}: {reason}"
+            ) from exc
+
+    def _has_collection(self, name: str) -> bool:
+        try:
+            self._client.collections[name].retrieve()
+        except ts_errors.ObjectNotFound:
+            return False
+        return True
+
+    def _ensure_collections(self) -> None:
+        def ensure() -> None:
+            for name, spec in (
+                (self.collection, schema(self.collection)),
+                (self.meta_collection, {"name": self.meta_collection,
+                                        "fields": [{"name": "generation", "type": "int64"}]}),
+            ):
+                # Always asked of the leader (a write), never read from a follower that may
+                # not have applied a drop or a create yet.
+                try:
+                    self._client.collections.create(spec)
+                except ts_errors.ObjectAlreadyExists:
+                    pass  # made before (or by another writer meanwhile)
+        self._call(ensure)
+
+    def _search(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._multi([params])[0]
+
+    def _multi(self, searches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Answers to ``searches`` (over the documents), in as few requests as Typesense takes."""
+        out: list[dict[str, Any]] = []
+        common = {"collection": self.collection, "query_by": "p_title", **_EXACT}
+        for start in range(0, len(searches), _MULTI):
+            chunk = [{**common, **s} for s in searches[start : start + _MULTI]]
+            response = self._call(lambda chunk=chunk: self._client.multi_search.perform(
+                {"searches": chunk}, {}
+            ))
+            for result in response["results"]:
+                if "error" in result:
+                    raise ClusterError(f"{self.location} refused a search: {result['error']}")
+                out.append(result)
+        return out
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _terms(self, record: Record) -> dict[str, list[str]]:
+        texts = field_texts(record)
+        ahead = record.analysed
+        known = ahead.terms if ahead is not None and ahead.language == self.language else {}
+        terms: dict[str, list[str]] = {}
+        for name, text in texts.items():
+            if name in known:
+                terms[name] = known[name]
+            else:
+                analyzer = self._plain if name in PLAIN_FIELDS else self._stemmed
+                terms[name] = analyzer.terms(text)
+        return terms
+
+    def _document(self, record: Record) -> dict[str, Any]:
+        """The Typesense document of ``record``."""
+        doc: dict[str, Any] = {"id": record.id, "all": 1}
+        repeated: list[str] = []
+        for name, terms in self._terms(record).items():
+            counts = Counter(terms)
+            doc[f"t_{name}"] = [encode(term) for term in counts]
+            if name in POSITIONAL_FIELDS:
+                doc[f"p_{name}"] = " ".join(encode(term) for term in terms)
+            if name not in DISTINCT_FIELDS:
+                repeated += [
+                    encode(f"{name}\x00{term}\x00{count}")
+                    for term, count in counts.items() if count > 1
+                ]
+        doc["tf"] = repeated
+        doc[f"t_{COMPLETION_FIELD}"] = [
+            encode(term) for term in completion_terms(record.title, self.language)
+        ]
+        doc[f"t_{KEYWORD_FIELD}"] = [encode(record.kind)]
+        doc["f_topic"] = [encode(topic) for topic in dict.fromkeys(record.topics) if topic]
+        if record.provider:
+            doc["f_provider"] = encode(record.provider)
+        published = _utc(record.published)
+        if published is None:
+            newest = oldest = _MISSING
+        else:
+            newest = _micros(published)
+            oldest = -newest
+            doc["published"] = newest
+            doc["f_day"] = published.date().isoformat()
+        doc["newest"], doc["oldest"] = newest, oldest
+        doc["quality_rank"] = _MISSING if record.quality is None else max(
+            _MISSING + 1, min(2**62, record.quality)
+        )
+        doc["tiebreak"] = tiebreak = _tiebreak(record.id)
+        doc["key"] = _key_of(newest, tiebreak, record.id)
+        doc["record"] = _record_json(record)
+        return doc
+
+    def write(self, records: Iterable[Record], delete_ids: Iterable[str]) -> None:
+        """Upsert ``records`` (bulk imports) and delete ``delete_ids``, then commit: the
+        generation in the meta collection, once every reachable node has it."""
+        with self._write_lock:
+            pending: dict[str, dict[str, Any]] = {}
+            written: set[str] = set()
+            for record in records:
+                # The last record of an id wins: a later one replaces it while pending, and
+                # an upsert replaces it once imported.
+                pending[record.id] = self._document(record)
+                written.add(record.id)
+                if len(pending) >= _IMPORT_BATCH:
+                    self._import(list(pending.values()))
+                    pending.clear()
+            if pending:
+                self._import(list(pending.values()))
+            deletes = [i for i in dict.fromkeys(delete_ids) if i not in written]
+            for start in range(0, len(deletes), _DELETE_BATCH):
+                chunk = deletes[start : start + _DELETE_BATCH]
+                expression = "id:=[" + ",".join(_quote(i) for i in chunk) + "]"
+                self._call(lambda e=expression: self._bulk.collections[self.collection]
+                           .documents.delete({"filter_by": e}))
+            if not written and not deletes:
+                return
+            generation = self.generation() + 1
+            self._set_meta({"id": "commit", "generation": generation})
+            self._wait_for_replicas(generation)
+            with self._lock:
+                self._vocabulary = None
+
+    def _import(self, documents: list[dict[str, Any]]) -> None:
+        body = "\n".join(json.dumps(d, ensure_ascii=False) for d in documents)
+        answer = self._call(lambda: self._bulk.collections[self.collection].documents.import_(
+            body.encode("utf-8"), {"action": "upsert"}
+        ))
+        for line in str(answer).splitlines():
+            result = json.loads(line)
+            if not result.get("success"):
+                raise ClusterError(f"{self.location} refused a document: {result.get('error')}")
+
+    def _set_meta(self, document: dict[str, Any]) -> None:
+        self._call(lambda: self._client.collections[self.meta_collection].documents.upsert(
+            document
+        ))
+
+    def _get_meta(self, doc_id: str, client: Any = None) -> dict[str, Any] | None:
+        client = client if client is not None else self._client
+        try:
+            found: dict[str, Any] = client.collections[self.meta_collection] \
+                .documents[doc_id].retrieve()
+        except ts_errors.ObjectNotFound:
+            return None
+        return found
+
+    def _wait_for_replicas(self, generation: int) -> None:
+        """Wait until each node that answers has applied the commit ``generation``: a read
+        on any node after ``write`` returns then sees it. A node that does not answer (down,
+        stopped) is not waited for; it catches up from the leader's log when it returns."""
+        deadline = time.monotonic() + _REPLICA_WAIT
+        waiting = list(self._per_node)
+        while waiting and time.monotonic() < deadline:
+            still = []
+            for client in waiting:
+                try:
+                    meta = self._get_meta("commit", client)
+                except _UNREACHABLE:
+                    continue  # down: not waited for
+                if meta is None or int(meta.get("generation", 0)) < generation:
+                    still.append(client)
+            waiting = still
+            if waiting:
+                time.sleep(0.02)
+
+    def generation(self) -> int:
+        """The commit marker's number (0 for a new index)."""
+        meta = self._call(lambda: self._get_meta("commit"))
+        return 0 if meta is None else int(meta["generation"])
+
+    # -- the manifest, kept in the cluster ---------------------------------------------------
+
+    def load_manifest(self) -> str | None:
+        """The manifest's JSON as last saved into the cluster, or None."""
+        meta = self._call(lambda: self._get_meta("manifest"))
+        return None if meta is None else str(meta.get("manifest"))
+
+    def save_manifest(self, text: str, generation: int) -> None:
+        """Keep the manifest's JSON in the cluster (after the commit it describes)."""
+        self._set_meta({"id": "manifest", "generation": generation, "manifest": text})
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> Record | None:
+        """The stored record with that id, or None."""
+        def fetch() -> Record | None:
+            try:
+                doc = self._client.collections[self.collection].documents[doc_id].retrieve()
+            except ts_errors.ObjectNotFound:
+                return None
+            return _record(doc["record"])
+        result: Record | None = self._call(fetch)
+        return result
+
+    def records(self, *, kind: str | None = None) -> Iterator[Record]:
+        """Every stored record (of one kind): one export of the collection."""
+        params: dict[str, Any] = {"include_fields": "record"}
+        if kind is not None:
+            params["filter_by"] = f"t_{KEYWORD_FIELD}:={encode(kind)}"
+        text = self._call(lambda: self._bulk.collections[self.collection].documents.export(params))
+        for line in str(text).splitlines():
+            if line.strip():
+                yield _record(json.loads(line)["record"])
+
+    def info(self) -> IndexInfo:
+        """Live documents and documents per facet value (the cluster's memory is not counted
+        as bytes on disk: ``size_bytes`` is the nodes' reported disk use of the data folder
+        is not available per collection, so it is 0)."""
+        result = self._search({
+            "q": "*", "per_page": 0, "facet_by": ",".join(_FACET_FIELDS[f] for f in FACETS),
+            "max_facet_values": _ALL_VALUES,
+        })
+        return IndexInfo(int(result["found"]), 0, self._facets(result, FACETS))
+
+    def health(self) -> list[tuple[str, bool]]:
+        """Each node and whether it answers ``/health`` with ok (for ``search stats``)."""
+        out = []
+        for url, client in zip(self.nodes, self._per_node, strict=True):
+            try:
+                ok = bool(client.operations.is_healthy())
+            except Exception:  # any failure to answer is "not healthy", never an error here
+                ok = False
+            out.append((url, ok))
+        return out
+
+    def _vocab(self) -> _Vocabulary:
+        """The vocabulary of the current commit (read again after every commit)."""
+        generation = self.generation()
+        with self._lock:
+            if self._vocabulary is None or self._vocabulary.generation != generation:
+                self._vocabulary = _Vocabulary(generation)
+            return self._vocabulary
+
+    def _field_terms(self, vocab: _Vocabulary, field: str) -> dict[str, int]:
+        """Term -> live documents holding it in ``field``."""
+        known = vocab.fields.get(field)
+        if known is None:
+            result = self._search({"q": "*", "per_page": 0, "facet_by": f"t_{field}",
+                                   "max_facet_values": _ALL_VALUES})
+            known = {}
+            for facet in result.get("facet_counts", []):
+                for value in facet["counts"]:
+                    known[decode(value["value"])] = int(value["count"])
+            vocab.fields[field] = known
+        return known
+
+    def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
+        """Live documents holding each term in ``field``, and its occurrences there."""
+        (name,) = _check_fields((field,))
+        vocab = self._vocab()
+        df = self._field_terms(vocab, name)
+        repeated: dict[tuple[str, str], int] = {}
+        if name not in _ONCE_FIELDS:
+            if vocab.repeated is None:
+                result = self._search({"q": "*", "per_page": 0, "facet_by": "tf",
+                                       "max_facet_values": _ALL_VALUES})
+                extra: dict[tuple[str, str], int] = {}
+                for facet in result.get("facet_counts", []):
+                    for value in facet["counts"]:
+                        f, term, count = decode(value["value"]).split("\x00")
+                        extra[(f, term)] = extra.get((f, term), 0) + (
+                            (int(count) - 1) * int(value["count"])
+                        )
+                vocab.repeated = extra
+            repeated = vocab.repeated
+        out: dict[str, TermStats] = {}
+        for term in terms:
+            documents = df.get(term, 0)
+            out[term] = TermStats(documents, documents + repeated.get((name, term), 0))
+        return out
+
+    def similar_words(self, word: str, max_distance: int, limit: int) -> list[str]:
+        """Words of the ``spell`` field within ``max_distance`` edits of ``word`` that share
+        its first letter, in the most live documents first, then alphabetically."""
+        if not word or max_distance < 0 or limit <= 0:
+            return []
+        spell = self._field_terms(self._vocab(), "spell")
+        close = [
+            (count, term) for term, count in spell.items()
+            if term[:1] == word[:1] and abs(len(term) - len(word)) <= max_distance
+            and levenshtein(term, word) <= max_distance
+        ]
+        close.sort(key=lambda ct: (-ct[0], ct[1]))
+        return [term for _, term in close[:limit]]
+
+    def complete(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """Completions of ``prefix`` from titles, in the most live documents first."""
+        if not prefix or limit <= 0:
+            return []
+        found = self._field_terms(self._vocab(), COMPLETION_FIELD)
+        terms = [(term, count) for term, count in found.items() if term.startswith(prefix)]
+        terms.sort(key=lambda tc: (-tc[1], tc[0]))
+        return terms[:limit]
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def execute(
+        self,
+        plan: p.Plan | None,
+        filters: p.Filters,
+        facets: Mapping[str, p.Filters],
+        sort: SortName,
+        offset: int,
+        limit: int,
+    ) -> Execution:
+        """Evaluate ``plan`` under ``filters``: total, the window in ``sort`` order, facets."""
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}: choose one of {', '.join(SORTS)}")
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, not {offset}")
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        for facet in facets:
+            if facet not in COUNTED_FACETS:
+                raise ValueError(
+                    f"unknown facet {facet!r}: choose one of {', '.join(COUNTED_FACETS)}"
+                )
+        if plan is None:
+            return Execution(0, (), {facet: {} for facet in facets})
+        compiler = _Compiler(self, self._vocab())
+        matching = compiler.compile(plan)
+        where = _and(matching, self._filter(filters))
+        scored = sort == "relevance" and bool(p.positive_leaves(plan))
+        # One multi_search: the facets (one search per distinct set of filters), then the
+        # searches of the page (or, for relevance, of each leaf's documents).
+        by_filters: dict[p.Filters, list[str]] = {}
+        for facet, facet_filters in facets.items():
+            by_filters.setdefault(facet_filters, []).append(facet)
+        searches = [
+            {"q": "*", "per_page": 0, "filter_by": _and(matching, self._filter(f)),
+             "facet_by": ",".join(_FACET_FIELDS[n] for n in names),
+             "max_facet_values": _ALL_VALUES}
+            for f, names in by_filters.items()
+        ]
+        if scored:
+            ranking = _Ranking(compiler, plan, where)
+            searches += ranking.searches()
+            results = self._multi(searches)
+            total, ids, scores = ranking.window(results[len(by_filters):], offset, limit)
+            page = self._fetch(ids, scores)
+        else:
+            pages = self._page_searches(where, sort, offset, limit)
+            searches += pages
+            results = self._multi(searches)
+            answers = results[len(by_filters):]
+            total = int(answers[0]["found"])
+            hits = [hit for answer in answers for hit in answer.get("hits", [])]
+            skip = offset % _PAGE if limit else 0
+            page = tuple(
+                (_record(hit["document"]["record"]), None) for hit in hits[skip : skip + limit]
+            )
+        counts: dict[str, Mapping[str, int]] = {}
+        for (_, names), result in zip(by_filters.items(), results, strict=False):
+            counts.update(self._facets(result, names))
+        return Execution(total, page, {facet: counts[facet] for facet in facets})
+
+    def count(self, plan: p.Plan | None, filters: p.Filters) -> int:
+        """How many documents match ``plan`` under ``filters``."""
+        if plan is None:
+            return 0
+        matching = _Compiler(self, self._vocab()).compile(plan)
+        result = self._search({"q": "*", "per_page": 0,
+                               "filter_by": _and(matching, self._filter(filters))})
+        return int(result["found"])
+
+    def _page_searches(
+        self, where: str, sort: SortName, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """The searches of the window ``[offset, offset + limit)`` in a date or quality
+        order, in pages of Typesense's largest size."""
+        sort_by = {
+            "relevance": "newest:desc,tiebreak:asc", "newest": "newest:desc,tiebreak:asc",
+            "oldest": "oldest:desc,tiebreak:asc",
+            "quality": "quality_rank:desc,newest:desc,tiebreak:asc",
+        }[sort]
+        base = {"q": "*", "filter_by": where, "sort_by": sort_by, "include_fields": "record"}
+        if limit == 0:
+            return [{**base, "per_page": 0}]
+        first, last = offset // _PAGE, (offset + limit - 1) // _PAGE
+        return [{**base, "page": n + 1, "per_page": _PAGE} for n in range(first, last + 1)]
+
+    def _fetch(
+        self, ids: Sequence[str], scores: Mapping[str, float]
+    ) -> tuple[tuple[Record, float | None], ...]:
+        """The records of ``ids``, in that order, with their scores."""
+        if not ids:
+            return ()
+        found: dict[str, Record] = {}
+        searches = [
+            {"q": "*", "per_page": _PAGE, "include_fields": "record",
+             "filter_by": "id:=[" + ",".join(_quote(i) for i in ids[s : s + _PAGE]) + "]"}
+            for s in range(0, len(ids), _PAGE)
+        ]
+        for result in self._multi(searches):
+            for hit in result.get("hits", []):
+                record = _record(hit["document"]["record"])
+                found[record.id] = record
+        return tuple((found[i], scores[i]) for i in ids if i in found)
+
+    @staticmethod
+    def _facets(result: Mapping[str, Any], names: Iterable[str]) -> dict[str, Mapping[str, int]]:
+        """Documents per value of each facet, from a search's facet counts."""
+        by_field = {f["field_name"]: f["counts"] for f in result.get("facet_counts", [])}
+        out: dict[str, Mapping[str, int]] = {}
+        for name in names:
+            field = _FACET_FIELDS[name]
+            counts: dict[str, int] = {}
+            for value in by_field.get(field, []):
+                text = value["value"] if name == DAY_FACET else decode(value["value"])
+                if value["count"]:
+                    counts[text] = int(value["count"])
+            out[name] = dict(sorted(counts.items(), key=lambda vc: (-vc[1], vc[0])))
+        return out
+
+    @staticmethod
+    def _filter(filters: p.Filters) -> str:
+        """The ``filter_by`` expression of structured filters ('' for none)."""
+        parts = []
+        for facet, field in (("topic", "f_topic"), ("provider", "f_provider"),
+                             ("kind", f"t_{KEYWORD_FIELD}")):
+            values = filters.values(facet)
+            if values:
+                parts.append(f"{field}:=[" + ",".join(encode(v) for v in values) + "]")
+        if filters.since is not None:
+            parts.append(f"published:>={_micros(filters.since)}")
+        if filters.until is not None:
+            parts.append(f"published:<={_micros(filters.until)}")
+        if filters.exclude_ids:
+            parts.append("id:!=[" + ",".join(_quote(i) for i in filters.exclude_ids) + "]")
+        return " && ".join(parts)
+
+
+def _and(*parts: str) -> str:
+    """The conjunction of filter expressions ('' stands for no condition)."""
+    present = [part for part in parts if part]
+    if not present:
+        return "all:=1"
+    return " && ".join(f"({part})" for part in present) if len(present) > 1 else present[0]
+
+
+_NOTHING = "all:=0"
+_EVERYTHING = "all:=1"
+
+
+class _Compiler:
+    """Turns plans into ``filter_by`` expressions (phrases resolved to ids first)."""
+
+    def __init__(self, backend: TypesenseBackend, vocab: _Vocabulary) -> None:
+        self.backend = backend
+        self.vocab = vocab
+        #: Phrase (terms, fields) -> field -> ids of the documents with it there.
+        self.phrases: dict[tuple[tuple[str, ...], str], frozenset[str]] = {}
+
+    def compile(self, plan: p.Plan) -> str:
+        """The expression matching exactly the documents ``plan`` matches."""
+        self._resolve_phrases(plan)
+        return self._expr(plan, negate=False)
+
+    def _resolve_phrases(self, plan: p.Plan) -> None:
+        """Find the documents of every phrase of ``plan``, per field, in one request."""
+        wanted: list[tuple[tuple[str, ...], str]] = []
+        for leaf in p.leaves(plan):
+            if isinstance(leaf, p.Words) and len(leaf.terms) > 1:
+                for name in _check_fields(leaf.fields):
+                    key = (leaf.terms, name)
+                    if name in POSITIONAL_FIELDS and key not in self.phrases and key not in wanted:
+                        wanted.append(key)
+        if not wanted:
+            return
+        searches = [
+            {"q": '"' + " ".join(encode(t) for t in terms) + '"', "query_by": f"p_{name}",
+             "per_page": 0, "facet_by": "key", "max_facet_values": _ALL_VALUES}
+            for terms, name in wanted
+        ]
+        for key, result in zip(wanted, self.backend._multi(searches), strict=True):
+            self.phrases[key] = frozenset(_keys(result))
+
+    def phrase_ids(self, terms: tuple[str, ...], fields: Iterable[str]) -> set[str]:
+        """Ids of the documents with the phrase in any of ``fields``."""
+        out: set[str] = set()
+        for name in fields:
+            if name in POSITIONAL_FIELDS:
+                out |= {_split_key(k)[2] for k in self.phrases.get((terms, name), ())}
+        return out
+
+    def expand(self, leaf: p.Prefix | p.Fuzzy, name: str) -> list[str]:
+        """The vocabulary terms of field ``name`` that ``leaf`` reaches."""
+        vocabulary = self.backend._field_terms(self.vocab, name)
+        if isinstance(leaf, p.Prefix):
+            prefixes = tuple(leaf.prefixes)
+            return sorted(t for t in vocabulary if prefixes and t.startswith(prefixes))
+        if leaf.distance < 0:
+            return []
+        start = leaf.term[: max(leaf.prefix_length, 0)]
+        return sorted(
+            t for t in vocabulary
+            if t.startswith(start) and abs(len(t) - len(leaf.term)) <= leaf.distance
+            and levenshtein(t, leaf.term) <= leaf.distance
+        )
+
+    def leaf_field(self, leaf: p.Words | p.Prefix | p.Fuzzy, name: str) -> str:
+        """The expression of ``leaf`` restricted to one field."""
+        if isinstance(leaf, p.Words):
+            if not leaf.terms:
+                return _NOTHING
+            if len(leaf.terms) == 1:
+                return f"t_{name}:={encode(leaf.terms[0])}"
+            ids = self.phrase_ids(leaf.terms, (name,))
+            return "id:=[" + ",".join(_quote(i) for i in sorted(ids)) + "]" if ids else _NOTHING
+        terms = self.expand(leaf, name)
+        if not terms:
+            return _NOTHING
+        return f"t_{name}:=[" + ",".join(encode(t) for t in terms) + "]"
+
+    def _expr(self, plan: p.Plan, *, negate: bool) -> str:
+        if isinstance(plan, p.Everything):
+            return _NOTHING if negate else _EVERYTHING
+        if isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
+            parts = [self.leaf_field(plan, name) for name in _check_fields(plan.fields)]
+            parts = [part for part in parts if part != _NOTHING]
+            if not parts:
+                return _EVERYTHING if negate else _NOTHING
+            if negate:
+                # "not in any field": every field's condition negated (``:=`` -> ``:!=``).
+                return " && ".join(part.replace(":=", ":!=", 1) for part in parts)
+            return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
+        if isinstance(plan, (p.All, p.Any)):
+            if not plan.children:
+                return _EVERYTHING if negate else _NOTHING
+            conjunction = isinstance(plan, p.All) != negate
+            children = [self._expr(child, negate=negate) for child in plan.children]
+            return "(" + (" && " if conjunction else " || ").join(children) + ")"
+        if isinstance(plan, p.Exclude):
+            if negate:  # not (a and not b) = not a or b
+                return "(" + self._expr(plan.positive, negate=True) + " || " + \
+                    self._expr(plan.excluded, negate=False) + ")"
+            return "(" + self._expr(plan.positive, negate=False) + " && " + \
+                self._expr(plan.excluded, negate=True) + ")"
+        if isinstance(plan, p.Boost):
+            return self._expr(plan.child, negate=negate)
+        raise TypeError(f"not a plan node: {plan!r}")
+
+
+def _keys(result: Mapping[str, Any]) -> list[str]:
+    """The ``key`` facet values of a search (its matching documents)."""
+    return [
+        str(value["value"])
+        for facet in result.get("facet_counts", []) if facet["field_name"] == "key"
+        for value in facet["counts"]
+    ]
+
+
+class _Ranking:
+    """Relevance for one scored search: the searches that find each leaf's documents among
+    the matches, field by field, and the scores and order computed from their answers."""
+
+    def __init__(self, compiler: _Compiler, plan: p.Plan, where: str) -> None:
+        self.compiler = compiler
+        self.plan = plan
+        self.where = where
+        self.leaves = list(dict.fromkeys(p.leaves(plan)))
+        self.slots: list[tuple[p.Words | p.Prefix | p.Fuzzy, str]] = [
+            (leaf, name) for leaf in self.leaves for name in _check_fields(leaf.fields)
+        ]
+
+    def searches(self) -> list[dict[str, Any]]:
+        """Every match (its key), then each leaf's matches in each of its fields."""
+        facet = {"q": "*", "per_page": 0, "facet_by": "key", "max_facet_values": _ALL_VALUES}
+        out = [{**facet, "filter_by": self.where}]
+        for leaf, name in self.slots:
+            out.append({**facet, "filter_by": _and(self.where, self.compiler.leaf_field(leaf,
+                                                                                        name))})
+        return out
+
+    def window(
+        self, results: Sequence[Mapping[str, Any]], offset: int, limit: int
+    ) -> tuple[int, list[str], dict[str, float]]:
+        """The total, the ids of the window in relevance order, and every match's score."""
+        keys = _keys(results[0])
+        total = len(keys)
+        split = {key: _split_key(key) for key in keys}
+        by_id = {parts[2]: key for key, parts in split.items()}
+        found: dict[tuple[p.Words | p.Prefix | p.Fuzzy, str], set[str]] = {}
+        for slot, result in zip(self.slots, results[1:], strict=True):
+            found[slot] = {_split_key(k)[2] for k in _keys(result)}
+        everything = set(by_id)
+        scores = self._scores(self.plan, everything, found)
+        order = sorted(
+            everything,
+            key=lambda i: (-scores.get(i, 0.0), -split[by_id[i]][0], split[by_id[i]][1]),
+        )
+        window = order[offset : offset + limit]
+        return total, window, {i: scores.get(i, 0.0) for i in window}
+
+    def _idf(self, df: int) -> float:
+        vocab_total = self._documents()
+        return math.log(1 + (vocab_total - df + 0.5) / (df + 0.5))
+
+    def _documents(self) -> int:
+        kinds = self.compiler.backend._field_terms(self.compiler.vocab, KEYWORD_FIELD)
+        return sum(kinds.values())
+
+    def _term_score(self, df: int, weights: float) -> float:
+        if weights <= 0:
+            return 0.0
+        return self._idf(df) * weights * (BM25_K1 + 1) / (weights + BM25_K1)
+
+    def _leaf_scores(
+        self, leaf: p.Words | p.Prefix | p.Fuzzy, found: Mapping[Any, set[str]]
+    ) -> dict[str, float]:
+        """Each matching document's score for one leaf: BM25F over the fields it holds the
+        leaf's terms in (presence, not frequency: see the module docstring)."""
+        fields = _check_fields(leaf.fields)
+        weight: dict[str, float] = {}
+        for name in fields:
+            for doc_id in found.get((leaf, name), ()):
+                weight[doc_id] = weight.get(doc_id, 0.0) + FIELD_WEIGHTS.get(name, 1.0)
+        if isinstance(leaf, p.Words) and len(leaf.terms) > 1:
+            df = max((len(self.compiler.phrase_ids(leaf.terms, (n,))) for n in fields),
+                     default=0)
+        elif isinstance(leaf, p.Words):
+            df = max((self.compiler.backend._field_terms(self.compiler.vocab, n)
+                      .get(leaf.terms[0], 0) if leaf.terms else 0 for n in fields), default=0)
+        else:
+            # Every term reached counts in the reference; here the leaf counts once, with the
+            # idf of its rarest-in-any-field term count (the documents holding any of them).
+            df = max((len(found.get((leaf, n), ())) for n in fields), default=0)
+        return {doc_id: self._term_score(df, w) for doc_id, w in weight.items()}
+
+    def _matches(self, plan: p.Plan, everything: set[str],
+                 found: Mapping[Any, set[str]]) -> set[str]:
+        if isinstance(plan, p.Everything):
+            return everything
+        if isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
+            out: set[str] = set()
+            for name in _check_fields(plan.fields):
+                out |= found.get((plan, name), set())
+            return out
+        if isinstance(plan, p.All):
+            if not plan.children:
+                return set()
+            sets = [self._matches(c, everything, found) for c in plan.children]
+            return set.intersection(*sets)
+        if isinstance(plan, p.Any):
+            return set().union(*(self._matches(c, everything, found) for c in plan.children))
+        if isinstance(plan, p.Exclude):
+            return self._matches(plan.positive, everything, found) - self._matches(
+                plan.excluded, everything, found
+            )
+        if isinstance(plan, p.Boost):
+            return self._matches(plan.child, everything, found)
+        raise TypeError(f"not a plan node: {plan!r}")
+
+    def _scores(self, plan: p.Plan, everything: set[str],
+                found: Mapping[Any, set[str]]) -> dict[str, float]:
+        """Scores of the documents (among ``everything``, the matches) ``plan`` matches."""
+        if isinstance(plan, p.Everything):
+            return dict.fromkeys(everything, 0.0)
+        if isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
+            return self._leaf_scores(plan, found)
+        if isinstance(plan, (p.All, p.Any)):
+            matched = self._matches(plan, everything, found)
+            out: dict[str, float] = dict.fromkeys(matched, 0.0)
+            for child in plan.children:
+                for doc_id, score in self._scores(child, everything, found).items():
+                    if doc_id in out:
+                        out[doc_id] += score
+            return out
+        if isinstance(plan, p.Exclude):
+            matched = self._matches(plan, everything, found)
+            return {d: s for d, s in self._scores(plan.positive, everything, found).items()
+                    if d in matched}
+        if isinstance(plan, p.Boost):
+            return {d: s * plan.factor
+                    for d, s in self._scores(plan.child, everything, found).items()}
+        raise TypeError(f"not a plan node: {plan!r}")
