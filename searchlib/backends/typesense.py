@@ -78,6 +78,7 @@ from ..records import (
     field_texts,
 )
 from ..schema import (
+    BM25_B,
     BM25_K1,
     COUNTED_FACETS,
     DAY_FACET,
@@ -108,6 +109,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 #: Facet values a search may return: more than any vocabulary or match set it counts.
 _ALL_VALUES = 10_000_000
+#: A prefix or fuzzy leaf reaching at most this many terms in a field is ranked term by term
+#: (one search each); beyond, as one term (see ``_Ranking``).
+_SCORED_EXPANSIONS = 12
 #: Typesense's page size limit.
 _PAGE = 250
 #: Searches one ``multi_search`` request may hold (Typesense's default limit is 50).
@@ -160,13 +164,6 @@ def _tiebreak(doc_id: str) -> int:
     """The last key of every order: a hash of the id (63 bits, Typesense's int64 is signed)."""
     digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
-
-
-def _quote(value: str) -> str:
-    """A value inside a ``filter_by`` expression (backticks keep commas and brackets)."""
-    if "`" in value:
-        raise UsageError(f"a value with a backtick cannot be filtered on: {value!r}")
-    return f"`{value}`"
 
 
 def _check_fields(fields: Iterable[str]) -> tuple[str, ...]:
@@ -261,13 +258,30 @@ class ClusterError(SearchIndexError):
     """The cluster cannot be reached, or refused a request."""
 
 
-def _key_of(record_newest: int, tiebreak: int, doc_id: str) -> str:
-    """A document's key for relevance order: what ties are broken by, then its id."""
-    return f"{record_newest - _MISSING:016x}{tiebreak:016x}{doc_id}"
+#: Hex digits of each text field's length in a key (longer fields count as this long).
+_LENGTH_DIGITS = 6
+_KEY_IDS = 32 + _LENGTH_DIGITS * len(FIELD_WEIGHTS)
+
+
+def _key_of(newest: int, tiebreak: int, lengths: Sequence[int], doc_id: str) -> str:
+    """A document's key, which relevance ranking reads for each match: what ties are broken
+    by, its text fields' lengths (in :data:`FIELD_WEIGHTS` order), then its id."""
+    cap = 16**_LENGTH_DIGITS - 1
+    sizes = "".join(f"{min(n, cap):0{_LENGTH_DIGITS}x}" for n in lengths)
+    return f"{newest - _MISSING:016x}{tiebreak:016x}{sizes}{doc_id}"
 
 
 def _split_key(key: str) -> tuple[int, int, str]:
-    return int(key[:16], 16) + _MISSING, int(key[16:32], 16), key[32:]
+    """Newest, tiebreak and id of a key."""
+    return int(key[:16], 16) + _MISSING, int(key[16:32], 16), key[_KEY_IDS:]
+
+
+def _key_lengths(key: str) -> dict[str, int]:
+    """Text field -> length, of a key."""
+    return {
+        name: int(key[32 + n * _LENGTH_DIGITS : 32 + (n + 1) * _LENGTH_DIGITS], 16)
+        for n, name in enumerate(FIELD_WEIGHTS)
+    }
 
 
 def _record_json(record: Record) -> str:
@@ -314,8 +328,12 @@ def schema(name: str) -> dict[str, Any]:
         {"name": "f_topic", "type": "string[]", "facet": True, "optional": True},
         {"name": "f_provider", "type": "string", "facet": True, "optional": True},
         {"name": "f_day", "type": "string", "facet": True, "optional": True},
-        # Every document: what Everything() and relevance order read.
+        # Every document: what Everything() and relevance order read, and its id (encoded)
+        # to filter on (Typesense 0.24 cannot filter ``id`` with ``!=``).
         {"name": "key", "type": "string", "facet": True},
+        {"name": "doc", "type": "string"},
+        # Text fields' lengths in terms: averaged (facet stats) for BM25F's length norm.
+        *({"name": f"len_{field}", "type": "int32", "facet": True} for field in FIELD_WEIGHTS),
         {"name": "all", "type": "int32"},
         {"name": "published", "type": "int64", "optional": True},
         {"name": "newest", "type": "int64"},
@@ -338,6 +356,7 @@ class _Vocabulary:
         self.generation = generation
         self.fields: dict[str, dict[str, int]] = {}
         self.repeated: dict[tuple[str, str], int] | None = None
+        self.average_length: dict[str, float] | None = None
 
 
 class TypesenseBackend:
@@ -533,10 +552,12 @@ class TypesenseBackend:
 
     def _document(self, record: Record) -> dict[str, Any]:
         """The Typesense document of ``record``."""
-        doc: dict[str, Any] = {"id": record.id, "all": 1}
+        doc: dict[str, Any] = {"id": record.id, "doc": encode(record.id), "all": 1}
         repeated: list[str] = []
         for name, terms in self._terms(record).items():
             counts = Counter(terms)
+            if name in FIELD_WEIGHTS:
+                doc[f"len_{name}"] = len(terms)
             doc[f"t_{name}"] = [encode(term) for term in counts]
             if name in POSITIONAL_FIELDS:
                 doc[f"p_{name}"] = " ".join(encode(term) for term in terms)
@@ -566,7 +587,9 @@ class TypesenseBackend:
             _MISSING + 1, min(2**62, record.quality)
         )
         doc["tiebreak"] = tiebreak = _tiebreak(record.id)
-        doc["key"] = _key_of(newest, tiebreak, record.id)
+        doc["key"] = _key_of(
+            newest, tiebreak, [doc[f"len_{name}"] for name in FIELD_WEIGHTS], record.id
+        )
         doc["record"] = _record_json(record)
         return doc
 
@@ -589,7 +612,7 @@ class TypesenseBackend:
             deletes = [i for i in dict.fromkeys(delete_ids) if i not in written]
             for start in range(0, len(deletes), _DELETE_BATCH):
                 chunk = deletes[start : start + _DELETE_BATCH]
-                expression = "id:=[" + ",".join(_quote(i) for i in chunk) + "]"
+                expression = _ids(chunk)
                 self._call(lambda e=expression: self._bulk.collections[self.collection]
                            .documents.delete({"filter_by": e}))
             if not written and not deletes:
@@ -723,6 +746,20 @@ class TypesenseBackend:
                     known[decode(value["value"])] = int(value["count"])
             vocab.fields[field] = known
         return known
+
+    def _average_lengths(self, vocab: _Vocabulary) -> dict[str, float]:
+        """Text field -> its average length in terms over the live documents."""
+        if vocab.average_length is None:
+            result = self._search({
+                "q": "*", "per_page": 0, "max_facet_values": 1,
+                "facet_by": ",".join(f"len_{name}" for name in FIELD_WEIGHTS),
+            })
+            averages = dict.fromkeys(FIELD_WEIGHTS, 0.0)
+            for facet in result.get("facet_counts", []):
+                name = str(facet["field_name"])[len("len_"):]
+                averages[name] = float(facet.get("stats", {}).get("avg", 0.0) or 0.0)
+            vocab.average_length = averages
+        return vocab.average_length
 
     def term_stats(self, field: str, terms: Iterable[str]) -> Mapping[str, TermStats]:
         """Live documents holding each term in ``field``, and its occurrences there."""
@@ -868,7 +905,7 @@ class TypesenseBackend:
         found: dict[str, Record] = {}
         searches = [
             {"q": "*", "per_page": _PAGE, "include_fields": "record",
-             "filter_by": "id:=[" + ",".join(_quote(i) for i in ids[s : s + _PAGE]) + "]"}
+             "filter_by": _ids(ids[s : s + _PAGE])}
             for s in range(0, len(ids), _PAGE)
         ]
         for result in self._multi(searches):
@@ -906,7 +943,7 @@ class TypesenseBackend:
         if filters.until is not None:
             parts.append(f"published:<={_micros(filters.until)}")
         if filters.exclude_ids:
-            parts.append("id:!=[" + ",".join(_quote(i) for i in filters.exclude_ids) + "]")
+            parts.append(_ids(filters.exclude_ids, negate=True))
         return " && ".join(parts)
 
 
@@ -916,6 +953,11 @@ def _and(*parts: str) -> str:
     if not present:
         return "all:=1"
     return " && ".join(f"({part})" for part in present) if len(present) > 1 else present[0]
+
+
+def _ids(ids: Iterable[str], *, negate: bool = False) -> str:
+    """The documents with (``negate``: without) one of these ids."""
+    return ("doc:!=[" if negate else "doc:=[") + ",".join(encode(i) for i in ids) + "]"
 
 
 _NOTHING = "all:=0"
@@ -986,7 +1028,7 @@ class _Compiler:
             if len(leaf.terms) == 1:
                 return f"t_{name}:={encode(leaf.terms[0])}"
             ids = self.phrase_ids(leaf.terms, (name,))
-            return "id:=[" + ",".join(_quote(i) for i in sorted(ids)) + "]" if ids else _NOTHING
+            return _ids(sorted(ids)) if ids else _NOTHING
         terms = self.expand(leaf, name)
         if not terms:
             return _NOTHING
@@ -1039,17 +1081,32 @@ class _Ranking:
         self.plan = plan
         self.where = where
         self.leaves = list(dict.fromkeys(p.leaves(plan)))
-        self.slots: list[tuple[p.Words | p.Prefix | p.Fuzzy, str]] = [
-            (leaf, name) for leaf in self.leaves for name in _check_fields(leaf.fields)
-        ]
+        #: (leaf, field, term): the leaf's documents in one field; for a prefix or fuzzy leaf
+        #: reaching few terms, one slot per term, so that each is scored as the reference does.
+        self.slots: list[tuple[p.Words | p.Prefix | p.Fuzzy, str, str | None]] = []
+        for leaf in self.leaves:
+            for name in _check_fields(leaf.fields):
+                terms = self.terms(leaf, name)
+                if terms is None:
+                    self.slots.append((leaf, name, None))
+                else:
+                    self.slots += [(leaf, name, term) for term in terms]
+
+    def terms(self, leaf: p.Words | p.Prefix | p.Fuzzy, name: str) -> list[str] | None:
+        """The terms of a leaf scored one by one in a field (None: the leaf as a whole)."""
+        if isinstance(leaf, p.Words):
+            return None
+        reached = self.compiler.expand(leaf, name)
+        return reached if len(reached) <= _SCORED_EXPANSIONS else None
 
     def searches(self) -> list[dict[str, Any]]:
         """Every match (its key), then each leaf's matches in each of its fields."""
         facet = {"q": "*", "per_page": 0, "facet_by": "key", "max_facet_values": _ALL_VALUES}
         out = [{**facet, "filter_by": self.where}]
-        for leaf, name in self.slots:
-            out.append({**facet, "filter_by": _and(self.where, self.compiler.leaf_field(leaf,
-                                                                                        name))})
+        for leaf, name, term in self.slots:
+            condition = (self.compiler.leaf_field(leaf, name) if term is None
+                         else f"t_{name}:={encode(term)}")
+            out.append({**facet, "filter_by": _and(self.where, condition)})
         return out
 
     def window(
@@ -1060,9 +1117,14 @@ class _Ranking:
         total = len(keys)
         split = {key: _split_key(key) for key in keys}
         by_id = {parts[2]: key for key, parts in split.items()}
-        found: dict[tuple[p.Words | p.Prefix | p.Fuzzy, str], set[str]] = {}
-        for slot, result in zip(self.slots, results[1:], strict=True):
-            found[slot] = {_split_key(k)[2] for k in _keys(result)}
+        self.lengths = {parts[2]: _key_lengths(key) for key, parts in split.items()}
+        self.averages = self.compiler.backend._average_lengths(self.compiler.vocab)
+        found: dict[tuple[Any, ...], set[str]] = {}
+        for (leaf, name, term), result in zip(self.slots, results[1:], strict=True):
+            ids = {_split_key(k)[2] for k in _keys(result)}
+            found.setdefault((leaf, name), set()).update(ids)
+            if term is not None:
+                found[(leaf, name, term)] = ids
         everything = set(by_id)
         scores = self._scores(self.plan, everything, found)
         order = sorted(
@@ -1080,6 +1142,15 @@ class _Ranking:
         kinds = self.compiler.backend._field_terms(self.compiler.vocab, KEYWORD_FIELD)
         return sum(kinds.values())
 
+    def _weight(self, doc_id: str, name: str) -> float:
+        """A field's weight over its length norm (BM25F's), for one occurrence."""
+        weight = FIELD_WEIGHTS.get(name, 1.0)
+        if name not in FIELD_WEIGHTS:
+            return weight
+        average = self.averages.get(name) or 1.0
+        length = self.lengths.get(doc_id, {}).get(name, 0)
+        return weight / (1 - BM25_B + BM25_B * length / average)
+
     def _term_score(self, df: int, weights: float) -> float:
         if weights <= 0:
             return 0.0
@@ -1091,10 +1162,28 @@ class _Ranking:
         """Each matching document's score for one leaf: BM25F over the fields it holds the
         leaf's terms in (presence, not frequency: see the module docstring)."""
         fields = _check_fields(leaf.fields)
+        if not isinstance(leaf, p.Words) and all(
+            self.terms(leaf, name) is not None for name in fields
+        ):
+            # Each term reached is one BM25F term, scores added (as the reference does).
+            vocab = self.compiler.vocab
+            reached = sorted({t for name in fields for t in self.terms(leaf, name) or ()})
+            out: dict[str, float] = {}
+            for term in reached:
+                df = max(self.compiler.backend._field_terms(vocab, n).get(term, 0)
+                         for n in fields)
+                weight_of: dict[str, float] = {}
+                for name in fields:
+                    for doc_id in found.get((leaf, name, term), ()):
+                        weight_of[doc_id] = weight_of.get(doc_id, 0.0) + \
+                            self._weight(doc_id, name)
+                for doc_id, w in weight_of.items():
+                    out[doc_id] = out.get(doc_id, 0.0) + self._term_score(df, w)
+            return out
         weight: dict[str, float] = {}
         for name in fields:
             for doc_id in found.get((leaf, name), ()):
-                weight[doc_id] = weight.get(doc_id, 0.0) + FIELD_WEIGHTS.get(name, 1.0)
+                weight[doc_id] = weight.get(doc_id, 0.0) + self._weight(doc_id, name)
         if isinstance(leaf, p.Words) and len(leaf.terms) > 1:
             df = max((len(self.compiler.phrase_ids(leaf.terms, (n,))) for n in fields),
                      default=0)
