@@ -48,6 +48,8 @@ index folder holds only ``typesense.json``: the collection's name and the nodes.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -460,12 +462,15 @@ class TypesenseBackend:
         """Delete the index's collections from the cluster (``--rebuild``, tests)."""
         for name in (self.collection, self.meta_collection):
             try:
-                self._call(lambda name=name: self._client.collections[name].delete())
+                self._call(functools.partial(self._drop_collection, name))
             except ClusterError as exc:
                 if not isinstance(exc.__cause__, ts_errors.ObjectNotFound):
                     raise
         with self._lock:
             self._vocabulary = None
+
+    def _drop_collection(self, name: str) -> None:
+        self._client.collections[name].delete()
 
     def clear(self) -> None:
         """Empty the index (its collections dropped and made again)."""
@@ -504,17 +509,13 @@ class TypesenseBackend:
 
     def _ensure_collections(self) -> None:
         def ensure() -> None:
-            for name, spec in (
-                (self.collection, schema(self.collection)),
-                (self.meta_collection, {"name": self.meta_collection,
-                                        "fields": [{"name": "generation", "type": "int64"}]}),
-            ):
+            meta = {"name": self.meta_collection,
+                    "fields": [{"name": "generation", "type": "int64"}]}
+            for spec in (schema(self.collection), meta):
                 # Always asked of the leader (a write), never read from a follower that may
-                # not have applied a drop or a create yet.
-                try:
+                # not have applied a drop or a create yet; one made before is kept.
+                with contextlib.suppress(ts_errors.ObjectAlreadyExists):
                     self._client.collections.create(spec)
-                except ts_errors.ObjectAlreadyExists:
-                    pass  # made before (or by another writer meanwhile)
         self._call(ensure)
 
     def _search(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -526,8 +527,8 @@ class TypesenseBackend:
         common = {"collection": self.collection, "query_by": "p_title", **_EXACT}
         for start in range(0, len(searches), _MULTI):
             chunk = [{**common, **s} for s in searches[start : start + _MULTI]]
-            response = self._call(lambda chunk=chunk: self._client.multi_search.perform(
-                {"searches": chunk}, {}
+            response = self._call(functools.partial(
+                self._client.multi_search.perform, {"searches": chunk}, {}
             ))
             for result in response["results"]:
                 if "error" in result:
@@ -613,8 +614,8 @@ class TypesenseBackend:
             for start in range(0, len(deletes), _DELETE_BATCH):
                 chunk = deletes[start : start + _DELETE_BATCH]
                 expression = _ids(chunk)
-                self._call(lambda e=expression: self._bulk.collections[self.collection]
-                           .documents.delete({"filter_by": e}))
+                documents = self._bulk.collections[self.collection].documents
+                self._call(functools.partial(documents.delete, {"filter_by": expression}))
             if not written and not deletes:
                 return
             generation = self.generation() + 1
