@@ -57,6 +57,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
 import typesense
 import typesense.exceptions as ts_errors
 
@@ -114,6 +114,14 @@ _ALL_VALUES = 10_000_000
 #: A prefix or fuzzy leaf reaching at most this many terms in a field is ranked term by term
 #: (one search each); beyond, as one term (see ``_Ranking``).
 _SCORED_EXPANSIONS = 12
+#: Each field's one-letter code in ``terms`` values (not a hex digit, for legibility).
+FIELD_CODES = {name: chr(ord("g") + n) for n, name in enumerate(FIELDS)}
+_CODE_FIELDS = {code: name for name, code in FIELD_CODES.items()}
+#: A filter expression with more tokens (conditions, operators, parentheses) than this is
+#: split: Typesense 0.24 refuses one of about a hundred tokens ("Filter expression is not
+#: valid"), so a larger part of a plan is evaluated on its own and enters as the ids it found.
+_MAX_TOKENS = 60
+_TOKEN = re.compile(r"&&|\|\||[()]|[a-z_]+:")
 #: Typesense's page size limit.
 _PAGE = 250
 #: Searches one ``multi_search`` request may hold (Typesense's default limit is 50).
@@ -124,7 +132,7 @@ _IMPORT_BATCH = 2_000
 _DELETE_BATCH = 500
 #: Seconds a request may take before the client tries another node: short, so that a node that
 #: hangs (stopped, or cut off) costs searches little; bulk requests get longer.
-_TIMEOUT = 3.0
+_TIMEOUT = 5.0
 _BULK_TIMEOUT = 60.0
 #: How long ``write`` waits for each reachable node to apply a commit.
 _REPLICA_WAIT = 30.0
@@ -143,8 +151,14 @@ def encode(term: str) -> str:
 
 
 def decode(token: str) -> str:
-    """The term of a token of :func:`encode`."""
+    """The term of a token of :func:`encode` (or of a ``terms`` value: its first letter is
+    the field's code)."""
     return bytes.fromhex(token[1:]).decode("utf-8")
+
+
+def _value(field: str, term: str) -> str:
+    """A term of a field as a value of the ``terms`` array."""
+    return FIELD_CODES[field] + term.encode("utf-8").hex()
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -237,22 +251,40 @@ def make_client(nodes: Sequence[str], key: str, timeout: float = _TIMEOUT) -> An
 
     Typed ``Any``: the client's typed dictionaries would add nothing to the checks here.
     """
-    return typesense.Client({
-        "nodes": [_node_config(n) for n in nodes],  # type: ignore[misc]
-        "api_key": key,
-        "connection_timeout_seconds": timeout,
-        # Each node once more than once around: a request survives any one node being down.
-        "num_retries": 2 * len(nodes) + 1,
-        "retry_interval_seconds": 0.1,
-        # A node that failed is skipped this long before it is tried again.
-        "healthcheck_interval_seconds": 2,
-    })
+    with warnings.catch_warnings():
+        # Client 2.x warns, on every new client, about endpoints of Typesense 30 it wraps and
+        # this backend never calls (analytics, overrides, synonyms).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _client({
+            "nodes": [_node_config(n) for n in nodes],
+            "api_key": key,
+            "connection_timeout_seconds": timeout,
+            # Every node twice and once more: a request survives any one node being down.
+            "num_retries": 2 * len(nodes) + 1,
+            "retry_interval_seconds": 0.1,
+            # A node that failed is skipped this long before it is tried again.
+            "healthcheck_interval_seconds": 2,
+        })
+
+
+def _client(config: dict[str, Any]) -> Any:
+    return typesense.Client(config)  # type: ignore[arg-type]
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP library's errors: client 2.x uses httpx; 1.x uses requests, whose errors are
+    ``OSError`` s."""
+    try:
+        import httpx
+    except ImportError:
+        return ()
+    return (httpx.HTTPError,)
 
 
 #: What the client raises when no node could answer (after its retries).
-_UNREACHABLE = (
+_UNREACHABLE: tuple[type[Exception], ...] = (
     ts_errors.ServiceUnavailable, ts_errors.ServerError, ts_errors.HTTPStatus0Error,
-    ts_errors.TypesenseClientError, httpx.HTTPError, OSError,
+    ts_errors.TypesenseClientError, OSError, *_transport_errors(),
 )
 
 
@@ -318,8 +350,10 @@ def schema(name: str) -> dict[str, Any]:
     """The documents collection: terms per field, facets, sort columns; the stored record is
     an undeclared (stored, not indexed) field."""
     fields: list[dict[str, Any]] = [
-        {"name": f"t_{field}", "type": "string[]", "facet": True, "optional": True}
-        for field in FIELDS
+        # Every field's distinct terms, each as its field's code and the term's hex: one
+        # array, so that a term in any of several fields (and any of several terms) is one
+        # condition, and one facet gives every field's vocabulary.
+        {"name": "terms", "type": "string[]", "facet": True},
     ]
     fields += [
         {"name": f"p_{field}", "type": "string", "optional": True} for field in POSITIONAL_FIELDS
@@ -329,6 +363,7 @@ def schema(name: str) -> dict[str, Any]:
         {"name": "tf", "type": "string[]", "facet": True, "optional": True},
         {"name": "f_topic", "type": "string[]", "facet": True, "optional": True},
         {"name": "f_provider", "type": "string", "facet": True, "optional": True},
+        {"name": "f_kind", "type": "string", "facet": True},
         {"name": "f_day", "type": "string", "facet": True, "optional": True},
         # Every document: what Everything() and relevance order read, and its id (encoded)
         # to filter on (Typesense 0.24 cannot filter ``id`` with ``!=``).
@@ -347,7 +382,7 @@ def schema(name: str) -> dict[str, Any]:
 
 
 #: Facet name -> the field that counts it (values encoded, except days).
-_FACET_FIELDS = {"topic": "f_topic", "provider": "f_provider", "kind": f"t_{KEYWORD_FIELD}",
+_FACET_FIELDS = {"topic": "f_topic", "provider": "f_provider", "kind": "f_kind",
                  DAY_FACET: "f_day"}
 
 
@@ -470,7 +505,7 @@ class TypesenseBackend:
             self._vocabulary = None
 
     def _drop_collection(self, name: str) -> None:
-        self._client.collections[name].delete()
+        self._bulk.collections[name].delete()
 
     def clear(self) -> None:
         """Empty the index (its collections dropped and made again)."""
@@ -515,20 +550,24 @@ class TypesenseBackend:
                 # Always asked of the leader (a write), never read from a follower that may
                 # not have applied a drop or a create yet; one made before is kept.
                 with contextlib.suppress(ts_errors.ObjectAlreadyExists):
-                    self._client.collections.create(spec)
+                    self._bulk.collections.create(spec)
         self._call(ensure)
 
-    def _search(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._multi([params])[0]
+    def _search(self, params: dict[str, Any], *, bulk: bool = False) -> dict[str, Any]:
+        return self._multi([params], bulk=bulk)[0]
 
-    def _multi(self, searches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Answers to ``searches`` (over the documents), in as few requests as Typesense takes."""
+    def _multi(
+        self, searches: Sequence[dict[str, Any]], *, bulk: bool = False
+    ) -> list[dict[str, Any]]:
+        """Answers to ``searches`` (over the documents), in as few requests as Typesense
+        takes (``bulk``: large answers, given the long timeout)."""
+        client = self._bulk if bulk else self._client
         out: list[dict[str, Any]] = []
         common = {"collection": self.collection, "query_by": "p_title", **_EXACT}
         for start in range(0, len(searches), _MULTI):
             chunk = [{**common, **s} for s in searches[start : start + _MULTI]]
             response = self._call(functools.partial(
-                self._client.multi_search.perform, {"searches": chunk}, {}
+                client.multi_search.perform, {"searches": chunk}, {}
             ))
             for result in response["results"]:
                 if "error" in result:
@@ -555,11 +594,12 @@ class TypesenseBackend:
         """The Typesense document of ``record``."""
         doc: dict[str, Any] = {"id": record.id, "doc": encode(record.id), "all": 1}
         repeated: list[str] = []
+        terms_of: list[str] = []
         for name, terms in self._terms(record).items():
             counts = Counter(terms)
             if name in FIELD_WEIGHTS:
                 doc[f"len_{name}"] = len(terms)
-            doc[f"t_{name}"] = [encode(term) for term in counts]
+            terms_of += [_value(name, term) for term in counts]
             if name in POSITIONAL_FIELDS:
                 doc[f"p_{name}"] = " ".join(encode(term) for term in terms)
             if name not in DISTINCT_FIELDS:
@@ -568,10 +608,13 @@ class TypesenseBackend:
                     for term, count in counts.items() if count > 1
                 ]
         doc["tf"] = repeated
-        doc[f"t_{COMPLETION_FIELD}"] = [
-            encode(term) for term in completion_terms(record.title, self.language)
+        terms_of += [
+            _value(COMPLETION_FIELD, term)
+            for term in dict.fromkeys(completion_terms(record.title, self.language))
         ]
-        doc[f"t_{KEYWORD_FIELD}"] = [encode(record.kind)]
+        terms_of.append(_value(KEYWORD_FIELD, record.kind))
+        doc["terms"] = terms_of
+        doc["f_kind"] = encode(record.kind)
         doc["f_topic"] = [encode(topic) for topic in dict.fromkeys(record.topics) if topic]
         if record.provider:
             doc["f_provider"] = encode(record.provider)
@@ -635,7 +678,7 @@ class TypesenseBackend:
                 raise ClusterError(f"{self.location} refused a document: {result.get('error')}")
 
     def _set_meta(self, document: dict[str, Any]) -> None:
-        self._call(lambda: self._client.collections[self.meta_collection].documents.upsert(
+        self._call(lambda: self._bulk.collections[self.meta_collection].documents.upsert(
             document
         ))
 
@@ -700,16 +743,16 @@ class TypesenseBackend:
         """Every stored record (of one kind): one export of the collection."""
         params: dict[str, Any] = {"include_fields": "record"}
         if kind is not None:
-            params["filter_by"] = f"t_{KEYWORD_FIELD}:={encode(kind)}"
+            params["filter_by"] = f"f_kind:={encode(kind)}"
         text = self._call(lambda: self._bulk.collections[self.collection].documents.export(params))
         for line in str(text).splitlines():
             if line.strip():
                 yield _record(json.loads(line)["record"])
 
     def info(self) -> IndexInfo:
-        """Live documents and documents per facet value (the cluster's memory is not counted
-        as bytes on disk: ``size_bytes`` is the nodes' reported disk use of the data folder
-        is not available per collection, so it is 0)."""
+        """Live documents and documents per facet value. ``size_bytes`` is 0: Typesense
+        reports memory and disk per node, not per collection (see ``search stats``' cluster
+        line and the README's scaling notes)."""
         result = self._search({
             "q": "*", "per_page": 0, "facet_by": ",".join(_FACET_FIELDS[f] for f in FACETS),
             "max_facet_values": _ALL_VALUES,
@@ -737,16 +780,16 @@ class TypesenseBackend:
 
     def _field_terms(self, vocab: _Vocabulary, field: str) -> dict[str, int]:
         """Term -> live documents holding it in ``field``."""
-        known = vocab.fields.get(field)
-        if known is None:
-            result = self._search({"q": "*", "per_page": 0, "facet_by": f"t_{field}",
-                                   "max_facet_values": _ALL_VALUES})
-            known = {}
+        if not vocab.fields:
+            result = self._search({"q": "*", "per_page": 0, "facet_by": "terms",
+                                   "max_facet_values": _ALL_VALUES}, bulk=True)
+            fields: dict[str, dict[str, int]] = {name: {} for name in FIELDS}
             for facet in result.get("facet_counts", []):
                 for value in facet["counts"]:
-                    known[decode(value["value"])] = int(value["count"])
-            vocab.fields[field] = known
-        return known
+                    text = str(value["value"])
+                    fields[_CODE_FIELDS[text[0]]][decode(text)] = int(value["count"])
+            vocab.fields = fields
+        return vocab.fields[field]
 
     def _average_lengths(self, vocab: _Vocabulary) -> dict[str, float]:
         """Text field -> its average length in terms over the live documents."""
@@ -771,7 +814,7 @@ class TypesenseBackend:
         if name not in _ONCE_FIELDS:
             if vocab.repeated is None:
                 result = self._search({"q": "*", "per_page": 0, "facet_by": "tf",
-                                       "max_facet_values": _ALL_VALUES})
+                                       "max_facet_values": _ALL_VALUES}, bulk=True)
                 extra: dict[tuple[str, str], int] = {}
                 for facet in result.get("facet_counts", []):
                     for value in facet["counts"]:
@@ -935,7 +978,7 @@ class TypesenseBackend:
         """The ``filter_by`` expression of structured filters ('' for none)."""
         parts = []
         for facet, field in (("topic", "f_topic"), ("provider", "f_provider"),
-                             ("kind", f"t_{KEYWORD_FIELD}")):
+                             ("kind", "f_kind")):
             values = filters.values(facet)
             if values:
                 parts.append(f"{field}:=[" + ",".join(encode(v) for v in values) + "]")
@@ -973,6 +1016,7 @@ class _Compiler:
         self.vocab = vocab
         #: Phrase (terms, fields) -> field -> ids of the documents with it there.
         self.phrases: dict[tuple[tuple[str, ...], str], frozenset[str]] = {}
+        self._memo: dict[tuple[p.Plan, bool], str] = {}
 
     def compile(self, plan: p.Plan) -> str:
         """The expression matching exactly the documents ``plan`` matches."""
@@ -1023,36 +1067,63 @@ class _Compiler:
 
     def leaf_field(self, leaf: p.Words | p.Prefix | p.Fuzzy, name: str) -> str:
         """The expression of ``leaf`` restricted to one field."""
-        if isinstance(leaf, p.Words):
-            if not leaf.terms:
-                return _NOTHING
-            if len(leaf.terms) == 1:
-                return f"t_{name}:={encode(leaf.terms[0])}"
-            ids = self.phrase_ids(leaf.terms, (name,))
-            return _ids(sorted(ids)) if ids else _NOTHING
-        terms = self.expand(leaf, name)
-        if not terms:
-            return _NOTHING
-        return f"t_{name}:=[" + ",".join(encode(t) for t in terms) + "]"
+        values, ids = self._leaf(leaf, (name,))
+        return _condition(values, ids, negate=False)
+
+    def _leaf(
+        self, leaf: p.Words | p.Prefix | p.Fuzzy, fields: Iterable[str]
+    ) -> tuple[set[str], set[str]]:
+        """What a leaf matches in ``fields``: ``terms`` values, and ids (of phrases)."""
+        values: set[str] = set()
+        ids: set[str] = set()
+        for name in _check_fields(fields):
+            if isinstance(leaf, p.Words):
+                if len(leaf.terms) == 1:
+                    values.add(_value(name, leaf.terms[0]))
+                elif leaf.terms:
+                    ids |= self.phrase_ids(leaf.terms, (name,))
+            else:
+                values.update(_value(name, term) for term in self.expand(leaf, name))
+        return values, ids
 
     def _expr(self, plan: p.Plan, *, negate: bool) -> str:
+        """The expression of ``plan`` (``negate``: of its complement), small enough for
+        Typesense: a part with too many tokens is replaced by the ids of its documents."""
+        key = (plan, negate)
+        if key not in self._memo:
+            expression = self._build(plan, negate=negate)
+            if len(_TOKEN.findall(expression)) > _MAX_TOKENS:
+                expression = _ids_condition(self.ids(plan), negate=negate)
+            self._memo[key] = expression
+        return self._memo[key]
+
+    def _build(self, plan: p.Plan, *, negate: bool) -> str:
         if isinstance(plan, p.Everything):
             return _NOTHING if negate else _EVERYTHING
-        if isinstance(plan, (p.Words, p.Prefix, p.Fuzzy)):
-            parts = [self.leaf_field(plan, name) for name in _check_fields(plan.fields)]
-            parts = [part for part in parts if part != _NOTHING]
-            if not parts:
-                return _EVERYTHING if negate else _NOTHING
-            if negate:
-                # "not in any field": every field's condition negated (``:=`` -> ``:!=``).
-                return " && ".join(part.replace(":=", ":!=", 1) for part in parts)
-            return parts[0] if len(parts) == 1 else "(" + " || ".join(parts) + ")"
+        if isinstance(plan, p.LEAVES):
+            values, ids = self._leaf(plan, plan.fields)
+            return _condition(values, ids, negate=negate)
         if isinstance(plan, (p.All, p.Any)):
             if not plan.children:
                 return _EVERYTHING if negate else _NOTHING
-            conjunction = isinstance(plan, p.All) != negate
-            children = [self._expr(child, negate=negate) for child in plan.children]
-            return "(" + (" && " if conjunction else " || ").join(children) + ")"
+            disjunction = isinstance(plan, p.Any) != negate
+            parts: list[str] = []
+            merged: set[str] = set()
+            merged_ids: set[str] = set()
+            for child in plan.children:
+                if isinstance(child, p.LEAVES) and isinstance(plan, p.Any):
+                    # Leaves under "any" (or "none of", negated): one condition over all
+                    # their terms.
+                    v, i = self._leaf(child, child.fields)
+                    merged |= v
+                    merged_ids |= i
+                else:
+                    parts.append(self._expr(child, negate=negate))
+            if merged or merged_ids or not parts:
+                parts.append(_condition(merged, merged_ids, negate=negate))
+            if len(parts) == 1:
+                return parts[0]
+            return "(" + (" || " if disjunction else " && ").join(parts) + ")"
         if isinstance(plan, p.Exclude):
             if negate:  # not (a and not b) = not a or b
                 return "(" + self._expr(plan.positive, negate=True) + " || " + \
@@ -1062,6 +1133,48 @@ class _Compiler:
         if isinstance(plan, p.Boost):
             return self._expr(plan.child, negate=negate)
         raise TypeError(f"not a plan node: {plan!r}")
+
+    def ids(self, plan: p.Plan) -> set[str]:
+        """Ids of the documents ``plan`` matches, its parts evaluated one by one (each
+        small enough for a filter) and combined here."""
+        if isinstance(plan, p.Boost):
+            return self.ids(plan.child)
+        if isinstance(plan, p.Exclude):
+            return self.ids(plan.positive) - self.ids(plan.excluded)
+        if isinstance(plan, (p.All, p.Any)) and plan.children:
+            sets = self._search_ids([self._expr(c, negate=False) for c in plan.children])
+            if isinstance(plan, p.All):
+                return set.intersection(*sets)
+            return set().union(*sets)
+        return self._search_ids([self._build(plan, negate=False)])[0]
+
+    def _search_ids(self, expressions: Sequence[str]) -> list[set[str]]:
+        searches = [{"q": "*", "per_page": 0, "filter_by": e, "facet_by": "key",
+                     "max_facet_values": _ALL_VALUES} for e in expressions]
+        return [{_split_key(k)[2] for k in _keys(r)}
+                for r in self.backend._multi(searches, bulk=True)]
+
+
+def _condition(values: set[str], ids: set[str], *, negate: bool) -> str:
+    """Documents with any of ``values`` in ``terms`` or any of ``ids`` (``negate``: with
+    none of them)."""
+    parts = []
+    if values:
+        parts.append(("terms:!=[" if negate else "terms:=[") + ",".join(sorted(values)) + "]")
+    if ids:
+        parts.append(_ids(sorted(ids), negate=negate))
+    if not parts:
+        return _EVERYTHING if negate else _NOTHING
+    if len(parts) == 1:
+        return parts[0]
+    # (Parenthesised: Typesense does not give && precedence over ||.)
+    return "(" + (" && " if negate else " || ").join(parts) + ")"
+
+
+def _ids_condition(ids: set[str], *, negate: bool) -> str:
+    if not ids:
+        return _EVERYTHING if negate else _NOTHING
+    return _ids(sorted(ids), negate=negate)
 
 
 def _keys(result: Mapping[str, Any]) -> list[str]:
@@ -1106,7 +1219,7 @@ class _Ranking:
         out = [{**facet, "filter_by": self.where}]
         for leaf, name, term in self.slots:
             condition = (self.compiler.leaf_field(leaf, name) if term is None
-                         else f"t_{name}:={encode(term)}")
+                         else f"terms:={_value(name, term)}")
             out.append({**facet, "filter_by": _and(self.where, condition)})
         return out
 
