@@ -8,19 +8,21 @@ answering with a node down. Any node answers searches; writes are forwarded to t
 How it reads the protocol:
 
 - **Same terms everywhere.** Each document carries searchlib's own analysed terms (the same
-  :class:`~searchlib.analysis.Analyzer` as every engine) per field, each term encoded as one
-  opaque token (``x`` and the hex of its UTF-8 bytes), so that Typesense's tokenizer, case
-  folding and exact-match rules cannot change what a term is: ``t_<field>`` holds the field's
-  distinct terms (a ``string[]``, faceted: the field's vocabulary with document counts), and
+  :class:`~searchlib.analysis.Analyzer` as every engine), each encoded as one opaque token (its
+  UTF-8 bytes in hex) so that Typesense's tokenizer, case folding and exact-match rules cannot
+  change what a term is: ``terms`` holds every field's distinct terms, each prefixed by its
+  field's code (a ``string[]``, faceted: the fields' vocabularies with document counts), and
   ``p_<field>`` the positional fields' terms in order (a ``string``, for phrases).
-- **Matching** is a ``filter_by`` expression compiled from the plan: a term is an exact match
-  on ``t_<field>``, ``All``/``Any`` are ``&&``/``||``, and an exclusion is pushed down to the
-  leaves (Typesense 0.24's filters negate only single conditions: ``!=``). ``Prefix`` and
-  ``Fuzzy`` expand through the fields' vocabularies (read from the cluster once per commit)
-  into exact terms. A phrase is found with Typesense's phrase search (``q="t1 t2"`` on
-  ``p_<field>``, typos, prefixes and dropped words off) and enters the filter as the ids it
-  found. Totals and facet counts are therefore exact: the conformance suite compares them with
-  the reference backend's.
+- **Matching** is a ``filter_by`` expression compiled from the plan: a term in some fields (or
+  any of several terms, under ``Any``) is one exact-match condition on ``terms``,
+  ``All``/``Any`` are ``&&``/``||``, and an exclusion is pushed down to the leaves (Typesense
+  0.24 negates only single conditions: ``!=``). ``Prefix`` and ``Fuzzy`` expand through the
+  fields' vocabularies (read from the cluster once per commit) into exact terms. A phrase is
+  found with Typesense's phrase search (``q="t1 t2"`` on ``p_<field>``, typos, prefixes and
+  dropped words off) and enters the filter as the ids it found. Typesense 0.24 refuses a filter
+  of about a hundred tokens, so a part of a plan above :data:`_MAX_TOKENS` is evaluated on its
+  own (its children one search each, combined here) and enters as ids too. Totals and facet
+  counts are therefore exact: the conformance suite compares them with the reference's.
 - **Ranking.** Typesense's own text-match score (0.24) ranks by matched words, typos,
   proximity and field priority, without term or document frequencies and without weights per
   clause, so it cannot honour a plan's boosts (the pipeline's tiers: documents with every word
