@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -62,13 +63,18 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import typesense
-import typesense.exceptions as ts_errors
+# The client (and httpx, asyncio, urllib.request under it) is imported on first use, not with
+# this module: the store imports every installed engine to recognise an index folder, and a
+# Whoosh or tantivy user should not pay for it. Its absence still fails this import, so the
+# registry can say "not installed".
+if importlib.util.find_spec("typesense") is None:
+    raise ImportError("the typesense client is not installed")
 
 from .. import plan as p
 from ..analysis import Analyzer, check_language
@@ -270,6 +276,8 @@ def make_client(nodes: Sequence[str], key: str, timeout: float = _TIMEOUT) -> An
 
 
 def _client(config: dict[str, Any]) -> Any:
+    import typesense
+
     return typesense.Client(config)  # type: ignore[arg-type]
 
 
@@ -283,11 +291,22 @@ def _transport_errors() -> tuple[type[Exception], ...]:
     return (httpx.HTTPError,)
 
 
-#: What the client raises when no node could answer (after its retries).
-_UNREACHABLE: tuple[type[Exception], ...] = (
-    ts_errors.ServiceUnavailable, ts_errors.ServerError, ts_errors.HTTPStatus0Error,
-    ts_errors.TypesenseClientError, OSError, *_transport_errors(),
-)
+@functools.cache
+def _errors() -> Any:
+    """The client's exception module (imported on first use)."""
+    import typesense.exceptions
+
+    return typesense.exceptions
+
+
+@functools.cache
+def _unreachable() -> tuple[type[Exception], ...]:
+    """What the client raises when no node could answer (after its retries)."""
+    errors = _errors()
+    return (
+        errors.ServiceUnavailable, errors.ServerError, errors.HTTPStatus0Error,
+        errors.TypesenseClientError, OSError, *_transport_errors(),
+    )
 
 
 class ClusterError(SearchIndexError):
@@ -501,7 +520,7 @@ class TypesenseBackend:
             try:
                 self._call(functools.partial(self._drop_collection, name))
             except ClusterError as exc:
-                if not isinstance(exc.__cause__, ts_errors.ObjectNotFound):
+                if not isinstance(exc.__cause__, _errors().ObjectNotFound):
                     raise
         with self._lock:
             self._vocabulary = None
@@ -523,15 +542,15 @@ class TypesenseBackend:
             raise UsageError(f"the index in {self.location} is closed")
         try:
             return request()
-        except ts_errors.ObjectNotFound as exc:
+        except _errors().ObjectNotFound as exc:
             raise ClusterError(f"{self.location}: not found ({exc})") from exc
-        except (ts_errors.RequestMalformed, ts_errors.ObjectUnprocessable) as exc:
+        except (_errors().RequestMalformed, _errors().ObjectUnprocessable) as exc:
             raise ClusterError(f"{self.location} refused a request: {exc}") from exc
-        except (ts_errors.RequestUnauthorized, ts_errors.RequestForbidden) as exc:
+        except (_errors().RequestUnauthorized, _errors().RequestForbidden) as exc:
             raise ClusterError(
                 f"{self.location} refused the API key in {API_KEY_ENV}: {exc}"
             ) from exc
-        except _UNREACHABLE as exc:
+        except _unreachable() as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ClusterError(
                 f"cannot reach the Typesense cluster at {','.join(self.nodes)}: {reason}"
@@ -540,7 +559,7 @@ class TypesenseBackend:
     def _has_collection(self, name: str) -> bool:
         try:
             self._client.collections[name].retrieve()
-        except ts_errors.ObjectNotFound:
+        except _errors().ObjectNotFound:
             return False
         return True
 
@@ -551,7 +570,7 @@ class TypesenseBackend:
             for spec in (schema(self.collection), meta):
                 # Always asked of the leader (a write), never read from a follower that may
                 # not have applied a drop or a create yet; one made before is kept.
-                with contextlib.suppress(ts_errors.ObjectAlreadyExists):
+                with contextlib.suppress(_errors().ObjectAlreadyExists):
                     self._bulk.collections.create(spec)
         self._call(ensure)
 
@@ -645,14 +664,23 @@ class TypesenseBackend:
         with self._write_lock:
             pending: dict[str, dict[str, Any]] = {}
             written: set[str] = set()
-            for record in records:
-                # The last record of an id wins: a later one replaces it while pending, and
-                # an upsert replaces it once imported.
-                pending[record.id] = self._document(record)
-                written.add(record.id)
-                if len(pending) >= _IMPORT_BATCH:
-                    self._import(list(pending.values()))
-                    pending.clear()
+            # One import in flight while the next batch is analysed: the cluster indexes
+            # while Python parses, analyses and encodes (the import's order is kept, so a
+            # later version of a record always lands after an earlier one).
+            with ThreadPoolExecutor(max_workers=1) as sender:
+                in_flight: Future[None] | None = None
+                for record in records:
+                    # The last record of an id wins: a later one replaces it while pending,
+                    # and an upsert replaces it once imported.
+                    pending[record.id] = self._document(record)
+                    written.add(record.id)
+                    if len(pending) >= _IMPORT_BATCH:
+                        if in_flight is not None:
+                            in_flight.result()
+                        in_flight = sender.submit(self._import, list(pending.values()))
+                        pending = {}
+                if in_flight is not None:
+                    in_flight.result()
             if pending:
                 self._import(list(pending.values()))
             deletes = [i for i in dict.fromkeys(delete_ids) if i not in written]
@@ -672,7 +700,8 @@ class TypesenseBackend:
     def _import(self, documents: list[dict[str, Any]]) -> None:
         body = "\n".join(json.dumps(d, ensure_ascii=False) for d in documents)
         answer = self._call(lambda: self._bulk.collections[self.collection].documents.import_(
-            body.encode("utf-8"), {"action": "upsert"}
+            # batch_size: documents the server indexes per step of its write log (default 40).
+            body.encode("utf-8"), {"action": "upsert", "batch_size": 250}
         ))
         for line in str(answer).splitlines():
             result = json.loads(line)
@@ -689,7 +718,7 @@ class TypesenseBackend:
         try:
             found: dict[str, Any] = client.collections[self.meta_collection] \
                 .documents[doc_id].retrieve()
-        except ts_errors.ObjectNotFound:
+        except _errors().ObjectNotFound:
             return None
         return found
 
@@ -704,7 +733,7 @@ class TypesenseBackend:
             for client in waiting:
                 try:
                     meta = self._get_meta("commit", client)
-                except _UNREACHABLE:
+                except _unreachable():
                     continue  # down: not waited for
                 if meta is None or int(meta.get("generation", 0)) < generation:
                     still.append(client)
@@ -735,7 +764,7 @@ class TypesenseBackend:
         def fetch() -> Record | None:
             try:
                 doc = self._client.collections[self.collection].documents[doc_id].retrieve()
-            except ts_errors.ObjectNotFound:
+            except _errors().ObjectNotFound:
                 return None
             return _record(doc["record"])
         result: Record | None = self._call(fetch)
