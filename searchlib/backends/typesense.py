@@ -27,11 +27,13 @@ How it reads the protocol:
   proximity and field priority, without term or document frequencies and without weights per
   clause, so it cannot honour a plan's boosts (the pipeline's tiers: documents with every word
   first) nor rank a rare word above a common one. Relevance is therefore computed here: BM25F
-  with term presence per field (Lucene's idf from the fields' document counts, field weights
-  from :data:`~searchlib.schema.FIELD_WEIGHTS`, no term frequency or length norm), added and
-  boosted as the plan says, over the documents of each leaf in each field that Typesense
-  returns (one faceted search per leaf and field, all in one ``multi_search``). The cost grows
-  with the number of matches: see the README's scaling notes.
+  (Lucene's idf from the fields' document counts, field weights from
+  :data:`~searchlib.schema.FIELD_WEIGHTS`, length norms from each document's field lengths),
+  added and boosted as the plan says, over the documents of each leaf in each field that
+  Typesense returns (one faceted search per leaf and field, all in one ``multi_search``).
+  Every match is scored by the presence of its terms; the best :data:`_RESCORED` are then
+  scored again with their term frequencies (read from the cluster), which only raises their
+  scores. The cost grows with the number of matches: see the README's scaling notes.
 - **Facets**, disjunctive ones included, are counted by Typesense: one search per distinct set
   of facet filters, in the same ``multi_search`` request as the page.
 - **Order** for dates and quality is Typesense's ``sort_by`` on integer columns (undated and
@@ -130,6 +132,8 @@ _CODE_FIELDS = {code: name for name, code in FIELD_CODES.items()}
 #: valid"), so a larger part of a plan is evaluated on its own and enters as the ids it found.
 _MAX_TOKENS = 60
 _TOKEN = re.compile(r"&&|\|\||[()]|[a-z_]+:")
+#: How many of the best matches by term presence are scored again with term frequencies.
+_RESCORED = 300
 #: Typesense's page size limit.
 _PAGE = 250
 #: Searches one ``multi_search`` request may hold (Typesense's default limit is 50).
@@ -1226,6 +1230,8 @@ class _Ranking:
         self.plan = plan
         self.where = where
         self.leaves = list(dict.fromkeys(p.leaves(plan)))
+        #: Document -> (field, term) -> occurrences, for the documents scored with them.
+        self.frequencies: dict[str, dict[tuple[str, str], int]] = {}
         #: (leaf, field, term): the leaf's documents in one field; for a prefix or fuzzy leaf
         #: reaching few terms, one slot per term, so that each is scored as the reference does.
         self.slots: list[tuple[p.Words | p.Prefix | p.Fuzzy, str, str | None]] = []
@@ -1271,13 +1277,44 @@ class _Ranking:
             if term is not None:
                 found[(leaf, name, term)] = ids
         everything = set(by_id)
+        self.frequencies = {}
         scores = self._scores(self.plan, everything, found)
-        order = sorted(
-            everything,
-            key=lambda i: (-scores.get(i, 0.0), -split[by_id[i]][0], split[by_id[i]][1]),
-        )
-        window = order[offset : offset + limit]
+
+        def order(ids: Iterable[str]) -> list[str]:
+            return sorted(
+                ids,
+                key=lambda i: (-scores.get(i, 0.0), -split[by_id[i]][0], split[by_id[i]][1]),
+            )
+
+        ranked = order(everything)
+        # The head (a fixed size, so that every page is a window of one order) is scored
+        # again with its documents' term frequencies, read from the cluster; adding them only
+        # raises scores, so the head stays ahead of the rest.
+        head = ranked[: max(_RESCORED, offset + limit)]
+        if head and limit:
+            self.frequencies = self._frequencies(head)
+            rescored = self._scores(self.plan, set(head), found)
+            scores.update({i: rescored.get(i, 0.0) for i in head})
+            ranked = order(head) + ranked[len(head):]
+        window = ranked[offset : offset + limit]
         return total, window, {i: scores.get(i, 0.0) for i in window}
+
+    def _frequencies(self, ids: Sequence[str]) -> dict[str, dict[tuple[str, str], int]]:
+        """Each document's repeated terms: (field, term) -> occurrences (above one)."""
+        searches = [
+            {"q": "*", "per_page": _PAGE, "include_fields": "id,tf",
+             "filter_by": _ids(ids[s : s + _PAGE])}
+            for s in range(0, len(ids), _PAGE)
+        ]
+        out: dict[str, dict[tuple[str, str], int]] = {}
+        for result in self.compiler.backend._multi(searches, bulk=True):
+            for hit in result.get("hits", []):
+                counts: dict[tuple[str, str], int] = {}
+                for value in hit["document"].get("tf", ()):
+                    name, term, count = decode(value).split("\x00")
+                    counts[(name, term)] = int(count)
+                out[str(hit["document"]["id"])] = counts
+        return out
 
     def _idf(self, df: int) -> float:
         vocab_total = self._documents()
@@ -1287,9 +1324,12 @@ class _Ranking:
         kinds = self.compiler.backend._field_terms(self.compiler.vocab, KEYWORD_FIELD)
         return sum(kinds.values())
 
-    def _weight(self, doc_id: str, name: str) -> float:
-        """A field's weight over its length norm (BM25F's), for one occurrence."""
+    def _weight(self, doc_id: str, name: str, term: str | None = None) -> float:
+        """A field's weight over its length norm (BM25F's), times the term's occurrences
+        there where they were read (one otherwise, and for phrases)."""
         weight = FIELD_WEIGHTS.get(name, 1.0)
+        if term is not None:
+            weight *= self.frequencies.get(doc_id, {}).get((name, term), 1)
         if name not in FIELD_WEIGHTS:
             return weight
         average = self.averages.get(name) or 1.0
@@ -1305,7 +1345,7 @@ class _Ranking:
         self, leaf: p.Words | p.Prefix | p.Fuzzy, found: Mapping[Any, set[str]]
     ) -> dict[str, float]:
         """Each matching document's score for one leaf: BM25F over the fields it holds the
-        leaf's terms in (presence, not frequency: see the module docstring)."""
+        leaf's terms in (occurrences where read, else presence: see the module docstring)."""
         fields = _check_fields(leaf.fields)
         if not isinstance(leaf, p.Words) and all(
             self.terms(leaf, name) is not None for name in fields
@@ -1321,14 +1361,15 @@ class _Ranking:
                 for name in fields:
                     for doc_id in found.get((leaf, name, term), ()):
                         weight_of[doc_id] = weight_of.get(doc_id, 0.0) + \
-                            self._weight(doc_id, name)
+                            self._weight(doc_id, name, term)
                 for doc_id, w in weight_of.items():
                     out[doc_id] = out.get(doc_id, 0.0) + self._term_score(df, w)
             return out
         weight: dict[str, float] = {}
+        single = leaf.terms[0] if isinstance(leaf, p.Words) and len(leaf.terms) == 1 else None
         for name in fields:
             for doc_id in found.get((leaf, name), ()):
-                weight[doc_id] = weight.get(doc_id, 0.0) + self._weight(doc_id, name)
+                weight[doc_id] = weight.get(doc_id, 0.0) + self._weight(doc_id, name, single)
         if isinstance(leaf, p.Words) and len(leaf.terms) > 1:
             df = max((len(self.compiler.phrase_ids(leaf.terms, (n,))) for n in fields),
                      default=0)
