@@ -579,6 +579,9 @@ class TypesenseBackend:
                 with contextlib.suppress(_errors().ObjectAlreadyExists):
                     self._bulk.collections.create(spec)
         self._call(ensure)
+        # A search right after (on a follower) must find the collections, and not the
+        # documents of one just dropped.
+        self._sync_replicas()
 
     def _search(self, params: dict[str, Any], *, bulk: bool = False) -> dict[str, Any]:
         return self._multi([params], bulk=bulk)[0]
@@ -730,18 +733,31 @@ class TypesenseBackend:
 
     def _wait_for_replicas(self, generation: int) -> None:
         """Wait until each node that answers has applied the commit ``generation``: a read
-        on any node after ``write`` returns then sees it. A node that does not answer (down,
-        stopped) is not waited for; it catches up from the leader's log when it returns."""
+        on any node after ``write`` returns then sees it."""
+        self._wait_for_meta("commit", lambda meta: int(meta.get("generation", 0)) >= generation)
+
+    def _sync_replicas(self) -> None:
+        """Wait until each node that answers has applied every write made so far (a
+        collection made or dropped): a token is written and read back from each node, and
+        Raft applies writes in order."""
+        token = os.urandom(8).hex()
+        self._set_meta({"id": "sync", "generation": 0, "token": token})
+        self._wait_for_meta("sync", lambda meta: meta.get("token") == token)
+
+    def _wait_for_meta(self, doc_id: str, done: Callable[[dict[str, Any]], bool]) -> None:
+        """Wait until each node that answers holds a meta document ``doc_id`` that is
+        ``done``. A node that does not answer (down, stopped) is not waited for; it catches up
+        from the leader's log when it returns."""
         deadline = time.monotonic() + _REPLICA_WAIT
         waiting = list(self._per_node)
         while waiting and time.monotonic() < deadline:
             still = []
             for client in waiting:
                 try:
-                    meta = self._get_meta("commit", client)
+                    meta = self._get_meta(doc_id, client)
                 except _unreachable():
                     continue  # down: not waited for
-                if meta is None or int(meta.get("generation", 0)) < generation:
+                if meta is None or not done(meta):
                     still.append(client)
             waiting = still
             if waiting:
