@@ -984,6 +984,31 @@ def probe(colls: list[Collection]) -> dict[str, Any]:
     return out
 
 
+#: searchlib's runs: engine name -> its backend.
+SEARCHLIB_BACKENDS = {
+    "searchlib": "whoosh", "searchlib-tantivy": "tantivy", "searchlib-typesense": "typesense",
+}
+
+
+@contextlib.contextmanager
+def _typesense_cluster(folder: Path) -> Iterator[None]:
+    """The cluster of the typesense backend: the environment's, or a local three-node one."""
+    import os
+
+    if os.environ.get("SEARCHLIB_TYPESENSE_NODES"):
+        yield
+        return
+    from searchlib.backends.typesense_cluster import LocalCluster
+
+    with LocalCluster(folder, nodes=3) as cluster:
+        os.environ["SEARCHLIB_TYPESENSE_NODES"] = ",".join(cluster.urls)
+        os.environ["SEARCHLIB_TYPESENSE_API_KEY"] = cluster.api_key
+        try:
+            yield
+        finally:
+            del os.environ["SEARCHLIB_TYPESENSE_NODES"]
+
+
 def main(argv: list[str] | None = None) -> int:
     from relevance_peers import PEERS
 
@@ -993,7 +1018,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engines", default="searchlib," + ",".join(PEERS),
         help=f"comma list of: searchlib, searchlib-tantivy (searchlib on its tantivy "
-        f"backend), {', '.join(PEERS)}, or 'none'",
+        f"backend), searchlib-typesense (on a Typesense cluster: $SEARCHLIB_TYPESENSE_NODES, "
+        f"or a local three-node one), {', '.join(PEERS)}, or 'none'",
     )
     parser.add_argument(
         "--experiment", action="append", default=[],
@@ -1015,7 +1041,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown collection {c!r}")
     engines = [e.strip() for e in args.engines.split(",") if e.strip() and e != "none"]
     for e in engines:
-        if e not in ("searchlib", "searchlib-tantivy") and e not in PEERS:
+        if e not in SEARCHLIB_BACKENDS and e not in PEERS:
             parser.error(f"unknown engine {e!r}")
     specs: list[str] = []
     for spec in args.experiment:
@@ -1035,15 +1061,18 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[Result] = []
     exp_results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="searchlib-relevance-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="searchlib-relevance-") as tmp, \
+            contextlib.ExitStack() as stack:
+        if "searchlib-typesense" in engines:
+            stack.enter_context(_typesense_cluster(Path(tmp) / "cluster"))
         indexes = SearchlibIndexes(Path(tmp))
         for coll in colls:
             print(f"{coll.name}: {coll.summary()}", file=sys.stderr)
             for eng in engines:
                 started = time.perf_counter()
                 info: dict[str, Any] = {}
-                if eng in ("searchlib", "searchlib-tantivy"):
-                    backend = "tantivy" if eng == "searchlib-tantivy" else "whoosh"
+                if eng in SEARCHLIB_BACKENDS:
+                    backend = SEARCHLIB_BACKENDS[eng]
                     run, log = run_searchlib(
                         coll, indexes, Settings(), patch=False, backend=backend
                     )

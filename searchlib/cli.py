@@ -411,6 +411,12 @@ def cli() -> None:
 @click.option("--language", default=None, help="Stemming language of a new index [english].")
 @click.option("--backend", type=click.Choice(DISK_BACKENDS), default=None,
               help="Engine of a new index [whoosh]; with --rebuild, switches an index to it.")
+@click.option("--nodes", default=None, metavar="URLS",
+              help="The Typesense cluster's nodes, comma separated (--backend typesense; "
+                   "default $SEARCHLIB_TYPESENSE_NODES).")
+@click.option("--collection", default=None,
+              help="The Typesense collection (--backend typesense; the same on every machine "
+                   "that shares it).")
 @click.option("--lock-timeout", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish.")
 @click.option("--batch-files", type=click.IntRange(1, 1_000_000), default=DEFAULT_BATCH_FILES,
@@ -425,6 +431,8 @@ def index_command(
     rebuild: bool,
     language: str | None,
     backend: str | None,
+    nodes: str | None,
+    collection: str | None,
     lock_timeout: float,
     batch_files: int,
     quiet: bool,
@@ -454,13 +462,20 @@ def index_command(
     with _errors():
         if backend is not None:
             backend_class(backend)  # not installed: say so before anything is removed
-        if rebuild:
+        options: dict[str, Any] = {}
+        if nodes is not None or collection is not None:
+            options = {"nodes": nodes, "collection": collection}
+        # An index in a cluster is emptied through its engine (the folder only names it).
+        in_cluster = (backend or _recorded_engine(index_dir)) == "typesense"
+        if rebuild and not in_cluster:
             # Remove the old index before opening it: a damaged one could not be opened.
             remove_index(index_dir, lock_timeout=lock_timeout, keep_synonyms=True)
         with _open(
             index_dir, create=True, language=language, lock_timeout=lock_timeout,
-            backend=backend,
+            backend=backend, **options,
         ) as eng:
+            if rebuild and in_cluster:
+                eng.store.wipe()
             report = _run_index(eng, roots, batch_files=batch_files, quiet=quiet or as_json)
             stats = None if quiet or as_json else eng.stats()
     if as_json:
@@ -485,6 +500,15 @@ def index_command(
         )
     if report.failed:
         sys.exit(EXIT_SKIPPED)
+
+
+def _recorded_engine(index_dir: Path) -> str | None:
+    """The engine ``searchlib.json`` in ``index_dir`` names, if it is readable."""
+    try:
+        meta = json.loads((index_dir / "searchlib.json").read_text(encoding="utf-8"))
+        return str(meta.get("engine"))
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _run_index(
@@ -733,6 +757,10 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
     """
     with _errors(), _open(index_dir) as engine:
         stats = engine.stats().to_dict()
+        cluster_health = getattr(engine.backend, "health", None)
+        health = cluster_health() if cluster_health is not None else None
+    if health is not None:
+        stats["cluster"] = [{"node": url, "healthy": ok} for url, ok in health]
     if as_json:
         _emit_json(stats)
         return
@@ -749,6 +777,11 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
         ("schema", stats["schema_version"]),
         ("backend", stats["backend"]),
     ]
+    if health is not None:
+        up = sum(ok for _, ok in health)
+        rows.append(("cluster", f"{up}/{len(health)} nodes healthy: " + ", ".join(
+            f"{url} {'ok' if ok else 'DOWN'}" for url, ok in health
+        )))
     for name, value in rows:
         click.echo(f"{name:<10} {value}")
 

@@ -82,6 +82,11 @@ class Engine:
     the ``searchlib[tantivy]`` extra); an existing index opens with the engine it was built
     with (recorded in its ``searchlib.json``), and asking for another one is an error.
     ``path=None`` keeps the index in memory.
+    ``backend="typesense"`` keeps the index in a Typesense cluster (the ``searchlib[typesense]``
+    extra): ``nodes`` lists its nodes (``["http://h1:8108", "http://h2:8108"]``, or
+    ``SEARCHLIB_TYPESENSE_NODES``), the API key comes from ``SEARCHLIB_TYPESENSE_API_KEY``, and
+    ``collection`` names the cluster's collection (give the same name on every machine that
+    shares it; by default it is named after the folder).
     ``cache_mb`` is how many megabytes of decoded postings the whoosh backend keeps between
     searches (default 64; 0 keeps none), so that common and repeated words cost nothing after
     their first search; engines without such a cache ignore it.
@@ -91,7 +96,8 @@ class Engine:
         self, path: str | os.PathLike[str] | None, *, language: str | None = None,
         create: bool = True, lock_timeout: float = 0.0,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, backend: str | None = None,
-        cache_mb: float | None = None,
+        cache_mb: float | None = None, nodes: str | Sequence[str] | None = None,
+        collection: str | None = None,
     ) -> None:
         if cache_mb is not None and (
             isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float))
@@ -105,7 +111,7 @@ class Engine:
         self._write_lock = threading.Lock()
         self._store: IndexStore | None = IndexStore(
             self.path, language=language, create=create, lock_timeout=lock_timeout,
-            backend=backend,
+            backend=backend, backend_options=_backend_options(nodes, collection),
         )
         self.language = self._store.language
         self.backend_name = self._store.engine
@@ -350,6 +356,18 @@ class Engine:
     def _synonym_source(self) -> SynonymSource:
         self.store.backend  # noqa: B018  (raises once the engine is closed)
         return self._synonyms
+
+
+def _backend_options(
+    nodes: str | Sequence[str] | None, collection: str | None
+) -> dict[str, object]:
+    """The options of an engine that lives in a cluster (only those given)."""
+    options: dict[str, object] = {}
+    if nodes is not None:
+        options["nodes"] = nodes
+    if collection is not None:
+        options["collection"] = collection
+    return options
 
 
 def _synonym_word(word: object) -> str:

@@ -63,12 +63,29 @@ class Manifest:
     def load(cls, folder: Path) -> Manifest | None:
         """The manifest in ``folder``, or None when it is missing or unreadable."""
         try:
-            data = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+            return cls.from_text((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+        except OSError:
+            return None
+
+    def to_text(self) -> str:
+        """The manifest as JSON text (what :meth:`save` writes), for a store elsewhere."""
+        return json.dumps({
+            "version": MANIFEST_VERSION, "generation": self.generation,
+            "files": {path: self.files[path].to_json() for path in sorted(self.files)},
+        }, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_text(cls, text: str | None) -> Manifest | None:
+        """A manifest from :meth:`to_text`'s JSON, or None when it is missing or unreadable."""
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
             if data.get("version") != MANIFEST_VERSION:
                 return None
             files = {str(k): FileEntry.from_json(v) for k, v in data["files"].items()}
             return cls(generation=int(data["generation"]), files=files)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def save(self, folder: Path) -> None:

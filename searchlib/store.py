@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .analysis import DEFAULT_LANGUAGE, check_language
 from .backends import DEFAULT_BACKEND, REGISTRY, backend_class
@@ -166,8 +167,11 @@ class IndexStore:
         create: bool,
         lock_timeout: float,
         backend: str | None,
+        backend_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = path
+        #: Passed to the engine's ``create``/``open`` (a cluster's nodes), when given.
+        self.backend_options = dict(backend_options or {})
         self.lock_timeout = lock_timeout
         self._manifest = Manifest(generation=0)  # an in-memory index's manifest
         requested = check_language(language) if language is not None else None
@@ -188,7 +192,7 @@ class IndexStore:
             self.language, self.engine = meta.language, meta.engine
             with self.recovery():
                 self.backend = backend_class(meta.engine).open(
-                    path, self.language, lock_timeout=lock_timeout
+                    path, self.language, lock_timeout=lock_timeout, **self.backend_options
                 )
         elif create or path is None:
             self.language = requested or DEFAULT_LANGUAGE
@@ -204,7 +208,10 @@ class IndexStore:
         if self.path is None:
             return cls.create(None, self.language)
         try:
-            backend = cls.create(self.path, self.language, lock_timeout=self.lock_timeout)
+            backend = cls.create(
+                self.path, self.language, lock_timeout=self.lock_timeout,
+                **self.backend_options,
+            )
             write_meta(self.path, self.language, self.engine)
             Manifest(generation=backend.generation()).save(self.path)
         except OSError as exc:
@@ -218,6 +225,9 @@ class IndexStore:
 
         The synonyms stay: they are settings of the index, not derived from the source files.
         """
+        clear = getattr(self.backend, "clear", None)
+        if clear is not None:
+            clear()  # an index that lives outside the folder (a cluster's collection)
         self.backend.close()
         if self.path is not None:
             remove_index_files(self.path, keep_synonyms=True)
@@ -234,8 +244,16 @@ class IndexStore:
         """The manifest of indexed files, rebuilt from the index if it lags behind a commit."""
         if self.path is None:
             return self._manifest
+        generation = self.backend.generation()
         manifest = Manifest.load(self.path)
-        if manifest is None or manifest.generation != self.backend.generation():
+        remote = getattr(self.backend, "load_manifest", None)
+        if remote is not None:
+            # An index in a cluster keeps its manifest there: the one of the last commit,
+            # whichever machine made it (this folder's may be new, or behind).
+            shared = Manifest.from_text(remote())
+            if shared is not None and shared.generation == generation:
+                manifest = shared
+        if manifest is None or manifest.generation != generation:
             from .indexer import manifest_from_records  # only to recover a lost manifest
 
             manifest = manifest_from_records(self.backend)
@@ -247,6 +265,9 @@ class IndexStore:
             self._manifest = manifest
         else:
             manifest.save(self.path)
+            remote = getattr(self.backend, "save_manifest", None)
+            if remote is not None:
+                remote(manifest.to_text(), manifest.generation)
 
     def files(self) -> int:
         """How many source files the index holds."""

@@ -94,3 +94,32 @@ def needs_corpus() -> pytest.MarkDecorator:
         not CORPUS.is_dir(),
         reason=f"needs the real corpus at {CORPUS} (set SEARCHLIB_TEST_CORPORA)",
     )
+
+
+@pytest.fixture(scope="session")
+def typesense_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real three-node Typesense cluster on loopback for the whole session, the backend's
+    environment pointing at it; stopped by PID at the end (also when tests fail).
+
+    Skipped where the server binary cannot run (it is built for Linux x86-64 only).
+    """
+    from searchlib.backends.typesense_cluster import LocalCluster, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    cluster = LocalCluster(tmp_path_factory.mktemp("typesense-cluster"), nodes=3)
+    cluster.start()
+    saved = {k: os.environ.get(k) for k in ("SEARCHLIB_TYPESENSE_NODES",
+                                            "SEARCHLIB_TYPESENSE_API_KEY")}
+    os.environ["SEARCHLIB_TYPESENSE_NODES"] = ",".join(cluster.urls)
+    os.environ["SEARCHLIB_TYPESENSE_API_KEY"] = cluster.api_key
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

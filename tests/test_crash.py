@@ -126,7 +126,11 @@ def snapshot(index_dir: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("backend", ENGINES)
-def test_killed_index_runs_never_lose_or_corrupt(tmp_path: Path, backend: str) -> None:
+def test_killed_index_runs_never_lose_or_corrupt(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "typesense":
+        request.getfixturevalue("typesense_cluster")  # its nodes in the environment
     corpus = tmp_path / "corpus"
     generate(corpus, FILES, seed=7)
     index_dir = tmp_path / "index"

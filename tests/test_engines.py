@@ -107,10 +107,15 @@ def test_cli_index_stats_and_switching_engines(news_dir: Path, index_dir: Path) 
 def test_unknown_backend_is_a_usage_error(news_dir: Path, index_dir: Path) -> None:
     code, out, err = run("index", str(news_dir), "--index", str(index_dir), "--backend", "solr")
     assert (code, out) == (2, "")
-    assert "Invalid value for '--backend': 'solr' is not one of 'whoosh', 'tantivy'." in err
+    assert (
+        "Invalid value for '--backend': 'solr' is not one of 'whoosh', 'tantivy', 'typesense'."
+        in err
+    )
     with pytest.raises(UsageError) as caught:
         Engine(index_dir, backend="solr")
-    assert str(caught.value) == "unknown backend 'solr': choose one of memory, tantivy, whoosh"
+    assert str(caught.value) == (
+        "unknown backend 'solr': choose one of memory, tantivy, typesense, whoosh"
+    )
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Search engines behind searchlib, by name, imported only when asked for.
 
 ``whoosh`` (the default, pure Python, on disk), ``tantivy`` (compiled, on disk: the
-``searchlib[tantivy]`` extra) and ``memory`` (brute force, in memory: the reference every engine
-is tested against, and ``Engine.in_memory()``).
+``searchlib[tantivy]`` extra), ``typesense`` (a Typesense cluster: the ``searchlib[typesense]``
+extra) and ``memory`` (brute force, in memory: the reference every engine is tested against,
+and ``Engine.in_memory()``).
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ if TYPE_CHECKING:
 
 DEFAULT_BACKEND = "whoosh"
 #: The engines that keep an index in a folder: what ``search index --backend`` offers.
-DISK_BACKENDS: tuple[str, ...] = ("whoosh", "tantivy")
+DISK_BACKENDS: tuple[str, ...] = ("whoosh", "tantivy", "typesense")
 
 #: Engine name -> ``module:class``; a module is imported the first time its engine is used.
 REGISTRY: dict[str, str] = {
     "whoosh": "searchlib.backends.whoosh:WhooshBackend",
     "memory": "searchlib.backends.memory:MemoryBackend",
     "tantivy": "searchlib.backends.tantivy:TantivyBackend",
+    "typesense": "searchlib.backends.typesense:TypesenseBackend",
 }
 #: Engine name -> ``module:function`` run before its module is first imported.
 PRELOAD: dict[str, str] = {
     "whoosh": "searchlib.backends.whoosh_import:import_whoosh",
 }
 #: What to install for an engine that needs an extra.
-EXTRAS: dict[str, str] = {"tantivy": "tantivy"}
+EXTRAS: dict[str, str] = {"tantivy": "tantivy", "typesense": "typesense"}
 
 
 def backend_class(name: str) -> type[Backend]:

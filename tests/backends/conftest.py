@@ -45,6 +45,8 @@ PROTOCOL = (
 #: Every engine that can be imported here; ``memory`` (the reference) always.
 BACKENDS = sorted({*available(), "memory"})
 OTHERS = [name for name in BACKENDS if name != "memory"]
+#: Backends that need a server: the fixture that starts it (``tests/conftest.py``).
+CLUSTER_BACKENDS = {"typesense": "typesense_cluster"}
 
 
 def protocol_gap(name: str) -> str | None:
@@ -110,6 +112,8 @@ def backend_name(request: pytest.FixtureRequest) -> str:
     reason = protocol_gap(name)
     if reason is not None:
         pytest.skip(reason)
+    if name in CLUSTER_BACKENDS:
+        request.getfixturevalue(CLUSTER_BACKENDS[name])  # skips where it cannot run
     return name
 
 
@@ -125,6 +129,8 @@ def other_name(request: pytest.FixtureRequest) -> str:
     reason = protocol_gap(name)
     if reason is not None:
         pytest.skip(reason)
+    if name in CLUSTER_BACKENDS:
+        request.getfixturevalue(CLUSTER_BACKENDS[name])  # skips where it cannot run
     return name
 
 
