@@ -72,7 +72,7 @@ def test_exact_title_match_comes_first(corpus_engine: tuple[Engine, IndexReport]
 VOCABULARY_CHECK = """
 import sys, unicodedata
 from pathlib import Path
-from searchlib.analysis import Analyzer, _patterns, fold_accents, stopwords
+from searchlib.analysis import Analyzer, _patterns, fold_accents, kept_head, stopwords
 from searchlib.documents import parse_file
 from searchlib.errors import DocumentError
 
@@ -106,9 +106,12 @@ for word, term in memoized.items():
             direct = fold_accents(direct).lower()
     if term is not None and term != direct:
         differ.append((word, term, direct))
-    # Highlighting skips words whose first letter no wanted term starts with.
+    # Highlighting skips words that cannot start like a wanted term (kept_head).
     if direct and word[0].isascii() and direct[0] != word[0].lower():
         differ.append((word, "initial", direct))
+    n = kept_head(direct) if direct else 0
+    if n and word[:n].isascii() and direct[:n] != word[:n].lower():
+        differ.append((word, "head", direct))
 print(len(words), missing, differ[:5])
 """
 
@@ -117,7 +120,8 @@ def test_memoized_stems_equal_snowball_over_the_whole_vocabulary() -> None:
     # Every distinct word of the corpus's titles, excerpts, bodies and related items: its term
     # from the analyzer's memo (stemmed by the stemmer loaded without nltk's package) equals
     # nltk's Snowball stem of it computed directly, and starts with the word's first letter
-    # when that is ASCII (what Analyzer.keeps_initials promises).
+    # when that is ASCII (what Analyzer.keeps_initials promises), and with its first kept_head
+    # characters when those are (what Analyzer.heads relies on).
     import subprocess
     import sys
 

@@ -8,12 +8,20 @@ edit distance. Excluded words are never marked.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 from .. import plan as p
 from ..analysis import Analyzer
 from ..schema import FIELD_WEIGHTS
 from .distance import within_distance
+
+#: Characters ``html.escape`` replaces: a text without them is its own escape.
+_SPECIAL = re.compile("[&<>\"']")
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def highlighter(analyzer: Analyzer, plan: p.Plan | None) -> Callable[[str], str]:
@@ -43,28 +51,30 @@ def highlighter(analyzer: Analyzer, plan: p.Plan | None) -> Callable[[str], str]
 
     # Most plans have words only: a set's own test is then cheaper than a Python function.
     wanted: Callable[[str], bool] = matches if prefix_tuple or fuzzy else terms.__contains__
-    # The first letters a wanted term can start with (None: any, for a fuzzy term whose
-    # first letter may differ): words starting otherwise need no stemming.
-    starts = [*terms, *prefixes, *(f.term[: f.prefix_length] for f in fuzzy)]
-    initials = frozenset(t[0] for t in starts) if all(starts) else None
+    # What every wanted term starts with (a fuzzy term: its fixed prefix, if any): words
+    # that cannot start like one of them need no stemming.
+    heads = analyzer.heads([*terms, *prefixes, *(f.term[: f.prefix_length] for f in fuzzy)])
 
     def mark(text: str) -> str:
         if not terms and not prefix_tuple and not fuzzy:
             return html.escape(text)
-        # Merge overlapping spans: CJK bigrams overlap by one character.
-        spans: list[list[int]] = []
-        for start, end in analyzer.find(text, wanted, initials):
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], end)
-            else:
-                spans.append([start, end])
+        found = analyzer.find(text, wanted, heads)
+        if not found:
+            return html.escape(text)
+        escape = html.escape if _SPECIAL.search(text) else _same
         out: list[str] = []
         last = 0
-        for start, end in spans:
-            out.append(html.escape(text[last:start]))
-            out.append(f"<mark>{html.escape(text[start:end])}</mark>")
-            last = end
-        out.append(html.escape(text[last:]))
+        mark_start = -1
+        for start, end in found:
+            if mark_start >= 0 and start <= last:
+                # Overlapping or touching spans (CJK bigrams overlap by one character): one mark.
+                last = max(last, end)
+                out[-1] = f"<mark>{escape(text[mark_start:last])}</mark>"
+                continue
+            out.append(escape(text[last:start]))
+            out.append(f"<mark>{escape(text[start:end])}</mark>")
+            mark_start, last = start, end
+        out.append(escape(text[last:]))
         return "".join(out)
 
     return mark
