@@ -68,7 +68,7 @@ from .whoosh_exec import (
 from .whoosh_exec import term_stats as array_term_stats
 from .whoosh_facets import FacetCache, facet_key
 from .whoosh_query import to_whoosh
-from .whoosh_segments import DEFAULT_CACHE_MB
+from .whoosh_segments import DEFAULT_CACHE_MB, write_postings_files
 from .whoosh_writer import BulkSegmentWriter
 
 _INDEX_NAME = "MAIN"
@@ -402,6 +402,8 @@ class WhooshBackend:
                 f"index is locked by another writer: {self.location}"
             ) from exc
         writer.commit(mergetype=policy)
+        # Whoosh's writer writes no postings files (whoosh_postings): the merged segment's.
+        write_postings_files(self._ix)
         self._sync(before)
 
     def _file_names(self) -> set[str]:

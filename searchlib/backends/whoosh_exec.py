@@ -47,7 +47,9 @@ import numpy as np
 
 from .. import plan as p
 from ..schema import BM25_B, BM25_K1, DAY_FACET, FIELD_WEIGHTS, POSITIONAL_FIELDS, Sort
+from .whoosh_postings import Found
 from .whoosh_segments import (
+    EMPTY_POSTINGS,
     LENGTHS,
     BoolArray,
     FacetCodes,
@@ -192,7 +194,11 @@ class Segments:
         key = (leaf.segid, docnum)
         found = self.stored.get(key)
         if found is None:
-            found = leaf.reader.stored_fields(docnum)
+            # What SegmentReader.stored_fields gives, without its copy of every document
+            # filtered by the schema: searchlib stores only fields of its schema.
+            found = leaf.reader._perdoc.stored_fields(docnum)
+            if not leaf.data.schema_names(leaf.reader).issuperset(found):
+                found = {k: v for k, v in found.items() if k in leaf.reader.schema}
             size = 300 + sum(len(v) for v in found.values() if isinstance(v, str))
             self.stored.put(key, found, size)
         return dict(found)
@@ -297,6 +303,8 @@ class View:
         key = (leaf.segid, "p", fieldname, btext)
         if values:
             entry = leaf.data.entries.pop((fieldname, btext), None)
+            if isinstance(entry, Found):
+                entry = None  # positions are in Whoosh's blocks only
             found = read_postings(
                 leaf.reader, fieldname, btext, values=True, info=entry,
                 dictionary=leaf.data.dictionary(leaf.reader),
@@ -308,10 +316,16 @@ class View:
         found = cache.get(key)
         if found is None:
             entry = leaf.data.entries.pop((fieldname, btext), None)
-            found = read_postings(
-                leaf.reader, fieldname, btext, info=entry,
-                dictionary=leaf.data.dictionary(leaf.reader),
-            )
+            arrays = leaf.data.postings_file(leaf.reader)
+            if arrays is not None and fieldname in arrays.fields:
+                if not isinstance(entry, Found):
+                    entry = arrays.find(fieldname, btext)
+                found = EMPTY_POSTINGS if entry is None else Postings(*entry.decode())
+            else:
+                found = read_postings(
+                    leaf.reader, fieldname, btext, info=entry,
+                    dictionary=leaf.data.dictionary(leaf.reader),
+                )
             cache.put(key, found, found.nbytes)
         assert isinstance(found, Postings)
         return found

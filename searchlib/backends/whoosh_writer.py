@@ -45,6 +45,7 @@ from whoosh.writing import NO_MERGE, SegmentWriter
 from ..analysis import Analyzer
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_codec import PICKLE_STORED, SearchlibCodec, TermWriter
+from .whoosh_postings import EXTENSION, PLAIN_FIELDS, PostingsFileWriter
 
 _pack_uint = struct.Struct("!I").pack
 #: Values of a keyword field whose postings a writer remembers.
@@ -321,11 +322,20 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         numbers = self._write_rows()
         self.perdocwriter.close()
         fieldwriter = self.fieldwriter
+        # The text fields' postings also as plain arrays (whoosh_postings), in a file that the
+        # commit puts into the compound segment file with Whoosh's own.
+        covered = [name for name in PLAIN_FIELDS if name in self._fields]
+        out = self.newsegment.create_file(self.storage, EXTENSION)
+        plain = PostingsFileWriter(out, covered)
         for name in sorted(self._fields):
             postings = self._fields.pop(name)
             if postings.docs:  # as Whoosh, a field without terms is not started
-                self._write_field(fieldwriter, name, postings, numbers)
+                self._write_field(
+                    fieldwriter, name, postings, numbers, plain if name in covered else None
+                )
         fieldwriter.close()
+        plain.finish()
+        out.close()
 
     def _write_rows(self) -> array[int] | None:
         """Write every kept document's row through the per-document writer; returns each
@@ -362,10 +372,12 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         return numbers
 
     def _write_field(
-        self, fieldwriter: Any, name: str, postings: _FieldPostings, numbers: array[int] | None
+        self, fieldwriter: Any, name: str, postings: _FieldPostings, numbers: array[int] | None,
+        plain: PostingsFileWriter | None = None,
     ) -> None:
         """Every term of one field, in byte order, through a :class:`TermWriter`: the bytes
-        Whoosh's postings writer writes, from whole lists rather than posting by posting."""
+        Whoosh's postings writer writes, from whole lists rather than posting by posting;
+        and to ``plain`` as arrays, if given."""
         terms = TermWriter(fieldwriter, name, postings.fieldobj)
         blocklimit, inlinelimit = terms.blocklimit, terms.inlinelimit
         lengths = self._lengths.get(name) if postings.scorable else None
@@ -399,6 +411,8 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
             values: Sequence[bytes] | None = encoded
             if kind == "frequency":
                 values = [_pack_uint(f) for f in freqs]
+            if plain is not None:
+                plain.add(name, tbytes, ids, weights)
             if count <= inlinelimit:
                 minlength, maxlength = None, 0
                 if lengths is not None:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from searchlib.backends.base import Execution
 from searchlib.backends.whoosh import WhooshBackend
 from searchlib.backends.whoosh_codec import POSTINGS_PER_BLOCK
+from searchlib.backends.whoosh_postings import EXTENSION, PLAIN_FIELDS, PostingsFile
 from searchlib.backends.whoosh_segments import read_postings
 from searchlib.backends.whoosh_terms import TermDictionary
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
@@ -438,6 +439,87 @@ def test_segment_arrays_are_built_once_and_kept_across_commits(tmp_path: Path) -
     assert segid not in backend._segments.data and len(backend._segments.data) == 1
     assert all(key[0] != segid for key in backend._segments.postings._entries)
     backend.close()
+
+
+def test_postings_files_hold_what_the_blocks_hold(index: WhooshBackend) -> None:
+    """Every segment has a postings file (those of bulk writes inside their compound file,
+    the merged ones beside it), and every term of its text fields reads from it as from
+    Whoosh's blocks, with Whoosh's term statistics; other fields are not in it."""
+    searcher, _ = index._current()
+    checked = 0
+    for segreader, _ in searcher.reader().leaf_readers():
+        plain = PostingsFile.of(segreader)
+        assert plain is not None
+        assert plain.fields == set(PLAIN_FIELDS)
+        dictionary = TermDictionary.of(segreader)
+        for field in PLAIN_FIELDS:
+            for btext in segreader.lexicon(field):
+                found = plain.find(field, btext)
+                assert found is not None
+                docs, weights = found.decode()
+                blocks = read_postings(segreader, field, btext, dictionary=dictionary)
+                assert docs.tolist() == blocks.docs.tolist()
+                assert weights.tolist() == blocks.weights.tolist()
+                info = segreader._terms.term_info(field, btext)
+                assert (found.documents, found.total) == (info.doc_frequency(), info.weight())
+                assert plain.find(field, btext + b"~") is None or (
+                    btext + b"~" in set(segreader.lexicon(field))
+                )
+                checked += 1
+        assert plain.find("kind", b"article") is None
+        plain.close()
+    assert checked > 500
+
+
+def test_segments_without_postings_files_give_the_same_results(
+    index: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read through Whoosh's blocks only (an index of an older searchlib, or a file that
+    cannot be read), every plan gives the same results, scores included."""
+    plans = [Words((t,), TEXT) for t in _vocab().terms[:30]]
+    plans += [All((Words((a,), TEXT), Words((b,), FIELD_SETS[1])))
+              for a, b in itertools.pairwise(_vocab().terms[:12])]
+    plans += [Words(phrase, ("title", "excerpt")) for phrase in _vocab().phrases[:10]]
+    facets = {name: Filters() for name in FACETS}
+    with_files = [index.execute(plan, Filters(), facets, "relevance", 0, 50) for plan in plans]
+    monkeypatch.setattr(PostingsFile, "of", classmethod(lambda cls, segreader: None))
+    plain = WhooshBackend.open(index.location, "english")
+    try:
+        for plan, expected in zip(plans, with_files, strict=True):
+            got = plain.execute(plan, Filters(), facets, "relevance", 0, 50)
+            assert got == expected, plan
+    finally:
+        plain.close()
+
+
+def test_merged_segments_get_a_postings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(5)
+    backend = WhooshBackend.create(tmp_path / "ix", "english")
+    for start in range(0, 40, 10):
+        backend.write([make_record(rng, n, FILLER, 0.5) for n in range(start, start + 10)], [])
+    plan = Any((Words(("virus",), TEXT), Words(("school",), TEXT)))
+    before = backend.execute(plan, Filters(), {}, "relevance", 0, 40)
+    old = {p.name for p in (tmp_path / "ix").glob("*.spl")}
+    backend.optimize()
+    searcher, _ = backend._current()
+    (segreader, _), = searcher.reader().leaf_readers()
+    name = segreader.segment().make_filename(EXTENSION)
+    files = {p.name for p in (tmp_path / "ix").glob("*.spl")}
+    assert files == {name} and name not in old  # beside the segment; none left of others
+    assert not list((tmp_path / "ix").glob("*.tmp"))
+    plain = PostingsFile.of(segreader)
+    assert plain is not None and plain.find("title", b"virus") is not None
+    plain.close()
+    after = backend.execute(plan, Filters(), {}, "relevance", 0, 40)
+    assert after.total == before.total
+    assert {r.id for r, _ in after.page} == {r.id for r, _ in before.page}
+    backend.close()
+    monkeypatch.setattr(PostingsFile, "of", classmethod(lambda cls, segreader: None))
+    blocks_only = WhooshBackend.open(tmp_path / "ix", "english")
+    assert blocks_only.execute(plan, Filters(), {}, "relevance", 0, 40) == after
+    blocks_only.close()
 
 
 def test_the_postings_cache_keeps_to_its_budget(index: WhooshBackend) -> None:
