@@ -76,6 +76,19 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 
 
 @cache
+def _ascii_words() -> re.Pattern[str]:
+    """A test for characters that make a text's words other than ASCII runs: non-ASCII word
+    characters (CJK among them) and combining marks."""
+    return re.compile(rf"[^\W\x00-\x7f]|[{_MARKS}]")
+
+
+@cache
+def _ascii_word() -> re.Pattern[str]:
+    """An ASCII word, as the word pattern reads it in a text of ASCII words."""
+    return re.compile(r"[A-Za-z0-9_]+")
+
+
+@cache
 def _splitter() -> re.Pattern[str]:
     """The word pattern captured: ``split`` gives the text between words and the words in
     turn, so their offsets are the running sums of the parts' lengths."""
@@ -353,6 +366,8 @@ class Analyzer:
         term that can be wanted: a word new to the memo that cannot start that way is
         passed over unstemmed.
         """
+        if heads is not None and (text.isascii() or _ascii_words().search(text) is None):
+            return self._find_ascii(text, wanted, heads)
         if not text.isascii() and _patterns()[2].search(text) is not None:
             return [(t.start, t.end) for t in self.tokens(text) if wanted(t.term)]
         parts = _splitter().split(text)
@@ -379,6 +394,39 @@ class Analyzer:
         # Word i is parts[2i + 1]: it starts where parts[:2i + 1] end.
         ends = list(accumulate(map(len, parts)))
         return [(ends[2 * i], ends[2 * i + 1]) for i in chosen]
+
+    def _find_ascii(
+        self, text: str, wanted: Callable[[str], bool], heads: frozenset[str]
+    ) -> list[tuple[int, int]]:
+        """:meth:`find` in a text whose words are all ASCII (other characters are between
+        words): only the words that start with a head are looked at, found by ``str.find``
+        in the lower-cased text (the same length: only ASCII letters change)."""
+        lower = text.lower()
+        starts: set[int] = set()
+        for head in heads:
+            if head[0] == "\x00":
+                continue  # for words with other characters first
+            at = lower.find(head)
+            while at >= 0:
+                before = lower[at - 1] if at else " "
+                if not (before.isalnum() and before.isascii()) and before != "_":
+                    starts.add(at)  # a word starts here
+                at = lower.find(head, at + 1)
+        if not starts:
+            return []
+        memo = self._memo
+        word_at = _ascii_word().match
+        found = []
+        for at in sorted(starts):
+            match = word_at(text, at)
+            assert match is not None
+            word = match.group()
+            term = memo.get(word)
+            if term is None:
+                term = self._word_term(word)
+            if term and wanted(term):
+                found.append((at, match.end()))
+        return found
 
     def heads(self, starts: Iterable[str]) -> frozenset[str] | None:
         """What the words of the terms starting with any of ``starts`` begin with, for

@@ -465,6 +465,37 @@ def test_find_with_heads_finds_what_find_without_them_finds(text: str, language:
     assert analyzer.find(text, wanted.__contains__, heads) == expected  # words passed over
 
 
+# News text as it mostly is: ASCII words (any case, digits, underscores) between spaces,
+# punctuation, curly quotes and dashes, sometimes a word of other letters or a mark.
+NEWS_TEXT = st.lists(st.one_of(
+    st.sampled_from(["Dying", "ability", "vaccines", "Vaccination", "vacuum", "the", "THE",
+                     "school's", "Schools", "covid19", "_id", "a", "I", "eu", "EU", "uk",
+                     "Müller", "e\u0301t", "naïve", "ﬁle", "2020", "x2"]),
+    st.from_regex(r"\A[A-Za-z0-9_]{1,9}\Z"),
+), max_size=12).flatmap(lambda words: st.lists(
+    st.sampled_from([" ", "  ", "-", "’", "“", "—", ", ", ".", "'", "_", "(", "\n"]),
+    min_size=len(words), max_size=len(words),
+).map(lambda seps: "".join(w + sep for w, sep in zip(words, seps, strict=True))))
+
+
+@settings(max_examples=400)
+@given(NEWS_TEXT, st.sampled_from(["english", "german", "french", "finnish"]), st.data())
+def test_find_in_ascii_words_finds_what_find_without_heads_finds(
+    text: str, language: str, data: st.DataObject
+) -> None:
+    tokens = list(Analyzer(language).tokens(text))
+    terms = sorted({t.term for t in tokens})
+    wanted = set(data.draw(st.lists(st.sampled_from(terms), max_size=3))) if terms else set()
+    wanted |= {"vaccin", "die", "eu"}
+    expected = [(t.start, t.end) for t in tokens if t.term in wanted]
+    analyzer = Analyzer(language)
+    assert analyzer.find(text, wanted.__contains__) == expected
+    heads = analyzer.heads(wanted)
+    assert heads is not None
+    for _ in range(2):  # words new to the memo, then known
+        assert analyzer.find(text, wanted.__contains__, heads) == expected
+
+
 @settings(max_examples=300)
 @given(st.one_of(st.text(), WORDS), st.sampled_from(["english", "german", "russian"]))
 def test_written_terms_are_the_tokens_with_their_words(text: str, language: str) -> None:
