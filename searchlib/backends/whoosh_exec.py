@@ -47,9 +47,8 @@ import numpy as np
 
 from .. import plan as p
 from ..schema import BM25_B, BM25_K1, DAY_FACET, FIELD_WEIGHTS, POSITIONAL_FIELDS, Sort
-from .whoosh_postings import Found
+from .whoosh_postings import Word
 from .whoosh_segments import (
-    EMPTY_POSTINGS,
     LENGTHS,
     BoolArray,
     FacetCodes,
@@ -194,11 +193,7 @@ class Segments:
         key = (leaf.segid, docnum)
         found = self.stored.get(key)
         if found is None:
-            # What SegmentReader.stored_fields gives, without its copy of every document
-            # filtered by the schema: searchlib stores only fields of its schema.
-            found = leaf.reader._perdoc.stored_fields(docnum)
-            if not leaf.data.schema_names(leaf.reader).issuperset(found):
-                found = {k: v for k, v in found.items() if k in leaf.reader.schema}
+            found = leaf.data.stored_fields(leaf.reader, docnum)
             size = 300 + sum(len(v) for v in found.values() if isinstance(v, str))
             self.stored.put(key, found, size)
         return dict(found)
@@ -242,6 +237,8 @@ class View:
         self._bytes: dict[tuple[str, str], bytes | None] = {}
         self._avg: dict[str, float] = {}
         self._norms: dict[str, FloatArray] = {}
+        self._doc_norms: dict[tuple[str, str], FloatArray] = {}
+        self._leaf_norms: dict[tuple[str, tuple[str, ...]], FloatArray] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
 
     # -- statistics (Whoosh's: deleted documents count until merged away) ---------------------
@@ -254,9 +251,29 @@ class View:
             if len(self._df) >= _TERMS_KEPT:  # a long-lived searcher meets many words
                 self._df.clear()
             found = self._df[key] = sum(
-                leaf.data.term_info(leaf.reader, fieldname, btext)[0] for leaf in self.leaves
+                self._documents(leaf, fieldname, btext) for leaf in self.leaves
             )
         return found
+
+    def _documents(self, leaf: Leaf, fieldname: str, btext: bytes) -> int:
+        words = leaf.data.postings_file(leaf.reader)
+        index = None if words is None else words.index.get(fieldname)
+        if index is None:
+            return leaf.data.term_info(leaf.reader, fieldname, btext)[0]
+        word = self.word(leaf, btext)
+        assert word is not None
+        return word.documents(index)
+
+    def term_info(self, leaf: Leaf, fieldname: str, btext: bytes) -> tuple[int, float]:
+        """Documents of ``leaf`` holding the term and the sum of its weights there (Whoosh's
+        statistics: deleted documents count), from the segment's words if it has them."""
+        words = leaf.data.postings_file(leaf.reader)
+        index = None if words is None else words.index.get(fieldname)
+        if index is None:
+            return leaf.data.term_info(leaf.reader, fieldname, btext)
+        word = self.word(leaf, btext)
+        assert word is not None
+        return word.stats(index)
 
     def idf(self, df: int) -> float:
         """Lucene's idf with Whoosh's document count."""
@@ -303,8 +320,6 @@ class View:
         key = (leaf.segid, "p", fieldname, btext)
         if values:
             entry = leaf.data.entries.pop((fieldname, btext), None)
-            if isinstance(entry, Found):
-                entry = None  # positions are in Whoosh's blocks only
             found = read_postings(
                 leaf.reader, fieldname, btext, values=True, info=entry,
                 dictionary=leaf.data.dictionary(leaf.reader),
@@ -315,19 +330,60 @@ class View:
             return found
         found = cache.get(key)
         if found is None:
-            entry = leaf.data.entries.pop((fieldname, btext), None)
-            arrays = leaf.data.postings_file(leaf.reader)
-            if arrays is not None and fieldname in arrays.fields:
-                if not isinstance(entry, Found):
-                    entry = arrays.find(fieldname, btext)
-                found = EMPTY_POSTINGS if entry is None else Postings(*entry.decode())
+            words = leaf.data.postings_file(leaf.reader)
+            index = None if words is None else words.index.get(fieldname)
+            if index is not None:
+                word = self.word(leaf, btext)
+                assert word is not None
+                found = Postings(*word.field(index))
             else:
+                entry = leaf.data.entries.pop((fieldname, btext), None)
                 found = read_postings(
                     leaf.reader, fieldname, btext, info=entry,
                     dictionary=leaf.data.dictionary(leaf.reader),
                 )
             cache.put(key, found, found.nbytes)
         assert isinstance(found, Postings)
+        return found
+
+    def word(self, leaf: Leaf, btext: bytes) -> Word | None:
+        """A word's postings in every text field of ``leaf``, cached (None: the segment has
+        no postings file; see :mod:`.whoosh_postings`)."""
+        words = leaf.data.postings_file(leaf.reader)
+        if words is None:
+            return None
+        cache = self.segments.postings
+        key = (leaf.segid, "w", btext)
+        found = cache.get(key)
+        if found is None:
+            found = words.word(btext)
+            cache.put(key, found, found.nbytes + 300)
+        assert isinstance(found, Word)
+        return found
+
+    def leaf_norms(self, leaf: Leaf, fieldnames: tuple[str, ...]) -> FloatArray:
+        """:meth:`doc_norms` of several fields, one row each."""
+        key = (leaf.segid, fieldnames)
+        found = self._leaf_norms.get(key)
+        if found is None:
+            found = self._leaf_norms[key] = np.stack(
+                [self.doc_norms(leaf, fieldname) for fieldname in fieldnames]
+            )
+        return found
+
+    def doc_norms(self, leaf: Leaf, fieldname: str) -> FloatArray:
+        """BM25's length norm of every document of ``leaf`` in ``fieldname`` (the numbers
+        :meth:`normalized` divides by)."""
+        key = (leaf.segid, fieldname)
+        found = self._doc_norms.get(key)
+        if found is None:
+            lengths = leaf.data.field_lengths(leaf.reader, fieldname)
+            if lengths is None:
+                avg = self.avg_length(fieldname)
+                found = np.full(leaf.size, 1 - BM25_B + BM25_B * 1.0 / avg)
+            else:
+                found = self.norms(fieldname)[lengths]
+            self._doc_norms[key] = found
         return found
 
     def normalized(self, leaf: Leaf, fieldname: str, btext: bytes) -> tuple[IntArray, FloatArray]:
@@ -620,6 +676,14 @@ class _Evaluator:
         cached = cache.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        from_word = self._word_sums(leaf, parts)
+        if from_word is not None:
+            docs, total = from_word
+            mask = np.zeros(leaf.size, dtype=np.bool_)
+            mask[docs] = True
+            result = (docs, total * (BM25_K1 + 1) / (total + BM25_K1), mask)
+            cache.put(key, result, int(docs.nbytes + result[1].nbytes + mask.nbytes) + 400)
+            return result
         found = []
         for fieldname, btext, weight in parts:
             docs, tfn = view.normalized(leaf, fieldname, btext)
@@ -643,6 +707,49 @@ class _Evaluator:
         result = (docs, total * (BM25_K1 + 1) / (total + BM25_K1), mask)
         cache.put(key, result, int(docs.nbytes + result[1].nbytes + mask.nbytes) + 400)
         return result
+
+    def _word_sums(
+        self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
+    ) -> tuple[IntArray, FloatArray] | None:
+        """The live documents of a word in ``leaf`` and its weighted sums of length-normalised
+        frequencies over ``parts``, from the segment's words: the numbers :meth:`_saturated`
+        adds up field by field, added in the same order (a field that lacks a document adds
+        0.0 to it, which changes no sum). None where the segment has no word file for every
+        part, or the parts are not one word."""
+        view = self.view
+        words = leaf.data.postings_file(leaf.reader)
+        if words is None or len({btext for _, btext, _ in parts}) != 1:
+            return None
+        indexes = [words.index.get(fieldname) for fieldname, _, _ in parts]
+        if any(index is None for index in indexes):
+            return None
+        word = view.word(leaf, parts[0][1])
+        assert word is not None
+        rows, weights, names = [], [], []
+        for (fieldname, _, weight), index in zip(parts, indexes, strict=True):
+            row = None if index is None else word.row(index)
+            if row is not None:
+                rows.append(row)
+                weights.append(weight)
+                names.append(fieldname)
+        docs = word.docs
+        if not rows or not docs.size:
+            return _NO_DOCS, _NO_VALUES
+        frequencies = word.matrix[rows]
+        if leaf.deleted:
+            keep = leaf.data.live(leaf.reader)[docs]
+            docs, frequencies = docs[keep], frequencies[:, keep]
+        norms = view.leaf_norms(leaf, tuple(names)).take(docs, axis=1)
+        # Row by row, in the parts' order: sum(axis=0) adds rows in turn.
+        tfn = frequencies / norms
+        if any(weight != 1.0 for weight in weights):
+            tfn *= np.array(weights)[:, None]
+        total: FloatArray = tfn[0] if len(rows) == 1 else tfn.sum(axis=0)
+        if len(rows) < len(word.fields):
+            # Documents with the word only in fields the parts leave out.
+            present = np.flatnonzero(total)
+            docs, total = docs[present], total[present]
+        return docs, total
 
     def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
         """Whoosh's ``Phrase`` in one positional field: the words in order, adjacent."""
@@ -1137,7 +1244,7 @@ def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tu
         docs_total = frequency = 0.0
         for leaf in view.leaves if btext is not None else ():
             assert btext is not None
-            df, weight = leaf.data.term_info(leaf.reader, fieldname, btext)
+            df, weight = view.term_info(leaf, fieldname, btext)
             if not df:
                 continue
             if not leaf.deleted:

@@ -1,27 +1,32 @@
-"""A segment's text postings as plain arrays: one ``pread`` and two ``frombuffer`` per term.
+"""A segment's text postings word by word, as plain arrays: one ``pread`` per word.
 
-Whoosh's ``W3`` codec stores a term's postings as blocks, each a zlib-compressed pickle of the
-documents, weights and positions together; reading one costs a lookup in the segment's hash
-table of terms (two reads), a block header, a ``zlib`` call, an unpickling of the positions
-too, and arrays built from tuples: ~40 µs per term and segment, whatever the list's length. A
-query of two words reads 8 lists a segment (four text fields), a long query with feedback 150.
+Whoosh's ``W3`` codec stores each (field, term) pair's postings as blocks, each a
+zlib-compressed pickle of the documents, weights and positions together: reading one costs a
+lookup in the segment's hash table of terms, a block header, a ``zlib`` call, an unpickling of
+the positions too, and arrays built from tuples (~40 µs whatever the list's length). A word of
+a query is searched in four text fields: four such lists per segment, then four sets of array
+operations to add up its BM25F frequencies.
 
-Searchlib's bulk writer also writes, for every scored text field, each term's document numbers
-and frequencies as plain arrays in one more file of the segment, ``<segment>.spl``, which goes
-into the segment's compound file like Whoosh's own files (Whoosh ignores it: the index stays a
-Whoosh index, readable by Whoosh). Reading a list from it takes ~5 µs. Layout, little-endian:
+Searchlib's bulk writer also writes, per segment, every word of the scored text fields
+(:data:`PLAIN_FIELDS`) once, with the documents holding it in any of them and its frequency in
+each (zero where a field lacks it): ``<segment>.spl``, which the commit puts into the
+segment's compound file with Whoosh's own files (Whoosh ignores it: the index stays a Whoosh
+index, readable by Whoosh). A word is then one read and a few ``frombuffer`` calls, and its
+BM25F frequencies a few operations on its columns. Layout, little-endian:
 
-- ``MAGIC``, then the lists, each: a flags byte, the key's length (2 bytes), the key
-  (``field␀term``), the documents (as ``uint16`` gaps when they fit, else ``int32``), the
-  weights (none when all are 1, else ``uint8`` when whole and under 256, else ``float32``);
-- the directory: per key, sorted by a 64-bit BLAKE2 hash of the key, the hash, the list's
-  offset and size, its number of postings and the sum of its weights;
-- the fields covered (UTF-8, ``\\x00``-separated) and the footer: where the directory starts,
-  how many keys, the length of the field names, ``MAGIC``.
+- ``MAGIC``, then the words, each: a flags byte, a byte with a bit per field that has the
+  word, the word's length (2 bytes), the word (UTF-8), for each field that has it the number
+  of documents with it there (4 bytes), the documents (``uint16`` gaps when they fit, else
+  ``int32``), then for each field that has it a row of frequencies (``uint8`` when all are
+  whole and under 256, else ``float32``);
+- the directory: per word, sorted by a 64-bit BLAKE2 hash of it, the hash, where its record
+  is, the record's size and its number of documents;
+- the fields (UTF-8, ``\\x00``-separated) and the footer: where the directory starts, how many
+  words, the length of the field names, ``MAGIC``.
 
-A segment without the file (written by Whoosh's own writer, by an older searchlib, or merged
-by Whoosh) is read through Whoosh's blocks as before; a file that is not what it should be is
-ignored the same way. A key is found by its hash and checked byte for byte.
+A segment without the file (written by an older searchlib; merged segments get one beside
+them) is read through Whoosh's blocks as before; a file that is not whole is ignored the same
+way. A word is found by its hash and checked byte for byte.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import hashlib
 import os
 import struct
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
@@ -43,67 +49,148 @@ EXTENSION = ".spl"
 #: The fields whose postings the file holds: the scored text fields, which every word of a
 #: query reads (phrases also read positions, from Whoosh's blocks).
 PLAIN_FIELDS = tuple(FIELD_WEIGHTS)
-MAGIC = b"SLPOST01"
+MAGIC = b"SLWORDS2"
 _FOOTER = struct.Struct("<QQI8s")
-_HEAD = struct.Struct("<BH")
-#: Flags of a list.
+_HEAD = struct.Struct("<BBH")
+#: Flags of a record.
 _GAPS16 = 1  # documents as uint16 gaps from 0 (else int32 numbers)
-_WEIGHTS_U8 = 2  # weights as uint8 (else, without _WEIGHTS_F32, all 1.0)
-_WEIGHTS_F32 = 4
-_DIRECTORY = np.dtype([
-    ("hash", "<u8"), ("offset", "<u8"), ("size", "<u4"), ("count", "<u4"), ("total", "<f8"),
-])
+_FLOAT32 = 2  # frequencies as float32 (else uint8)
+_DIRECTORY = np.dtype([("hash", "<u8"), ("offset", "<u8"), ("size", "<u4"), ("count", "<u4")])
+_MAX_FIELDS = 8
+#: The fields (indexes) of each mask byte, and the counts' layout for each number of fields.
+_MASK_FIELDS = tuple(tuple(i for i in range(_MAX_FIELDS) if mask >> i & 1) for mask in range(256))
+_COUNTS = tuple(struct.Struct(f"<{n}I") for n in range(_MAX_FIELDS + 1))
+
+Ints = npt.NDArray[np.int32]
+Floats = npt.NDArray[np.float32]
+_NO_DOCS: Ints = np.zeros(0, dtype=np.int32)
+_NO_WEIGHTS: Floats = np.zeros(0, dtype=np.float32)
+#: A word's documents and weights in one field (arrays, or sequences of numbers).
+FieldPostings = tuple[npt.ArrayLike, npt.ArrayLike]
 
 
-def key_hash(key: bytes) -> int:
-    """The 64-bit hash of a ``field␀term`` key (stable across processes and machines)."""
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
+def word_hash(word: bytes) -> int:
+    """The 64-bit hash of a word (stable across processes and machines)."""
+    return int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
 
 
-def _key(fieldname: str, btext: bytes) -> bytes:
-    return fieldname.encode("utf-8") + b"\x00" + btext
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word's postings in one segment: the documents holding it in any field of the
+    file (ascending, deleted ones included); which of the file's fields have it (their
+    indexes, ascending); per such field, a row of ``matrix`` with the word's frequency in
+    each document (its Whoosh weight; 0 where the field lacks it) and in ``counts`` the
+    number of documents with the word in that field."""
+
+    docs: Ints
+    fields: tuple[int, ...]
+    matrix: Floats
+    counts: tuple[int, ...]
+
+    def row(self, index: int) -> int | None:
+        """The row of the file's field ``index`` (None: no document has the word there)."""
+        try:
+            return self.fields.index(index)
+        except ValueError:
+            return None
+
+    def field(self, index: int) -> tuple[Ints, Floats]:
+        """The postings of the word in one field: documents and weights."""
+        row = self.row(index)
+        if row is None:
+            return _NO_DOCS, _NO_WEIGHTS
+        column = self.matrix[row]
+        if self.counts[row] == self.docs.size:
+            return self.docs, column  # every document of the word has it in this field
+        present = np.flatnonzero(column)
+        return self.docs[present], column[present]
+
+    def documents(self, index: int) -> int:
+        """Documents holding the word in one field (deleted ones included)."""
+        row = self.row(index)
+        return 0 if row is None else self.counts[row]
+
+    def stats(self, index: int) -> tuple[int, float]:
+        """Documents holding the word in one field and the sum of its weights there (Whoosh's
+        term statistics: deleted documents count; the sum in float32, as Whoosh keeps it)."""
+        row = self.row(index)
+        if row is None:
+            return 0, 0.0
+        return self.counts[row], float(self.matrix[row].sum(dtype=np.float32))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays (for the postings cache's budget)."""
+        return int(self.docs.nbytes + self.matrix.nbytes)
 
 
 class PostingsFileWriter:
-    """Writes a ``.spl`` file list by list (only the directory is kept in memory)."""
+    """Writes a ``.spl`` file word by word (only the directory is kept in memory)."""
 
-    def __init__(self, out: BinaryIO, fields: Iterable[str]) -> None:
+    def __init__(self, out: BinaryIO, fields: Sequence[str]) -> None:
+        if len(fields) > _MAX_FIELDS:
+            raise ValueError(f"at most {_MAX_FIELDS} fields, not {len(fields)}")
         self._out = out
         self._fields = tuple(fields)
-        self._entries: list[tuple[int, int, int, int, float]] = []
+        self._entries: list[tuple[int, int, int, int]] = []
         out.write(MAGIC)
         self._at = len(MAGIC)
 
-    def add(
-        self, fieldname: str, btext: bytes, docs: npt.ArrayLike, weights: npt.ArrayLike
-    ) -> None:
-        """One term's postings: ascending document numbers and their weights."""
-        numbers = np.asarray(docs, dtype=np.int64)
-        count = len(numbers)
-        if not count:
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields, in the order of a word's columns."""
+        return self._fields
+
+    def add(self, word: bytes, postings: Sequence[FieldPostings | None]) -> None:
+        """One word: per field (in :attr:`fields` order) its documents (ascending) and
+        weights, or None where the field lacks it. Words may come in any order."""
+        present = []
+        for index, field_postings in enumerate(postings):
+            if field_postings is not None:
+                docs = np.asarray(field_postings[0], dtype=np.int64)
+                if docs.size:
+                    weights = np.asarray(field_postings[1], dtype=np.float32)
+                    present.append((index, docs, weights))
+        if not present:
             return
-        gaps = np.diff(numbers, prepend=0)
+        if len(present) == 1:
+            index, docs, weights = present[0]
+            columns = [(index, weights)]
+        else:
+            docs, inverse = np.unique(
+                np.concatenate([d for _, d, _ in present]), return_inverse=True
+            )
+            columns = []
+            start = 0
+            for index, field_docs, weights in present:
+                column = np.zeros(docs.size, dtype=np.float32)
+                column[inverse[start : start + field_docs.size]] = weights
+                start += field_docs.size
+                columns.append((index, column))
+        gaps = np.diff(docs, prepend=0)
         flags = 0
-        if int(gaps.max()) < 65536 and int(gaps.min()) >= 0:
+        if gaps.size and int(gaps.max()) < 65536 and int(gaps.min()) >= 0:
             flags |= _GAPS16
             doc_bytes = gaps.astype("<u2").tobytes()
         else:
-            doc_bytes = numbers.astype("<i4").tobytes()
-        values = np.asarray(weights, dtype=np.float32)
-        if bool((values == 1.0).all()):
-            weight_bytes = b""
-        elif bool((values == np.round(values)).all()) and values.min() >= 0 and values.max() < 256:
-            flags |= _WEIGHTS_U8
-            weight_bytes = values.astype(np.uint8).tobytes()
+            doc_bytes = docs.astype("<i4").tobytes()
+        values = np.concatenate([c for _, c in columns])
+        if bool((values == np.round(values)).all()) and values.min() >= 0 and values.max() < 256:
+            column_bytes = values.astype(np.uint8).tobytes()
         else:
-            flags |= _WEIGHTS_F32
-            weight_bytes = values.astype("<f4").tobytes()
-        key = _key(fieldname, btext)
-        record = _HEAD.pack(flags, len(key)) + key + doc_bytes + weight_bytes
+            flags |= _FLOAT32
+            column_bytes = values.astype("<f4").tobytes()
+        mask = 0
+        counts = []
+        for index, column in columns:
+            mask |= 1 << index
+            counts.append(int(np.count_nonzero(column)))
+        record = (
+            _HEAD.pack(flags, mask, len(word)) + word + _COUNTS[len(counts)].pack(*counts)
+            + doc_bytes + column_bytes
+        )
         self._out.write(record)
-        # Whoosh's term statistics: the weights' sum, added up as float32 as its writer does.
-        total = float(values.sum(dtype=np.float32))
-        self._entries.append((key_hash(key), self._at, len(record), count, total))
+        self._entries.append((word_hash(word), self._at, len(record), int(docs.size)))
         self._at += len(record)
 
     def finish(self) -> None:
@@ -116,6 +203,33 @@ class PostingsFileWriter:
         self._out.write(_FOOTER.pack(self._at, len(directory), len(names), MAGIC))
 
 
+class Found(NamedTuple):
+    """A word's record as stored, with its number of documents."""
+
+    documents: int
+    fields: int
+    raw: bytes
+
+    def decode(self) -> Word:
+        """The word's documents and per-field frequencies."""
+        raw, count = self.raw, self.documents
+        flags, mask, length = _HEAD.unpack_from(raw)
+        fields = _MASK_FIELDS[mask]
+        counts_at = _HEAD.size + length
+        counts = _COUNTS[len(fields)].unpack_from(raw, counts_at)
+        start = counts_at + 4 * len(fields)
+        docs: Ints
+        if flags & _GAPS16:
+            docs = np.frombuffer(raw, "<u2", count, start).cumsum(dtype=np.int32)
+            start += 2 * count
+        else:
+            docs = np.frombuffer(raw, "<i4", count, start).astype(np.int32)
+            start += 4 * count
+        dtype = "<f4" if flags & _FLOAT32 else np.uint8
+        matrix = np.frombuffer(raw, dtype, count * len(fields), start).astype(np.float32)
+        return Word(docs, fields, matrix.reshape(len(fields), count), counts)
+
+
 class PostingsFile:
     """One segment's ``.spl`` file, read with ``pread`` on its own descriptor (closed by
     :meth:`close` or when the object is garbage-collected)."""
@@ -126,10 +240,10 @@ class PostingsFile:
         self._base = base
         try:
             if length < len(MAGIC) + _FOOTER.size:
-                raise ValueError("too short")
+                raise ValueError("too short for a postings file")
             footer = os.pread(self._fd, _FOOTER.size, base + length - _FOOTER.size)
             if os.pread(self._fd, len(MAGIC), base) != MAGIC or len(footer) != _FOOTER.size:
-                raise ValueError("no postings file")
+                raise ValueError("not a postings file")
             at, count, names_length, magic = _FOOTER.unpack(footer)
             size = count * _DIRECTORY.itemsize
             if magic != MAGIC or at + size + names_length + _FOOTER.size != length:
@@ -145,10 +259,11 @@ class PostingsFile:
         self._offsets = directory["offset"].tolist()
         self._sizes = directory["size"].tolist()
         self._counts = directory["count"].tolist()
-        self._totals = directory["total"].tolist()
         names = raw[size:].decode("utf-8")
-        #: The fields whose every term is in the file.
-        self.fields = frozenset(names.split("\x00")) if names else frozenset()
+        #: The fields, in the order of a word's columns; every word of theirs is in the file.
+        self.fields: tuple[str, ...] = tuple(names.split("\x00")) if names else ()
+        #: Field -> its column.
+        self.index = {name: i for i, name in enumerate(self.fields)}
 
     @classmethod
     def of(cls, segreader: Any) -> PostingsFile | None:
@@ -177,56 +292,34 @@ class PostingsFile:
         """Close the descriptor (once)."""
         self._close()
 
-    def find(self, fieldname: str, btext: bytes) -> Found | None:
-        """The term's list as stored (None: the field has no such term)."""
-        key = _key(fieldname, btext)
-        wanted = key_hash(key)
+    def find(self, word: bytes) -> Found | None:
+        """The word's record (None: no field of the file has it)."""
+        wanted = word_hash(word)
         hashes = self._hashes
         at = int(hashes.searchsorted(np.uint64(wanted)))
         while at < hashes.size and int(hashes[at]) == wanted:
             raw = os.pread(self._fd, self._sizes[at], self._base + self._offsets[at])
-            _, length = _HEAD.unpack_from(raw)
-            if raw[_HEAD.size : _HEAD.size + length] == key:
-                return Found(self._counts[at], self._totals[at], raw)
-            at += 1  # another key with the same hash
+            length = _HEAD.unpack_from(raw)[2]
+            if raw[_HEAD.size : _HEAD.size + length] == word:
+                return Found(self._counts[at], len(self.fields), raw)
+            at += 1  # another word with the same hash
         return None
 
-
-class Found(NamedTuple):
-    """A term's list as stored in a postings file, with its statistics (Whoosh's term info:
-    documents holding it and the sum of its weights, deleted documents included)."""
-
-    documents: int
-    total: float
-    raw: bytes
-
-    def decode(self) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        """The document numbers (ascending, deleted ones included) and their weights."""
-        raw, count = self.raw, self.documents
-        flags, length = _HEAD.unpack_from(raw)
-        start = _HEAD.size + length
-        docs: npt.NDArray[np.int32]
-        if flags & _GAPS16:
-            docs = np.frombuffer(raw, "<u2", count, start).cumsum(dtype=np.int32)
-            start += 2 * count
-        else:
-            docs = np.frombuffer(raw, "<i4", count, start).astype(np.int32)
-            start += 4 * count
-        if flags & _WEIGHTS_U8:
-            weights = np.frombuffer(raw, np.uint8, count, start).astype(np.float32)
-        elif flags & _WEIGHTS_F32:
-            weights = np.frombuffer(raw, "<f4", count, start).astype(np.float32)
-        else:
-            weights = np.ones(count, dtype=np.float32)
-        return docs, weights
+    def word(self, word: bytes) -> Word:
+        """The word's postings (no documents if absent)."""
+        found = self.find(word)
+        if found is None:
+            return Word(_NO_DOCS, (), np.zeros((0, 0), dtype=np.float32), ())
+        return found.decode()
 
 
 def write_postings_file(
-    out: BinaryIO, lists: Iterable[tuple[str, bytes, npt.ArrayLike, npt.ArrayLike]],
-    fields: Iterable[str],
+    out: BinaryIO,
+    words: Iterable[tuple[bytes, Sequence[FieldPostings | None]]],
+    fields: Sequence[str],
 ) -> None:
-    """Write a whole ``.spl`` file from ``(field, term, documents, weights)`` in any order."""
+    """Write a whole ``.spl`` file from ``(word, per-field postings)``, in any order."""
     writer = PostingsFileWriter(out, fields)
-    for fieldname, btext, docs, weights in lists:
-        writer.add(fieldname, btext, docs, weights)
+    for word, postings in words:
+        writer.add(word, postings)
     writer.finish()

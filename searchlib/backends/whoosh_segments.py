@@ -34,6 +34,7 @@ from whoosh.util.numeric import byte_to_length
 
 from .whoosh_facets import FIELD_SEP, TOPIC_SEP
 from .whoosh_postings import EXTENSION, PLAIN_FIELDS, PostingsFile, write_postings_file
+from .whoosh_stored import StoredFields
 from .whoosh_terms import TermDictionary
 
 IntArray = npt.NDArray[np.int32]
@@ -185,7 +186,7 @@ def write_postings_files(ix: Any) -> list[str]:
                 # Two processes may build it at once: each its own temporary file.
                 temporary = f"{path}.{os.getpid()}_{threading.get_ident()}.tmp"
                 with open(temporary, "wb") as out:
-                    write_postings_file(out, _lists(segreader, fields, dictionary), fields)
+                    write_postings_file(out, _words(segreader, fields, dictionary), fields)
                 os.replace(temporary, path)
                 written.append(name)
             finally:
@@ -194,13 +195,20 @@ def write_postings_files(ix: Any) -> list[str]:
     return written
 
 
-def _lists(
+def _words(
     segreader: Any, fields: list[str], dictionary: TermDictionary | None
-) -> Iterator[tuple[str, bytes, IntArray, npt.NDArray[np.float32]]]:
-    for fieldname in fields:
-        for btext in segreader.lexicon(fieldname):
-            postings = read_postings(segreader, fieldname, btext, dictionary=dictionary)
-            yield fieldname, btext, postings.docs, postings.weights
+) -> Iterator[tuple[bytes, list[tuple[IntArray, npt.NDArray[np.float32]] | None]]]:
+    """Every word of ``fields`` in a segment with its postings in each, from the blocks."""
+    lexicons = [set(segreader.lexicon(fieldname)) for fieldname in fields]
+    for word in set().union(*lexicons):
+        postings: list[tuple[IntArray, npt.NDArray[np.float32]] | None] = []
+        for fieldname, lexicon in zip(fields, lexicons, strict=True):
+            if word not in lexicon:
+                postings.append(None)
+                continue
+            found = read_postings(segreader, fieldname, word, dictionary=dictionary)
+            postings.append((found.docs, found.weights))
+        yield word, postings
 
 
 def _binint(data: bytes, at: int) -> tuple[int, int]:
@@ -422,12 +430,29 @@ class SegmentData:
     #: The segment's postings file of its text fields (False: not tried yet; None: none).
     _postings_file: PostingsFile | bool | None = False
     _names: frozenset[str] | None = None
+    #: The segment's stored fields read directly (False: not tried yet; None: through Whoosh).
+    _stored: StoredFields | bool | None = False
 
     def dictionary(self, segreader: Any) -> TermDictionary | None:
         """The segment's :class:`TermDictionary` (None: its layout is read through Whoosh)."""
         if self._dictionary is False:
             self._dictionary = TermDictionary.of(segreader)
         return self._dictionary  # type: ignore[return-value]
+
+    def stored_fields(self, segreader: Any, docnum: int) -> dict[str, Any]:
+        """What Whoosh's ``SegmentReader.stored_fields`` gives, read with ``pread`` where the
+        segment lays them out as Whoosh's codec does (see :mod:`.whoosh_stored`), without its
+        copy of every document filtered by the schema (searchlib stores only its fields)."""
+        if self._stored is False:
+            self._stored = StoredFields.of(segreader)
+        if self._stored is None:
+            found = segreader._perdoc.stored_fields(docnum)
+        else:
+            assert isinstance(self._stored, StoredFields)
+            found = self._stored.get(docnum)
+        if not self.schema_names(segreader).issuperset(found):
+            found = {k: v for k, v in found.items() if k in segreader.schema}
+        return found  # type: ignore[no-any-return]
 
     def schema_names(self, segreader: Any) -> frozenset[str]:
         """The names of the fields of the segment's schema."""
@@ -450,25 +475,21 @@ class SegmentData:
         if isinstance(self._postings_file, PostingsFile):
             self._postings_file.close()
         self._postings_file = False
+        if isinstance(self._stored, StoredFields):
+            self._stored.close()
+        self._stored = False
 
     def term_info(self, segreader: Any, fieldname: str, btext: bytes) -> tuple[int, float]:
         """How many documents of the segment hold the term, and how often it occurs there
         (Whoosh's statistics: deleted documents count), from the term dictionary, cached."""
         key = (fieldname, btext)
-        found: tuple[int, float] | None = self.term_infos.get(key)
+        found = self.term_infos.get(key)
         if found is None:
-            plain = self.postings_file(segreader)
-            info: Any
-            if plain is not None and fieldname in plain.fields:
-                info = plain.find(fieldname, btext)
-                found = (0, 0.0) if info is None else (info.documents, info.total)
+            info = lookup(segreader, self.dictionary(segreader), fieldname, btext)
+            if info is None:
+                found = (0, 0.0)
             else:
-                info = lookup(segreader, self.dictionary(segreader), fieldname, btext)
-                found = (
-                    (0, 0.0) if info is None
-                    else (int(info.doc_frequency()), float(info.weight()))
-                )
-            if info is not None:
+                found = (int(info.doc_frequency()), float(info.weight()))
                 # Kept until the postings are read (the entry has them, or where they are).
                 if len(self.entries) >= _ENTRIES:
                     self.entries.clear()

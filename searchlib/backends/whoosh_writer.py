@@ -324,18 +324,35 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         fieldwriter = self.fieldwriter
         # The text fields' postings also as plain arrays (whoosh_postings), in a file that the
         # commit puts into the compound segment file with Whoosh's own.
-        covered = [name for name in PLAIN_FIELDS if name in self._fields]
         out = self.newsegment.create_file(self.storage, EXTENSION)
-        plain = PostingsFileWriter(out, covered)
+        words = PostingsFileWriter(out, [name for name in PLAIN_FIELDS if name in self._fields])
+        self._write_words(words, numbers)
+        words.finish()
+        out.close()
         for name in sorted(self._fields):
             postings = self._fields.pop(name)
             if postings.docs:  # as Whoosh, a field without terms is not started
-                self._write_field(
-                    fieldwriter, name, postings, numbers, plain if name in covered else None
-                )
+                self._write_field(fieldwriter, name, postings, numbers)
         fieldwriter.close()
-        plain.finish()
-        out.close()
+
+    def _write_words(self, words: PostingsFileWriter, numbers: array[int] | None) -> None:
+        """Every word of the text fields with its postings in each (see whoosh_postings)."""
+        fields = [self._fields[name] for name in words.fields]
+        for term in set().union(*(f.docs.keys() for f in fields)):
+            postings: list[tuple[Any, Any] | None] = []
+            for field in fields:
+                entry = field.docs.get(term)
+                if entry is None:
+                    postings.append(None)
+                    continue
+                if isinstance(entry, int):
+                    entry = array("I", (entry, 1))
+                ids, freqs = entry[0 :: field.stride], entry[1 :: field.stride]
+                if numbers is not None:
+                    _, ids, freqs, _ = self._renumber(ids, freqs, None, numbers)
+                weights = freqs if field.boost == 1.0 else [f * field.boost for f in freqs]
+                postings.append((ids, weights) if ids else None)
+            words.add(term.encode("utf-8") if isinstance(term, str) else term, postings)
 
     def _write_rows(self) -> array[int] | None:
         """Write every kept document's row through the per-document writer; returns each
@@ -372,12 +389,10 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
         return numbers
 
     def _write_field(
-        self, fieldwriter: Any, name: str, postings: _FieldPostings, numbers: array[int] | None,
-        plain: PostingsFileWriter | None = None,
+        self, fieldwriter: Any, name: str, postings: _FieldPostings, numbers: array[int] | None
     ) -> None:
         """Every term of one field, in byte order, through a :class:`TermWriter`: the bytes
-        Whoosh's postings writer writes, from whole lists rather than posting by posting;
-        and to ``plain`` as arrays, if given."""
+        Whoosh's postings writer writes, from whole lists rather than posting by posting."""
         terms = TermWriter(fieldwriter, name, postings.fieldobj)
         blocklimit, inlinelimit = terms.blocklimit, terms.inlinelimit
         lengths = self._lengths.get(name) if postings.scorable else None
@@ -411,8 +426,6 @@ class BulkSegmentWriter(SegmentWriter):  # type: ignore[misc]
             values: Sequence[bytes] | None = encoded
             if kind == "frequency":
                 values = [_pack_uint(f) for f in freqs]
-            if plain is not None:
-                plain.add(name, tbytes, ids, weights)
             if count <= inlinelimit:
                 minlength, maxlength = None, 0
                 if lengths is not None:
