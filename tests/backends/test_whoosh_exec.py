@@ -28,6 +28,7 @@ from searchlib.backends.whoosh import WhooshBackend
 from searchlib.backends.whoosh_codec import POSTINGS_PER_BLOCK
 from searchlib.backends.whoosh_postings import EXTENSION, PLAIN_FIELDS, PostingsFile
 from searchlib.backends.whoosh_segments import read_postings
+from searchlib.backends.whoosh_stored import StoredFields
 from searchlib.backends.whoosh_terms import TermDictionary
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
 from searchlib.records import Record
@@ -472,6 +473,19 @@ def test_postings_files_hold_what_the_blocks_hold(index: WhooshBackend) -> None:
             )
         plain.close()
     assert checked > 500 and several > 100
+
+
+def test_stored_fields_read_directly_are_what_whoosh_reads(index: WhooshBackend) -> None:
+    searcher, _ = index._current()
+    checked = 0
+    for segreader, _ in searcher.reader().leaf_readers():
+        stored = StoredFields.of(segreader)
+        assert stored is not None
+        for docnum in range(segreader.doc_count_all()):
+            assert stored.get(docnum) == segreader.stored_fields(docnum)
+            checked += 1
+        stored.close()
+    assert checked > BIG
 
 
 def test_segments_without_postings_files_give_the_same_results(
