@@ -82,6 +82,8 @@ _STORED_BYTES = 4 * 2**20
 _FEW = 4
 #: Document frequencies kept per searcher.
 _TERMS_KEPT = 100_000
+#: New words of a plan computed together (``View.prefetch``) when they are at least this many.
+_BATCH = 3
 _UINT64_MAX = np.uint64(np.iinfo(np.uint64).max)
 
 
@@ -117,18 +119,20 @@ class Result:
     are None when the node is evaluated unscored.
     """
 
-    __slots__ = ("docs", "fixed", "mask", "score", "values")
+    __slots__ = ("_mask", "_size", "docs", "fixed", "score", "values")
 
     def __init__(
         self,
-        mask: BoolArray,
+        mask: BoolArray | None,
         score: FloatArray | None = None,
         fixed: FloatArray | None = None,
         *,
         docs: IntArray | None = None,
         values: FloatArray | None = None,
+        size: int = 0,
     ) -> None:
-        self.mask = mask
+        self._mask = mask
+        self._size = size
         self.score = score
         self.fixed = fixed
         self.docs = docs
@@ -136,10 +140,25 @@ class Result:
 
     @classmethod
     def sparse(cls, size: int, docs: IntArray, values: FloatArray) -> Result:
-        """The documents ``docs`` (ascending) of a segment of ``size``, scoring ``values``."""
-        mask = np.zeros(size, dtype=np.bool_)
-        mask[docs] = True
-        return cls(mask, docs=docs, values=values)
+        """The documents ``docs`` (ascending) of a segment of ``size``, scoring ``values``;
+        the mask over the segment is built when first asked for (unions of words never ask:
+        a long query with feedback has dozens)."""
+        return cls(None, docs=docs, values=values, size=size)
+
+    @property
+    def mask(self) -> BoolArray:
+        """Which documents of the segment match."""
+        if self._mask is None:
+            assert self.docs is not None
+            mask = np.zeros(self._size, dtype=np.bool_)
+            mask[self.docs] = True
+            self._mask = mask
+        return self._mask
+
+    @property
+    def size(self) -> int:
+        """Documents in the segment."""
+        return self._size if self._mask is None else self._mask.size
 
     @property
     def scored(self) -> bool:
@@ -154,7 +173,7 @@ class Result:
     def dense(self) -> FloatArray | None:
         """The boostable scores as an array over the segment (built once from ``values``)."""
         if self.score is None and self.values is not None:
-            score = np.zeros(self.mask.size)
+            score = np.zeros(self.size)
             score[self.docs] = self.values
             self.score = score
         return self.score
@@ -238,6 +257,9 @@ class View:
         self._avg: dict[str, float] = {}
         self._norms: dict[str, FloatArray] = {}
         self._doc_norms: dict[tuple[str, str], FloatArray] = {}
+        #: Live documents and occurrences of terms, by field and term (see ``term_stats``):
+        #: feedback asks for the words of top documents, which recur.
+        self.stats: dict[tuple[str, str], tuple[int, int]] = {}
         self._leaf_norms: dict[tuple[str, tuple[str, ...]], FloatArray] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
 
@@ -434,12 +456,86 @@ class View:
         if cached is not None:
             self._plans.move_to_end(plan)
             return cached
+        if scored:
+            self.prefetch(plan)
         results = _Evaluator(self, scored).node(plan, top=True)
         self._plans[plan] = results
         self._plans.move_to_end(plan)
         while len(self._plans) > _PLAN_RESULTS:
             self._plans.popitem(last=False)
         return results
+
+    def saturated_key(self, leaf: Leaf, parts: list[tuple[str, bytes, float]]) -> tuple[Any, ...]:
+        """What a word's BM25F frequencies in ``leaf`` depend on (see ``_saturated``)."""
+        return (
+            leaf.segid, "f", tuple(parts), leaf.deleted,
+            tuple(self.avg_length(fieldname) for fieldname, _, _ in parts),
+        )
+
+    def prefetch(self, plan: p.Plan) -> None:
+        """Compute together, segment by segment, the BM25F frequencies of ``plan``'s words
+        that are not cached yet, where a segment's word file has their fields in their order.
+
+        One array operation each for all of them (documents, length norms, division, sum)
+        rather than one each per word: a long query with feedback has dozens of words, most
+        new to the process. The numbers are :meth:`_Evaluator._word_sums`', added in the same
+        order (fields a word lacks add zeros); ``_saturated`` then finds them cached.
+        """
+        groups: dict[tuple[str, ...], dict[str, None]] = {}
+        for leaf_plan in p.positive_leaves(plan):
+            if not isinstance(leaf_plan, p.Words):
+                continue
+            if len(leaf_plan.terms) == 1 and len(leaf_plan.fields) > 1:
+                groups.setdefault(leaf_plan.fields, {})[leaf_plan.terms[0]] = None
+        for fields, terms in groups.items():
+            if len(terms) >= _BATCH:
+                for leaf in self.leaves:
+                    self._prefetch_leaf(leaf, fields, list(terms))
+
+    def _prefetch_leaf(self, leaf: Leaf, fields: tuple[str, ...], terms: list[str]) -> None:
+        words = leaf.data.postings_file(leaf.reader)
+        if words is None or words.fields != fields:
+            return
+        cache = self.segments.postings
+        weights = [FIELD_WEIGHTS.get(fieldname, 1.0) for fieldname in fields]
+        todo: list[tuple[Any, Word]] = []
+        for term in terms:
+            btexts = {self.to_bytes(fieldname, term) for fieldname in fields}
+            if len(btexts) != 1 or None in btexts:
+                continue
+            btext = btexts.pop()
+            assert btext is not None
+            parts = [(fieldname, btext, weight)
+                     for fieldname, weight in zip(fields, weights, strict=True)]
+            key = self.saturated_key(leaf, parts)
+            if cache.get(key) is None:
+                word = self.word(leaf, btext)
+                assert word is not None
+                todo.append((key, word))
+        if len(todo) < _BATCH:
+            return
+        sizes = [word.docs.size for _, word in todo]
+        docs = np.concatenate([word.docs for _, word in todo])
+        matrix = np.zeros((len(fields), docs.size), dtype=np.float32)
+        start = 0
+        for (_, word), size in zip(todo, sizes, strict=True):
+            if size:
+                matrix[list(word.fields), start : start + size] = word.matrix
+            start += size
+        ends = np.cumsum(sizes)
+        if leaf.deleted:
+            keep = leaf.data.live(leaf.reader)[docs]
+            docs, matrix = docs[keep], matrix[:, keep]
+            ends = np.concatenate(([0], np.cumsum(keep)))[ends]
+        tfn = matrix / self.leaf_norms(leaf, fields).take(docs, axis=1)
+        if any(weight != 1.0 for weight in weights):
+            tfn *= np.array(weights)[:, None]
+        saturated = _saturate(tfn.sum(axis=0) if len(fields) > 1 else tfn[0])
+        start = 0
+        for (key, _), end in zip(todo, ends.tolist(), strict=True):
+            result = (docs[start:end].copy(), saturated[start:end].copy())
+            cache.put(key, result, int(result[0].nbytes + result[1].nbytes) + 400)
+            start = end
 
     def cached_plan(self, plan: p.Plan, scored: bool) -> list[Result] | None:
         """The kept results of ``plan``, if any fit the need."""
@@ -654,24 +750,20 @@ class _Evaluator:
                     mask[view.live_postings(leaf, fieldname, btext)[0]] = True
                 out.append(Result(mask))
                 continue
-            docs, saturated, mask = self._saturated(leaf, parts)
-            out.append(Result(mask, docs=docs, values=saturated * scale))
+            docs, saturated = self._saturated(leaf, parts)
+            out.append(Result.sparse(n, docs, saturated * scale))
         return out
 
     def _saturated(
         self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
-    ) -> tuple[IntArray, FloatArray, BoolArray]:
-        """A word's documents in ``leaf``, their BM25F saturated frequencies (before idf and
-        boost: the length-normalised frequencies summed over its fields by weight, then
-        saturated) and their mask, cached: they depend only on the segment, its deletions
-        and the fields' average lengths, and the same words come back (the feedback words
-        of long queries most of all). The mask is shared: nodes above copy a mask before
-        they change it."""
+    ) -> tuple[IntArray, FloatArray]:
+        """A word's documents in ``leaf`` and their BM25F saturated frequencies (before idf
+        and boost: the length-normalised frequencies summed over its fields by weight, then
+        saturated), cached: they depend only on the segment, its deletions and the fields'
+        average lengths, and the same words come back (the feedback words of long queries
+        most of all; :meth:`View.prefetch` computes a plan's new words together)."""
         view = self.view
-        key = (
-            leaf.segid, "f", tuple(parts), leaf.deleted,
-            tuple(view.avg_length(fieldname) for fieldname, _, _ in parts),
-        )
+        key = view.saturated_key(leaf, parts)
         cache = view.segments.postings
         cached = cache.get(key)
         if cached is not None:
@@ -679,34 +771,34 @@ class _Evaluator:
         from_word = self._word_sums(leaf, parts)
         if from_word is not None:
             docs, total = from_word
-            mask = np.zeros(leaf.size, dtype=np.bool_)
-            mask[docs] = True
-            result = (docs, total * (BM25_K1 + 1) / (total + BM25_K1), mask)
-            cache.put(key, result, int(docs.nbytes + result[1].nbytes + mask.nbytes) + 400)
-            return result
+        else:
+            docs, total = self._field_by_field(leaf, parts)
+        result = (docs, _saturate(total))
+        cache.put(key, result, int(docs.nbytes + result[1].nbytes) + 400)
+        return result
+
+    def _field_by_field(
+        self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
+    ) -> tuple[IntArray, FloatArray]:
+        """:meth:`_word_sums` from each field's postings (a segment without a word file)."""
+        view = self.view
         found = []
         for fieldname, btext, weight in parts:
             docs, tfn = view.normalized(leaf, fieldname, btext)
             if docs.size:
                 found.append((docs, tfn * weight if weight != 1.0 else tfn))
         if not found:
-            docs, total = _NO_DOCS, _NO_VALUES
-        elif len(found) == 1 or sum(d.size for d, _ in found) * _SPARSE < leaf.size:
-            docs, total = _field_sums(found)
-        else:
-            # Adds up each document's fields in field order, as FieldsTerm does.
-            dense = np.bincount(
-                np.concatenate([d for d, _ in found]),
-                weights=np.concatenate([v for _, v in found]),
-                minlength=leaf.size,
-            )
-            docs = np.flatnonzero(dense).astype(np.int32)
-            total = np.asarray(dense[docs], dtype=np.float64)
-        mask = np.zeros(leaf.size, dtype=np.bool_)
-        mask[docs] = True
-        result = (docs, total * (BM25_K1 + 1) / (total + BM25_K1), mask)
-        cache.put(key, result, int(docs.nbytes + result[1].nbytes + mask.nbytes) + 400)
-        return result
+            return _NO_DOCS, _NO_VALUES
+        if len(found) == 1 or sum(d.size for d, _ in found) * _SPARSE < leaf.size:
+            return _field_sums(found)
+        # Adds up each document's fields in field order, as FieldsTerm does.
+        dense = np.bincount(
+            np.concatenate([d for d, _ in found]),
+            weights=np.concatenate([v for _, v in found]),
+            minlength=leaf.size,
+        )
+        docs = np.flatnonzero(dense).astype(np.int32)
+        return docs, np.asarray(dense[docs], dtype=np.float64)
 
     def _word_sums(
         self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
@@ -844,11 +936,16 @@ class _Evaluator:
         return out
 
 
+def _saturate(total: FloatArray) -> FloatArray:
+    """BM25's saturation of weighted, length-normalised frequencies."""
+    return total * (BM25_K1 + 1) / (total + BM25_K1)
+
+
 def _sparse_union(parts: Sequence[Result]) -> Result:
     """The union of many sparse results in one pass: ``bincount`` adds each document's
     values in the parts' order, as adding them part by part does (the same sums, bit for
     bit), without an array operation per part (a long query with feedback has 40)."""
-    size = parts[0].mask.size
+    size = parts[0].size
     all_docs = np.concatenate([r.docs for r in parts if r.docs is not None])
     all_values = np.concatenate([r.values for r in parts if r.values is not None])
     mask = np.bincount(all_docs, minlength=size).astype(np.bool_)
@@ -929,8 +1026,8 @@ def _boosted(result: Result, boost: float) -> Result:
     """``result`` with its boostable scores multiplied by ``boost``."""
     if result.values is not None:
         return Result(
-            result.mask, None if result.score is None else result.score * boost, result.fixed,
-            docs=result.docs, values=result.values * boost,
+            result._mask, None if result.score is None else result.score * boost, result.fixed,
+            docs=result.docs, values=result.values * boost, size=result.size,
         )
     if result.score is None:
         return result
@@ -1237,23 +1334,79 @@ def live_counts(view: View) -> dict[str, dict[str, int]]:
 
 
 def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """Live documents holding each term in ``fieldname``, and its occurrences there."""
+    """Live documents holding each term in ``fieldname``, and its occurrences there (kept
+    per searcher: feedback asks for the words of its top documents, which recur)."""
+    kept = view.stats
     out: dict[str, tuple[int, int]] = {}
+    pending: dict[str, bytes] = {}
     for text in texts:
+        known = kept.get((fieldname, text))
+        if known is not None:
+            out[text] = known
+            continue
         btext = view.to_bytes(fieldname, text)
-        docs_total = frequency = 0.0
-        for leaf in view.leaves if btext is not None else ():
-            assert btext is not None
+        if btext is None:
+            out[text] = (0, 0)
+        else:
+            pending[text] = btext
+    if not pending:
+        return out
+    documents = dict.fromkeys(pending, 0)
+    frequency = dict.fromkeys(pending, 0.0)
+    for leaf in view.leaves:
+        words = leaf.data.postings_file(leaf.reader)
+        index = None if words is None else words.index.get(fieldname)
+        if index is not None:
+            _word_stats(view, leaf, index, pending, documents, frequency)
+            continue
+        for text, btext in pending.items():
             df, weight = view.term_info(leaf, fieldname, btext)
             if not df:
                 continue
             if not leaf.deleted:
-                docs_total += df
-                frequency += weight
+                documents[text] += df
+                frequency[text] += weight
                 continue
             # Whoosh's statistics count deleted documents: count the live postings instead.
             docs, weights = view.live_postings(leaf, fieldname, btext)
-            docs_total += docs.size
-            frequency += float(weights.sum())
-        out[text] = (int(docs_total), int(frequency))
+            documents[text] += docs.size
+            frequency[text] += float(weights.sum())
+    for text in pending:
+        out[text] = found = (documents[text], int(frequency[text]))
+        if len(kept) >= _TERMS_KEPT:
+            kept.clear()
+        kept[fieldname, text] = found
     return out
+
+
+def _word_stats(
+    view: View, leaf: Leaf, index: int, pending: Mapping[str, bytes],
+    documents: dict[str, int], frequency: dict[str, float],
+) -> None:
+    """:func:`term_stats` of the words of one segment's word file, field ``index``; with
+    deletions, all words' live documents in one pass."""
+    found = []
+    for text, btext in pending.items():
+        word = view.word(leaf, btext)
+        assert word is not None
+        row = word.row(index)
+        if row is not None:
+            found.append((text, word, row))
+    if not found:
+        return
+    if not leaf.deleted:
+        for text, word, row in found:
+            documents[text] += word.counts[row]
+            frequency[text] += word.totals[row]
+        return
+    sizes = [word.docs.size for _, word, _ in found]
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    weights = np.concatenate([word.matrix[row] for _, word, row in found])
+    live = leaf.data.live(leaf.reader)[np.concatenate([word.docs for _, word, _ in found])]
+    present = live & (weights > 0)
+    # Every word here has documents with it in the field: no run is empty.
+    counts = np.add.reduceat(present.astype(np.int64), starts).tolist()
+    sums = np.add.reduceat(np.where(present, weights, 0).astype(np.float64), starts).tolist()
+    for (text, _, _), count, total in zip(found, counts, sums, strict=True):
+        documents[text] += count
+        frequency[text] += total

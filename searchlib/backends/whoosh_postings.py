@@ -16,7 +16,8 @@ BM25F frequencies a few operations on its columns. Layout, little-endian:
 
 - ``MAGIC``, then the words, each: a flags byte, a byte with a bit per field that has the
   word, the word's length (2 bytes), the word (UTF-8), for each field that has it the number
-  of documents with it there (4 bytes), the documents (``uint16`` gaps when they fit, else
+  of documents with it there (4 bytes), then the sum of its weights there (``float32``),
+  the documents (``uint16`` gaps when they fit, else
   ``int32``), then for each field that has it a row of frequencies (``uint8`` when all are
   whole and under 256, else ``float32``);
 - the directory: per word, sorted by a 64-bit BLAKE2 hash of it, the hash, where its record
@@ -49,7 +50,7 @@ EXTENSION = ".spl"
 #: The fields whose postings the file holds: the scored text fields, which every word of a
 #: query reads (phrases also read positions, from Whoosh's blocks).
 PLAIN_FIELDS = tuple(FIELD_WEIGHTS)
-MAGIC = b"SLWORDS2"
+MAGIC = b"SLWORDS3"
 _FOOTER = struct.Struct("<QQI8s")
 _HEAD = struct.Struct("<BBH")
 #: Flags of a record.
@@ -60,6 +61,7 @@ _MAX_FIELDS = 8
 #: The fields (indexes) of each mask byte, and the counts' layout for each number of fields.
 _MASK_FIELDS = tuple(tuple(i for i in range(_MAX_FIELDS) if mask >> i & 1) for mask in range(256))
 _COUNTS = tuple(struct.Struct(f"<{n}I") for n in range(_MAX_FIELDS + 1))
+_TOTALS = tuple(struct.Struct(f"<{n}f") for n in range(_MAX_FIELDS + 1))
 
 Ints = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float32]
@@ -79,13 +81,15 @@ class Word:
     """One word's postings in one segment: the documents holding it in any field of the
     file (ascending, deleted ones included); which of the file's fields have it (their
     indexes, ascending); per such field, a row of ``matrix`` with the word's frequency in
-    each document (its Whoosh weight; 0 where the field lacks it) and in ``counts`` the
-    number of documents with the word in that field."""
+    each document (its Whoosh weight; 0 where the field lacks it), in ``counts`` the number
+    of documents with the word in that field and in ``totals`` the sum of its weights there
+    (Whoosh's term statistics, deleted documents included)."""
 
     docs: Ints
     fields: tuple[int, ...]
     matrix: Floats
     counts: tuple[int, ...]
+    totals: tuple[float, ...]
 
     def row(self, index: int) -> int | None:
         """The row of the file's field ``index`` (None: no document has the word there)."""
@@ -116,7 +120,7 @@ class Word:
         row = self.row(index)
         if row is None:
             return 0, 0.0
-        return self.counts[row], float(self.matrix[row].sum(dtype=np.float32))
+        return self.counts[row], self.totals[row]
 
     @property
     def nbytes(self) -> int:
@@ -181,13 +185,15 @@ class PostingsFileWriter:
             flags |= _FLOAT32
             column_bytes = values.astype("<f4").tobytes()
         mask = 0
-        counts = []
+        counts, totals = [], []
         for index, column in columns:
             mask |= 1 << index
             counts.append(int(np.count_nonzero(column)))
+            # Whoosh's term statistics keep the sum of the weights in float32.
+            totals.append(float(column.sum(dtype=np.float32)))
         record = (
             _HEAD.pack(flags, mask, len(word)) + word + _COUNTS[len(counts)].pack(*counts)
-            + doc_bytes + column_bytes
+            + _TOTALS[len(totals)].pack(*totals) + doc_bytes + column_bytes
         )
         self._out.write(record)
         self._entries.append((word_hash(word), self._at, len(record), int(docs.size)))
@@ -217,7 +223,8 @@ class Found(NamedTuple):
         fields = _MASK_FIELDS[mask]
         counts_at = _HEAD.size + length
         counts = _COUNTS[len(fields)].unpack_from(raw, counts_at)
-        start = counts_at + 4 * len(fields)
+        totals = _TOTALS[len(fields)].unpack_from(raw, counts_at + 4 * len(fields))
+        start = counts_at + 8 * len(fields)
         docs: Ints
         if flags & _GAPS16:
             docs = np.frombuffer(raw, "<u2", count, start).cumsum(dtype=np.int32)
@@ -227,7 +234,7 @@ class Found(NamedTuple):
             start += 4 * count
         dtype = "<f4" if flags & _FLOAT32 else np.uint8
         matrix = np.frombuffer(raw, dtype, count * len(fields), start).astype(np.float32)
-        return Word(docs, fields, matrix.reshape(len(fields), count), counts)
+        return Word(docs, fields, matrix.reshape(len(fields), count), counts, totals)
 
 
 class PostingsFile:
@@ -309,7 +316,7 @@ class PostingsFile:
         """The word's postings (no documents if absent)."""
         found = self.find(word)
         if found is None:
-            return Word(_NO_DOCS, (), np.zeros((0, 0), dtype=np.float32), ())
+            return Word(_NO_DOCS, (), np.zeros((0, 0), dtype=np.float32), (), ())
         return found.decode()
 
 

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
+from searchlib.backends import whoosh_exec
 from searchlib.backends.base import Execution
 from searchlib.backends.whoosh import WhooshBackend
 from searchlib.backends.whoosh_codec import POSTINGS_PER_BLOCK
@@ -32,7 +33,7 @@ from searchlib.backends.whoosh_stored import StoredFields
 from searchlib.backends.whoosh_terms import TermDictionary
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
 from searchlib.records import Record
-from searchlib.schema import FACETS, SORTS, Sort
+from searchlib.schema import FACETS, FIELD_WEIGHTS, SORTS, Sort
 
 #: Words the plans use; the big segment has them rarely, the small ones often.
 WORDS = [
@@ -511,6 +512,46 @@ def test_segments_without_postings_files_give_the_same_results(
         plain.close()
 
 
+def test_words_computed_together_are_the_words_computed_alone(
+    index: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``View.prefetch`` computes a plan's new words in one pass per segment: the same
+    numbers, bit for bit, as one word at a time (segments with deletions included)."""
+    terms = list(_vocab().terms[:40])
+    plan = Any(tuple(Boost(Words((t,), TEXT), 1 + i / 10) for i, t in enumerate(terms)))
+    facets = {name: Filters() for name in FACETS}
+    results = []
+    calls = []
+    saturate = whoosh_exec._saturate
+    monkeypatch.setattr(whoosh_exec, "_saturate", lambda t: calls.append(t.size) or saturate(t))
+    for batch in (10_000, 3):  # alone, then together
+        monkeypatch.setattr(whoosh_exec, "_BATCH", batch)
+        calls.clear()
+        backend = WhooshBackend.open(index.location, "english")
+        try:
+            execution = backend.execute(plan, Filters(), facets, "relevance", 0, 100)
+            view = backend._current_view()
+            assert any(leaf.deleted for leaf in view.leaves)
+            saturated = {}
+            for leaf in view.leaves:
+                for term in terms:
+                    parts = [(f, term.encode(), FIELD_WEIGHTS[f]) for f in TEXT]
+                    found = backend._segments.postings.get(view.saturated_key(leaf, parts))
+                    assert found is not None
+                    saturated[leaf.segid, term] = found
+            results.append((execution, saturated))
+            # One word at a time: one saturation per word and segment; together: per segment.
+            assert len(calls) == (len(terms) * len(view.leaves) if batch > 3 else len(view.leaves))
+        finally:
+            backend.close()
+    (alone, alone_words), (together, together_words) = results
+    assert together == alone
+    assert alone_words.keys() == together_words.keys()
+    for key, (docs, values) in alone_words.items():
+        assert np.array_equal(docs, together_words[key][0]), key
+        assert np.array_equal(values, together_words[key][1]), key
+
+
 def test_merged_segments_get_a_postings_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -567,18 +608,25 @@ def test_a_bad_cache_size_is_refused(tmp_path: Path, bad: object) -> None:
         WhooshBackend.create(tmp_path / "ix", "english", cache_mb=bad)  # type: ignore[arg-type]
 
 
-def test_term_stats_count_live_documents(index: WhooshBackend) -> None:
+@pytest.mark.parametrize("field", TEXT)
+def test_term_stats_count_live_documents(field: str, index: WhooshBackend) -> None:
+    # Many terms at once (a segment's words in one pass), in a segment with deletions too.
     searcher, _ = index._current()
-    for term in _vocab().terms[:6]:
-        postings = searcher.postings("title", term)  # skips deleted documents
-        docs = frequency = 0
-        while postings.is_active():
-            docs += 1
-            frequency += int(postings.weight())
-            postings.next()
-        stats = index.term_stats("title", [term])[term]
-        assert (stats.doc_frequency, stats.frequency) == (docs, frequency)
-    assert index.term_stats("title", ["nosuchword"])["nosuchword"].doc_frequency == 0
+    terms = [*_vocab().terms[:30], "nosuchword"]
+    fresh = WhooshBackend.open(index.location, "english")
+    try:
+        for backend in (fresh, fresh, index):  # new, then from the searcher's memory
+            stats = backend.term_stats(field, terms)
+            for term in terms:
+                postings = searcher.postings(field, term) if term != "nosuchword" else None
+                docs = frequency = 0
+                while postings is not None and postings.is_active():  # skips deleted ones
+                    docs += 1
+                    frequency += int(postings.weight())
+                    postings.next()
+                assert (stats[term].doc_frequency, stats[term].frequency) == (docs, frequency)
+    finally:
+        fresh.close()
 
 
 def test_lengths_table_decodes_every_byte() -> None:
