@@ -44,6 +44,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import plan as p
 from ..schema import BM25_B, BM25_K1, DAY_FACET, FIELD_WEIGHTS, POSITIONAL_FIELDS, Sort
@@ -1193,26 +1194,7 @@ def facet_counts(
     for leaf, hit in zip(view.leaves, hits, strict=True):
         data = leaf.data
         data.facet_columns(leaf.reader, codes)
-        docs = positions(hit)
-        # Few matches: gather their values; many: mask the whole column.
-        sparse = docs.size * 4 < leaf.size
-        if facet == "topic":
-            assert data.topic_codes is not None and data.topic_docs is not None
-            assert data.topic_start is not None
-            if sparse:
-                starts = data.topic_start[docs]
-                lengths = data.topic_start[docs + 1] - starts
-                # Positions of the matches' topics: each run starts where its document's do.
-                runs = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-                values = data.topic_codes[runs + np.arange(runs.size)]
-            else:
-                values = data.topic_codes[hit[data.topic_docs]]
-        else:
-            column = data.kind if facet == "kind" else data.provider
-            assert column is not None
-            values = column[docs] if sparse else column[hit]
-            values = values[values >= 0]
-        counted = np.bincount(values)
+        counted = _segment_counts(data, facet, hit, positions(hit))
         if counted.size > totals.size:
             counted[: totals.size] += totals
             totals = counted
@@ -1221,6 +1203,44 @@ def facet_counts(
     names = codes.values[facet]
     present = np.flatnonzero(totals)
     return dict(zip([names[c] for c in present.tolist()], totals[present].tolist(), strict=True))
+
+
+def _segment_counts(
+    data: SegmentData, facet: str, hit: BoolArray, docs: IntArray
+) -> npt.NDArray[np.int64]:
+    """Matches per code of ``facet`` in one segment (``hit``: the matches' mask, ``docs``:
+    their numbers)."""
+    # Few matches: gather their values; many: count over the whole segment.
+    if facet == "topic":
+        assert data.topic_codes is not None and data.topic_start is not None
+        if docs.size * 4 < data.doc_count:
+            starts = data.topic_start[docs]
+            lengths = data.topic_start[docs + 1] - starts
+            # Positions of the matches' topics: each run starts where its document's do.
+            runs = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+            return np.bincount(data.topic_codes[runs + np.arange(runs.size)]).astype(np.int64)
+        # The segment's topic postings grouped by topic: each topic's matches are a sum over
+        # its run of the matches mask.
+        present, run_starts, docs_by_code = data.topics_by_code()
+        counted = np.zeros(int(present[-1]) + 1 if present.size else 0, dtype=np.int64)
+        if present.size:
+            counted[present] = np.add.reduceat(
+                hit.view(np.uint8).take(docs_by_code), run_starts, dtype=np.int64
+            )
+        return counted
+    column = data.kind if facet == "kind" else data.provider
+    assert column is not None
+    if docs.size * 4 < data.doc_count:
+        values = column[docs]
+        return np.bincount(values[values >= 0]).astype(np.int64)
+    if facet == "kind":
+        # A handful of values: each one's documents among the matches.
+        return np.array(
+            [np.count_nonzero(hit & mask) for mask in data.value_masks_of("kind")],
+            dtype=np.int64,
+        )
+    # Weights of 0 and 1 into the codes plus one (bin 0: documents without a value).
+    return np.bincount(data.shifted(facet), weights=hit.view(np.uint8))[1:].astype(np.int64)
 
 
 def top(
@@ -1257,24 +1277,26 @@ def top(
         if ranked:
             assert scores is not None
             score = scores[index].at(docs)
-        dated = data.dated[docs].astype(np.int64)
-        published = data.published[docs]
-        undated_last = np.where(dated != 0, 0.0, np.inf)
-        if ranked:
-            assert score is not None
-            primary = -score
-        elif sort == "oldest":
-            primary = undated_last + published.astype(np.float64)
-        elif sort == "quality":
-            primary = -data.quality[docs].astype(np.float64)
-        else:  # newest; relevance of an unscored plan
-            primary = undated_last - published.astype(np.float64)
-        if docs.size > window:
-            threshold = np.partition(primary, window - 1)[window - 1]
-            keep = primary <= threshold
-            docs, dated, published = docs[keep], dated[keep], published[keep]
-            if score is not None:
-                score = score[keep]
+            if docs.size > window:
+                # The dates that break ties are read for the best documents only.
+                primary = -score
+                keep = primary <= np.partition(primary, window - 1)[window - 1]
+                docs, score = docs[keep], score[keep]
+            dated = data.dated[docs].astype(np.int64)
+            published = data.published[docs]
+        else:
+            dated = data.dated[docs].astype(np.int64)
+            published = data.published[docs]
+            undated_last = np.where(dated != 0, 0.0, np.inf)
+            if sort == "oldest":
+                primary = undated_last + published.astype(np.float64)
+            elif sort == "quality":
+                primary = -data.quality[docs].astype(np.float64)
+            else:  # newest; relevance of an unscored plan
+                primary = undated_last - published.astype(np.float64)
+            if docs.size > window:
+                keep = primary <= np.partition(primary, window - 1)[window - 1]
+                docs, dated, published = docs[keep], dated[keep], published[keep]
         keys = _sort_keys(sort, ranked, leaf.offset + docs, dated, published,
                           data.quality[docs], score)
         columns.append([*keys, np.full(docs.size, index), docs,

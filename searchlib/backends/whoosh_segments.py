@@ -430,6 +430,9 @@ class SegmentData:
     #: The segment's postings file of its text fields (False: not tried yet; None: none).
     _postings_file: PostingsFile | bool | None = False
     _names: frozenset[str] | None = None
+    _shifted: dict[str, npt.NDArray[np.intp]] = field(default_factory=dict)
+    _code_masks: dict[str, list[BoolArray]] = field(default_factory=dict)
+    _by_code: tuple[IntArray, IntArray, IntArray] | None = None
     #: The segment's stored fields read directly (False: not tried yet; None: through Whoosh).
     _stored: StoredFields | bool | None = False
 
@@ -453,6 +456,44 @@ class SegmentData:
         if not self.schema_names(segreader).issuperset(found):
             found = {k: v for k, v in found.items() if k in segreader.schema}
         return found  # type: ignore[no-any-return]
+
+    def shifted(self, facet: str) -> npt.NDArray[np.intp]:
+        """The codes of ``provider`` (or ``kind``) plus one, 0 for a document without a
+        value: bins for ``bincount`` (after :meth:`facet_columns`)."""
+        found = self._shifted.get(facet)
+        if found is None:
+            column = self.kind if facet == "kind" else self.provider
+            assert column is not None
+            found = self._shifted[facet] = (column + 1).astype(np.intp)
+        return found
+
+    def topics_by_code(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The segment's topic codes present (ascending), where each one's run starts, and
+        the documents of the runs: ``topic_docs`` grouped by code (after
+        :meth:`facet_columns`)."""
+        if self._by_code is None:
+            assert self.topic_codes is not None and self.topic_docs is not None
+            order = np.argsort(self.topic_codes, kind="stable")
+            ordered = self.topic_codes[order]
+            starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+            if not ordered.size:
+                starts = starts[:0]
+            self._by_code = (
+                ordered[starts].astype(np.int32), starts.astype(np.int32),
+                self.topic_docs[order].astype(np.int32),
+            )
+        return self._by_code
+
+    def value_masks_of(self, facet: str) -> list[BoolArray]:
+        """For each code of a single-valued facet of few values (``kind``), up to the
+        largest in this segment, the mask of its documents (after :meth:`facet_columns`)."""
+        found = self._code_masks.get(facet)
+        if found is None:
+            column = self.kind if facet == "kind" else self.provider
+            assert column is not None
+            top = int(column.max()) if column.size else -1
+            found = self._code_masks[facet] = [column == code for code in range(top + 1)]
+        return found
 
     def schema_names(self, segreader: Any) -> frozenset[str]:
         """The names of the fields of the segment's schema."""
