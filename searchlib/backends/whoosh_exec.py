@@ -489,26 +489,33 @@ class View:
             if len(leaf_plan.terms) == 1 and len(leaf_plan.fields) > 1:
                 groups.setdefault(leaf_plan.fields, {})[leaf_plan.terms[0]] = None
         for fields, terms in groups.items():
-            if len(terms) >= _BATCH:
-                for leaf in self.leaves:
-                    self._prefetch_leaf(leaf, fields, list(terms))
+            if len(terms) < _BATCH:
+                continue
+            weights = [FIELD_WEIGHTS.get(fieldname, 1.0) for fieldname in fields]
+            words: list[tuple[bytes, tuple[tuple[str, bytes, float], ...]]] = []
+            for term in terms:
+                btexts = {self.to_bytes(fieldname, term) for fieldname in fields}
+                btext = btexts.pop() if len(btexts) == 1 else None
+                if btext is not None:
+                    parts = tuple((f, btext, w) for f, w in zip(fields, weights, strict=True))
+                    words.append((btext, parts))
+            averages = tuple(self.avg_length(fieldname) for fieldname in fields)
+            for leaf in self.leaves:
+                self._prefetch_leaf(leaf, fields, weights, words, averages)
 
-    def _prefetch_leaf(self, leaf: Leaf, fields: tuple[str, ...], terms: list[str]) -> None:
-        words = leaf.data.postings_file(leaf.reader)
-        if words is None or words.fields != fields:
+    def _prefetch_leaf(
+        self, leaf: Leaf, fields: tuple[str, ...], weights: list[float],
+        words: list[tuple[bytes, tuple[tuple[str, bytes, float], ...]]],
+        averages: tuple[float, ...],
+    ) -> None:
+        file = leaf.data.postings_file(leaf.reader)
+        if file is None or file.fields != fields:
             return
         cache = self.segments.postings
-        weights = [FIELD_WEIGHTS.get(fieldname, 1.0) for fieldname in fields]
         todo: list[tuple[Any, Word]] = []
-        for term in terms:
-            btexts = {self.to_bytes(fieldname, term) for fieldname in fields}
-            if len(btexts) != 1 or None in btexts:
-                continue
-            btext = btexts.pop()
-            assert btext is not None
-            parts = [(fieldname, btext, weight)
-                     for fieldname, weight in zip(fields, weights, strict=True)]
-            key = self.saturated_key(leaf, parts)
+        for btext, parts in words:
+            # saturated_key's, with the averages read once.
+            key = (leaf.segid, "f", parts, leaf.deleted, averages)
             if cache.get(key) is None:
                 word = self.word(leaf, btext)
                 assert word is not None
