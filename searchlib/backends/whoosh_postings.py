@@ -58,6 +58,8 @@ _GAPS16 = 1  # documents as uint16 gaps from 0 (else int32 numbers)
 _FLOAT32 = 2  # frequencies as float32 (else uint8)
 _DIRECTORY = np.dtype([("hash", "<u8"), ("offset", "<u8"), ("size", "<u4"), ("count", "<u4")])
 _MAX_FIELDS = 8
+#: Words with at most this many postings are written without numpy.
+_SMALL = 32
 #: The fields (indexes) of each mask byte, and the counts' layout for each number of fields.
 _MASK_FIELDS = tuple(tuple(i for i in range(_MAX_FIELDS) if mask >> i & 1) for mask in range(256))
 _COUNTS = tuple(struct.Struct(f"<{n}I") for n in range(_MAX_FIELDS + 1))
@@ -67,8 +69,8 @@ Ints = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float32]
 _NO_DOCS: Ints = np.zeros(0, dtype=np.int32)
 _NO_WEIGHTS: Floats = np.zeros(0, dtype=np.float32)
-#: A word's documents and weights in one field (arrays, or sequences of numbers).
-FieldPostings = tuple[npt.ArrayLike, npt.ArrayLike]
+#: A word's documents and weights in one field: arrays, or sequences of numbers.
+FieldPostings = tuple[Any, Any]
 
 
 def word_hash(word: bytes) -> int:
@@ -148,6 +150,9 @@ class PostingsFileWriter:
     def add(self, word: bytes, postings: Sequence[FieldPostings | None]) -> None:
         """One word: per field (in :attr:`fields` order) its documents (ascending) and
         weights, or None where the field lacks it. Words may come in any order."""
+        small = sum(len(p[0]) for p in postings if p is not None) <= _SMALL
+        if small and self._add_small(word, postings):
+            return
         present = []
         for index, field_postings in enumerate(postings):
             if field_postings is not None:
@@ -198,6 +203,58 @@ class PostingsFileWriter:
         self._out.write(record)
         self._entries.append((word_hash(word), self._at, len(record), int(docs.size)))
         self._at += len(record)
+
+    def _add_small(self, word: bytes, postings: Sequence[FieldPostings | None]) -> bool:
+        """:meth:`add` in plain Python, for the few postings of most words (numpy costs more
+        per call than such a word has postings); False where a weight is not a whole number
+        (the float32 sums are then left to numpy)."""
+        present = [(i, list(p[0]), list(p[1])) for i, p in enumerate(postings)
+                   if p is not None and len(p[0])]
+        if not present:
+            return True
+        values = [w for _, _, weights in present for w in weights]
+        if not all(w == int(w) and w >= 0 for w in values):
+            return False
+        if len(present) == 1:
+            index, docs, weights = present[0]
+            columns = [(index, weights)]
+        else:
+            docs = sorted({d for _, ids, _ in present for d in ids})
+            at = {d: i for i, d in enumerate(docs)}
+            columns = []
+            for index, ids, weights in present:
+                column = [0] * len(docs)
+                for d, w in zip(ids, weights, strict=True):
+                    column[at[d]] = w
+                columns.append((index, column))
+        count = len(docs)
+        gaps = [b - a for a, b in zip([0, *docs], docs, strict=False)]
+        flags = 0
+        if max(gaps) < 65536 and min(gaps) >= 0:
+            flags |= _GAPS16
+            doc_bytes = struct.pack(f"<{count}H", *gaps)
+        else:
+            doc_bytes = struct.pack(f"<{count}i", *docs)
+        cells = [int(w) for _, column in columns for w in column]
+        if max(cells) < 256:
+            column_bytes = bytes(cells)
+        else:
+            flags |= _FLOAT32
+            column_bytes = struct.pack(f"<{len(cells)}f", *cells)
+        mask = 0
+        counts, totals = [], []
+        for index, column in columns:
+            mask |= 1 << index
+            counts.append(sum(1 for w in column if w))
+            totals.append(float(sum(int(w) for w in column)))  # whole: exact in float32 too
+        record = (
+            _HEAD.pack(flags, mask, len(word)) + word + _COUNTS[len(counts)].pack(*counts)
+            + _TOTALS[len(totals)].pack(*totals) + doc_bytes + column_bytes
+        )
+        self._out.write(record)
+        self._entries.append((word_hash(word), self._at, len(record), count))
+        self._at += len(record)
+        return True
 
     def finish(self) -> None:
         """Write the directory and the footer (the caller closes the file)."""

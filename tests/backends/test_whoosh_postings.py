@@ -117,3 +117,22 @@ def test_an_empty_file_has_no_words(tmp_path: Path) -> None:
     plain = PostingsFile(str(path), 0, len(out.getvalue()))
     assert plain.fields == () and plain.find(b"a") is None
     plain.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(
+    st.binary(min_size=1, max_size=8), st.lists(field_postings(), min_size=3, max_size=3),
+    max_size=8,
+))
+def test_words_of_few_postings_are_written_as_numpy_writes_them(
+    words: dict[bytes, Lists],
+) -> None:
+    # Words of few postings take a plain-Python way: the same bytes as numpy's.
+    files = []
+    for small in (0, 10_000):
+        out = io.BytesIO()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(whoosh_postings, "_SMALL", small)
+            write_postings_file(out, list(words.items()), FIELDS)
+        files.append(out.getvalue())
+    assert files[0] == files[1]
