@@ -278,6 +278,32 @@ class View:
             )
         return found
 
+    def doc_frequencies(self, parts: Sequence[tuple[str, bytes, float]]) -> list[int]:
+        """:meth:`doc_frequency` of each ``(field, term, _)`` of ``parts``; a word in several
+        fields of a segment's word file is read once for all of them."""
+        if len(parts) < 2 or len({btext for _, btext, _ in parts}) != 1:
+            return [self.doc_frequency(fieldname, btext) for fieldname, btext, _ in parts]
+        found = [self._df.get((fieldname, btext)) for fieldname, btext, _ in parts]
+        if None not in found:
+            return found  # type: ignore[return-value]
+        btext = parts[0][1]
+        sums = [0] * len(parts)
+        for leaf in self.leaves:
+            words = leaf.data.postings_file(leaf.reader)
+            indexes = [None if words is None else words.index.get(f) for f, _, _ in parts]
+            word = self.word(leaf, btext) if None not in indexes else None
+            for i, (fieldname, _, _) in enumerate(parts):
+                index = indexes[i]
+                if word is not None and index is not None:
+                    sums[i] += word.documents(index)
+                else:
+                    sums[i] += self._documents(leaf, fieldname, btext)
+        if len(self._df) >= _TERMS_KEPT:
+            self._df.clear()
+        for (fieldname, _, _), total in zip(parts, sums, strict=True):
+            self._df[fieldname, btext] = total
+        return sums
+
     def _documents(self, leaf: Leaf, fieldname: str, btext: bytes) -> int:
         words = leaf.data.postings_file(leaf.reader)
         index = None if words is None else words.index.get(fieldname)
@@ -740,14 +766,11 @@ class _Evaluator:
         """One word in several fields: :class:`~.whoosh_query.FieldsTerm`'s BM25F."""
         view = self.view
         parts: list[tuple[str, bytes, float]] = []
-        largest_df = 0
         for fieldname in fields:
             btext = view.to_bytes(fieldname, text)
-            if btext is None:
-                continue
-            largest_df = max(largest_df, view.doc_frequency(fieldname, btext))
-            parts.append((fieldname, btext, FIELD_WEIGHTS.get(fieldname, 1.0)))
-        idf = view.idf(largest_df)
+            if btext is not None:
+                parts.append((fieldname, btext, FIELD_WEIGHTS.get(fieldname, 1.0)))
+        idf = view.idf(max(view.doc_frequencies(parts), default=0))
         scale = boost * idf
         out = []
         for leaf in self.leaves:
@@ -835,20 +858,19 @@ class _Evaluator:
         docs = word.docs
         if not rows or not docs.size:
             return _NO_DOCS, _NO_VALUES
-        frequencies = word.matrix[rows]
-        if leaf.deleted:
-            keep = leaf.data.live(leaf.reader)[docs]
-            docs, frequencies = docs[keep], frequencies[:, keep]
+        frequencies = word.matrix[rows] if rows != list(range(len(word.fields))) else word.matrix
         norms = view.leaf_norms(leaf, tuple(names)).take(docs, axis=1)
         # Row by row, in the parts' order: sum(axis=0) adds rows in turn.
         tfn = frequencies / norms
         if any(weight != 1.0 for weight in weights):
             tfn *= np.array(weights)[:, None]
         total: FloatArray = tfn[0] if len(rows) == 1 else tfn.sum(axis=0)
+        keep = leaf.data.live(leaf.reader)[docs] if leaf.deleted else None
         if len(rows) < len(word.fields):
             # Documents with the word only in fields the parts leave out.
-            present = np.flatnonzero(total)
-            docs, total = docs[present], total[present]
+            keep = total > 0 if keep is None else keep & (total > 0)
+        if keep is not None:
+            docs, total = docs[keep], total[keep]
         return docs, total
 
     def phrase(self, fieldname: str, terms: tuple[str, ...], boost: float) -> list[Result]:
