@@ -613,8 +613,9 @@ class WhooshBackend:
                 results = view.evaluate(plan)
             filtering = Filtering(view)
             hits = narrowed(results, filtering.mask(filters))
-            total = sum(int(np.count_nonzero(h)) for h in hits)
             positions = Positions()
+            positions.seed(hits, results)
+            total = sum(int(positions(h).size) for h in hits)
             counts = execution_facets(view, results, facets, filtering, positions)
             scored = plan is not None and bool(p.positive_leaves(plan))
             scores = results if scored and sort == "relevance" else None

@@ -1193,6 +1193,13 @@ class Positions:
             found = self._memo[id(mask)] = (mask, np.flatnonzero(mask).astype(np.int32))
         return found[1]
 
+    def seed(self, hits: list[BoolArray], results: list[Result]) -> None:
+        """Remember the documents of sparse results as the positions of their masks (where
+        ``hits`` are those masks, unfiltered): no pass over the segment to find them."""
+        for hit, result in zip(hits, results, strict=True):
+            if result.docs is not None and result._mask is hit:
+                self._memo[id(hit)] = (hit, result.docs)
+
 
 #: Whoosh's ``DATETIME`` column holds microseconds since ``datetime.min`` (0001-01-01).
 USECS_PER_DAY = 86_400_000_000
