@@ -50,6 +50,7 @@ from ..errors import IndexCorruptError, IndexLockedError
 from ..records import Record, field_texts
 from ..schema import BM25_B, BM25_K1, COUNTED_FACETS, DAY_FACET, FACETS, SORTS, Sort
 from .base import Execution, IndexInfo, TermStats
+from .folder_stamp import FolderWatch
 from .whoosh_analysis import NltkAnalyzer
 from .whoosh_codec import SearchlibCodec
 from .whoosh_complete import Completions
@@ -239,6 +240,8 @@ class WhooshBackend:
         self.lock_timeout = lock_timeout
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
+        #: Tells an unchanged index folder from one ``stat`` (Whoosh lists the folder).
+        self._watch = FolderWatch(getattr(ix.storage, "folder", None))
         self._cache: FacetCache | None = None
         self._view: View | None = None
         self._info: IndexInfo | None = None
@@ -327,6 +330,7 @@ class WhooshBackend:
             if self._searcher is not None:
                 self._searcher.close()
             self._searcher = None
+            self._watch.forget()
             self._cache = None
             self._view = None
             self._info = None
@@ -462,7 +466,8 @@ class WhooshBackend:
     def _current(self) -> tuple[Searcher, FacetCache]:
         """The open searcher, replaced by a new one when the index has a newer commit."""
         with self._lock:
-            if self._searcher is None or not self._searcher.up_to_date():
+            searcher = self._searcher
+            if searcher is None or not self._watch.current(searcher.up_to_date):
                 new = self._ix.searcher(weighting=self._weighting)
                 old, self._searcher = self._searcher, new
                 self._cache = FacetCache(new)
