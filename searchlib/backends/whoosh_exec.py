@@ -675,13 +675,9 @@ class _Evaluator:
                 size = parts[0].size
                 if sum(r.docs.size for r in parts) * _SPARSE_AND < size:
                     # Few documents: intersect their numbers, no mask over the segment.
-                    docs = parts[0].docs
+                    docs, values = parts[0].docs, parts[0].values.copy()
                     for part in parts[1:]:
-                        docs = np.intersect1d(docs, part.docs, assume_unique=True)
-                    docs = docs.astype(np.int32)
-                    values = parts[0].at(docs).copy()
-                    for part in parts[1:]:
-                        values += part.at(docs)
+                        docs, values = _intersect(docs, values, part.docs, part.values)
                     out.append(Result.sparse(size, docs, values))
                     continue
             mask = parts[0].mask.copy()
@@ -985,6 +981,23 @@ class _Evaluator:
 def _saturate(total: FloatArray) -> FloatArray:
     """BM25's saturation of weighted, length-normalised frequencies."""
     return total * (BM25_K1 + 1) / (total + BM25_K1)
+
+
+def _intersect(
+    docs: IntArray, values: FloatArray, other: IntArray, other_values: FloatArray
+) -> tuple[IntArray, FloatArray]:
+    """The documents of two ascending arrays that hold them both, each with ``values +
+    other_values`` (in that order, as adding part after part does): the shorter array's
+    documents are looked up in the longer one (``searchsorted``: no sort, no mask)."""
+    if not docs.size or not other.size:
+        return _NO_DOCS, _NO_VALUES
+    if docs.size <= other.size:
+        at = np.minimum(np.searchsorted(other, docs), other.size - 1)
+        hit = other[at] == docs
+        return docs[hit], values[hit] + other_values[at[hit]]
+    at = np.minimum(np.searchsorted(docs, other), docs.size - 1)
+    hit = docs[at] == other
+    return other[hit], values[at[hit]] + other_values[hit]
 
 
 def _sparse_union(parts: Sequence[Result]) -> Result:
