@@ -266,7 +266,8 @@ def parse_lenient(text: str) -> tuple[Node, tuple[Notice, ...]]:
         searched, cut_short = _first_words(text[offset:])
     shortened = _NON_BLANK.search(text, offset + len(searched)) is not None
     tree, problems = _read_leniently(searched, offset)
-    expanded = len(to_string(tree)) > MAX_QUERY_LENGTH
+    # Plain words write back as typed, or shorter: no need to write them to know.
+    expanded = not _PLAIN_QUERY.fullmatch(searched) and len(to_string(tree)) > MAX_QUERY_LENGTH
     if expanded:
         searched, tree, problems = _fit_expanded(searched, offset)
         shortened, cut_short = True, False
@@ -353,6 +354,8 @@ def _normalise(text: str) -> str:
     One character for one keeps positions valid, and lets the scanner and
     ``str.split`` treat blanks as a single kind of separator.
     """
+    if text.isascii() and text.isprintable():
+        return text  # printable ASCII has one blank, the space (nearly every query)
     return "".join(" " if _is_blank(ch) else ch for ch in text)
 
 
@@ -712,6 +715,11 @@ _NON_BLANK: Final = re.compile(f"[^{_BLANK_CLASS}]")
 _NON_BLANK_RUN: Final = re.compile(f"[^{_BLANK_CLASS}]+")
 _PLAIN_WORD: Final = re.compile(f'[^{_BLANK_CLASS}"()]+')
 _WORD_CHAR: Final = re.compile(r"[^\W_]")  # a letter or a digit, in any script
+#: ASCII letters and digits between spaces, no operator word: a query whose canonical string
+#: is its words joined by one space (never longer than the query).
+_PLAIN_QUERY: Final = re.compile(
+    r" *(?:(?!(?:OR|AND|NOT)\b)[A-Za-z0-9]+(?: +(?!(?:OR|AND|NOT)\b)[A-Za-z0-9]+)*)? *"
+)
 #: At most this many ``syntax`` notices are listed; a last one counts the others.
 MAX_SYNTAX_NOTICES: Final = 4
 _PLAIN_WORDS_NOTICE: Final = (

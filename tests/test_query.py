@@ -860,3 +860,42 @@ def test_parse_lenient_never_raises(text: str) -> None:
 def test_parse_lenient_of_hostile_inputs(text: str) -> None:
     _check_lenient(text)
     _check_lenient(text * 20)  # and far over the limit
+
+
+# -- fast paths ----------------------------------------------------------------------------
+
+#: Printable ASCII, and the characters next to it that are blanks or not printable.
+ascii_edges = st.text(st.characters(min_codepoint=0, max_codepoint=0xA0), max_size=60)
+
+
+@settings(max_examples=500)
+@given(ascii_edges)
+def test_normalise_fast_path_is_the_rule(text: str) -> None:
+    # Printable ASCII is returned as is: its only blank is the space.
+    rule = "".join(" " if searchlib.query._is_blank(ch) else ch for ch in text)
+    assert searchlib.query._normalise(text) == rule
+
+
+PLAIN_PIECES = ["a", "Zz9", "OR", "AND", "NOT", "ORa", "NOTE", "ANDy", "0", " ", "  "]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(PLAIN_PIECES), max_size=40).map("".join))
+def test_plain_queries_write_back_no_longer(text: str) -> None:
+    # parse_lenient skips writing the tree of plain queries to measure it: its canonical
+    # string is the words joined by one space.
+    if not searchlib.query._PLAIN_QUERY.fullmatch(text):
+        assert any(word in ("OR", "AND", "NOT") for word in text.split())
+        return
+    tree, notices = parse_lenient(text)
+    assert notices == ()
+    if text.split():
+        assert to_string(tree) == " ".join(text.split())
+
+
+def test_plain_query_pattern() -> None:
+    plain = searchlib.query._PLAIN_QUERY
+    assert plain.fullmatch("covid cases  in europe ")
+    assert plain.fullmatch("ORANGE NOTES ANDES 2024")
+    for text in ("a OR b", "NOT a", "a AND", "a-b", "a\tb", "a_b", "é", 'a "b c"', "a:b"):
+        assert not plain.fullmatch(text)
