@@ -75,18 +75,35 @@ class SearchPipeline:
         """
         started = time.perf_counter()
         filters = self.filters(request)
-        chosen = self._choose(request, filters)
+        chosen, fetched = self._choose_and_fetch(request, filters)
 
         def total_with(other: Filters) -> int:
             # The same search with other filters, its match mode and feedback decided again.
             return self.backend.count(self._choose(request, other).compiled.match, other)
 
-        results = self._run(
-            request, filters, chosen.compiled, started, fell_back=chosen.fell_back,
+        results = self._present(
+            request, filters, chosen.compiled, started, fetched, fell_back=chosen.fell_back,
             added=chosen.added, total_with=total_with,
         )
         applied = self.compiler.applied(request.query)
         return replace(results, synonyms=applied) if applied else results
+
+    def _choose_and_fetch(
+        self, request: SearchRequest, filters: Filters
+    ) -> tuple[_Choice, _Fetched]:
+        """:meth:`_choose` and the page of its query. A short query of several words is run
+        for every word at once rather than counted first: only when nothing has them all is
+        it chosen again (tiered), so the common case costs one backend call, not two."""
+        if request.match == "auto":
+            compiled = self.compiler.compile(request.query, "all")
+            if 1 < compiled.positive_clauses <= SHORT_QUERY_WORDS and not (
+                self._feedback_applies(request, compiled)
+            ):
+                fetched = self._fetch(request, filters, compiled)
+                if fetched.execution.total:
+                    return _Choice(compiled, False, ()), fetched
+        chosen = self._choose(request, filters)
+        return chosen, self._fetch(request, filters, chosen.compiled)
 
     def _choose(self, request: SearchRequest, filters: Filters) -> _Choice:
         """The compiled query a search runs after its match mode and feedback decisions."""
@@ -116,8 +133,9 @@ class SearchPipeline:
             request, exclude_ids=(*request.exclude_ids, doc_id), suggest=False, feedback="off"
         )
         compiled = Compiled(plan, plan, len(terms))
-        return self._run(
-            request, self.filters(request), compiled, started,
+        filters = self.filters(request)
+        return self._present(
+            request, filters, compiled, started, self._fetch(request, filters, compiled),
             total_with=lambda other: self.backend.count(plan, other),
         )
 
@@ -226,22 +244,9 @@ class SearchPipeline:
 
     # -- one backend call, then hits and facets ----------------------------------------------
 
-    def _run(
-        self,
-        request: SearchRequest,
-        filters: Filters,
-        compiled: Compiled,
-        started: float,
-        *,
-        fell_back: bool = False,
-        added: tuple[str, ...] = (),
-        total_with: Callable[[Filters], int] | None = None,
-    ) -> SearchResults:
-        """One backend call, then hits with highlights, facets, and what to tell the user.
-
-        ``total_with(filters)`` counts the same search under other filters: it explains a
-        search that its filters emptied.
-        """
+    def _fetch(self, request: SearchRequest, filters: Filters, compiled: Compiled) -> _Fetched:
+        """One backend call: the page of ``compiled`` (stories, under freshness) with the
+        total and the facet counts."""
         counted: dict[str, Filters] = facet_filters(filters)
         if request.timeline is not None:
             counted[DAY_FACET] = filters.without("date")
@@ -269,6 +274,26 @@ class SearchPipeline:
                 compiled.match, filters, counted, request.sort, request.offset, request.limit,
             )
             window = [(record, score, None) for record, score in execution.page]
+        return _Fetched(execution, window, total_stories)
+
+    def _present(
+        self,
+        request: SearchRequest,
+        filters: Filters,
+        compiled: Compiled,
+        started: float,
+        fetched: _Fetched,
+        *,
+        fell_back: bool = False,
+        added: tuple[str, ...] = (),
+        total_with: Callable[[Filters], int] | None = None,
+    ) -> SearchResults:
+        """Hits with highlights, facets, and what to tell the user, from a fetched page.
+
+        ``total_with(filters)`` counts the same search under other filters: it explains a
+        search that its filters emptied.
+        """
+        execution, window = fetched.execution, fetched.window
         facets: dict[str, Facet] = {
             name: build_facet(
                 name, execution.facets.get(name, {}), filters.values(name), request.facet_size
@@ -318,7 +343,7 @@ class SearchPipeline:
             relaxed=relaxed,
             missing=missing,
             empty_filters=empty,
-            total_stories=total_stories,
+            total_stories=fetched.total_stories,
         )
 
     # -- freshness ---------------------------------------------------------------------------
@@ -410,6 +435,16 @@ class _Choice:
     compiled: Compiled
     fell_back: bool
     added: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """What one backend call gave a search: the execution and the window of the page (each
+    record with its score and, collapsed, its story's coverage)."""
+
+    execution: Execution
+    window: list[tuple[Record, float | None, Coverage | None]]
+    total_stories: int | None
 
 
 def _resolve(typed: tuple[str, ...], forms: Mapping[str, list[str]]) -> tuple[str, ...]:
