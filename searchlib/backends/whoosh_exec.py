@@ -242,6 +242,23 @@ class Segments:
         return out
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """How a word's rows in a segment's word file add up to its BM25F frequencies over some
+    fields: which rows, in the fields' order (None: all, in order), the fields' length norms
+    (a row each), the fields' weights as a column (None: all 1), and whether the word is in
+    fields left out (then documents with it only there are dropped)."""
+
+    rows: list[int] | None
+    norms: FloatArray
+    weights: FloatArray | None
+    partial: bool
+
+
+_UNSET = object()
+_NO_NORMS: FloatArray = np.zeros((0, 0))
+
+
 class View:
     """One searcher's segments with their statistics: everything a plan evaluates against.
 
@@ -265,6 +282,8 @@ class View:
         #: feedback asks for the words of top documents, which recur.
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}
         self._leaf_norms: dict[tuple[str, tuple[str, ...]], FloatArray] = {}
+        #: How words of each set of fields add up per segment (see ``word_layout``).
+        self._layouts: dict[tuple[Any, ...], _Layout | None] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
 
     # -- statistics (Whoosh's: deleted documents count until merged away) ---------------------
@@ -412,6 +431,39 @@ class View:
             cache.put(key, found, found.nbytes + 300)
         assert isinstance(found, Word)
         return found
+
+    def word_layout(
+        self, leaf: Leaf, parts: Sequence[tuple[str, bytes, float]], fields: tuple[int, ...]
+    ) -> _Layout | None:
+        """How to add up the rows of a word with ``fields`` (the word file's field indexes)
+        over ``parts`` in ``leaf`` (see :class:`_Layout`), kept per segment and field set;
+        None where the segment's word file lacks a part's field."""
+        key = (leaf.segid, tuple((f, w) for f, _, w in parts), fields)
+        found = self._layouts.get(key, _UNSET)
+        if found is not _UNSET:
+            return found  # type: ignore[return-value]
+        layout: _Layout | None = None
+        words = leaf.data.postings_file(leaf.reader)
+        indexes = [None if words is None else words.index.get(f) for f, _, _ in parts]
+        if words is not None and None not in indexes:
+            rows, weights, names = [], [], []
+            for (fieldname, _, weight), index in zip(parts, indexes, strict=True):
+                if index in fields:
+                    rows.append(fields.index(index))
+                    weights.append(weight)
+                    names.append(fieldname)
+            layout = _Layout(
+                rows=None if rows == list(range(len(fields))) else rows,
+                norms=self.leaf_norms(leaf, tuple(names)) if names else _NO_NORMS,
+                weights=(
+                    np.array(weights)[:, None] if any(w != 1.0 for w in weights) else None
+                ),
+                partial=len(rows) < len(fields),
+            )
+        if len(self._layouts) >= _TERMS_KEPT:
+            self._layouts.clear()
+        self._layouts[key] = layout
+        return layout
 
     def leaf_norms(self, leaf: Leaf, fieldnames: tuple[str, ...]) -> FloatArray:
         """:meth:`doc_norms` of several fields, one row each."""
@@ -852,33 +904,28 @@ class _Evaluator:
         0.0 to it, which changes no sum). None where the segment has no word file for every
         part, or the parts are not one word."""
         view = self.view
-        words = leaf.data.postings_file(leaf.reader)
-        if words is None or len({btext for _, btext, _ in parts}) != 1:
+        btext = parts[0][1]
+        if any(part[1] != btext for part in parts):
             return None
-        indexes = [words.index.get(fieldname) for fieldname, _, _ in parts]
-        if any(index is None for index in indexes):
+        word = view.word(leaf, btext)
+        if word is None:
             return None
-        word = view.word(leaf, parts[0][1])
-        assert word is not None
-        rows, weights, names = [], [], []
-        for (fieldname, _, weight), index in zip(parts, indexes, strict=True):
-            row = None if index is None else word.row(index)
-            if row is not None:
-                rows.append(row)
-                weights.append(weight)
-                names.append(fieldname)
+        layout = view.word_layout(leaf, parts, word.fields)
+        if layout is None:
+            return None
         docs = word.docs
-        if not rows or not docs.size:
+        if layout.rows is not None and not layout.rows:
             return _NO_DOCS, _NO_VALUES
-        frequencies = word.matrix[rows] if rows != list(range(len(word.fields))) else word.matrix
-        norms = view.leaf_norms(leaf, tuple(names)).take(docs, axis=1)
+        if not docs.size:
+            return _NO_DOCS, _NO_VALUES
+        frequencies = word.matrix if layout.rows is None else word.matrix[layout.rows]
         # Row by row, in the parts' order: sum(axis=0) adds rows in turn.
-        tfn = frequencies / norms
-        if any(weight != 1.0 for weight in weights):
-            tfn *= np.array(weights)[:, None]
-        total: FloatArray = tfn[0] if len(rows) == 1 else tfn.sum(axis=0)
+        tfn = frequencies / layout.norms.take(docs, axis=1)
+        if layout.weights is not None:
+            tfn *= layout.weights
+        total: FloatArray = tfn[0] if len(tfn) == 1 else tfn.sum(axis=0)
         keep = leaf.data.live(leaf.reader)[docs] if leaf.deleted else None
-        if len(rows) < len(word.fields):
+        if layout.partial:
             # Documents with the word only in fields the parts leave out.
             keep = total > 0 if keep is None else keep & (total > 0)
         if keep is not None:
