@@ -12,7 +12,7 @@ found. ``benchmarks/RELEVANCE.md`` has the measurements behind the settings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -79,49 +79,53 @@ class FeedbackWord:
         return max(self.forms.items(), key=itemgetter(1))[0] if self.forms else self.term
 
 
-def relevance_model(
-    analyzer: Analyzer,
-    top: Sequence[tuple[Record, float]],
-    terms: int | None,
-    keep: Callable[[str], bool] | None = None,
-) -> list[FeedbackWord]:
-    """The ``terms`` strongest words of the top documents (all for ``None``), by
-    ``P(word | relevant)``.
+class RelevanceModel:
+    """``P(word | relevant)`` of the words of the top documents, strongest first.
 
     Each document contributes its words' relative frequencies in title and excerpt, weighted
     by its share of the top documents' total score. One-letter words and numbers are left out:
-    they carry no subject; so are the words ``keep`` rejects.
+    they carry no subject. A model has hundreds of words and a search adds a few dozen: how
+    each was written is gathered (:meth:`words`) only for those.
     """
-    total = sum(score for _, score in top if score > 0)
-    if total <= 0:
-        return []
-    model: dict[str, float] = {}
-    #: term -> how it was written (case-folded) -> how often; plain dicts, not Counters: a
-    #: model has hundreds of words and only the strongest few are shown.
-    written: dict[str, dict[str, int]] = {}
-    for record, score in top:
-        if score <= 0:
-            continue
-        text = f"{record.title or ''} {record.excerpt or ''}"
-        pairs = [
-            (word, term) for word, term in analyzer.written_terms(text)
-            if len(term) > 1 and not term.isdigit()
-        ]
-        if not pairs:
-            continue
-        for term, count in Counter([term for _, term in pairs]).items():
-            model[term] = model.get(term, 0.0) + score / total * count / len(pairs)
-        # Each distinct (word, term) once, in order of first use: a form's first use then
-        # comes first, as it would word by word.
-        for (word, term), count in Counter(pairs).items():
-            forms = written.setdefault(term, {})
-            folded = word.casefold()
-            forms[folded] = forms.get(folded, 0) + count
-    return [
-        FeedbackWord(term, weight, written[term])
-        for term, weight in sorted(model.items(), key=lambda kv: (-kv[1], kv[0]))
-        if keep is None or keep(term)
-    ][:terms]
+
+    def __init__(self, analyzer: Analyzer, top: Sequence[tuple[Record, float]]) -> None:
+        #: ``(term, P(term | relevant))``, strongest first, ties by term.
+        self.ranked: list[tuple[str, float]] = []
+        #: Each contributing document's ``(word as written, term)`` pairs, in text order.
+        self._pairs: list[list[tuple[str, str]]] = []
+        total = sum(score for _, score in top if score > 0)
+        if total <= 0:
+            return
+        model: dict[str, float] = {}
+        for record, score in top:
+            if score <= 0:
+                continue
+            text = f"{record.title or ''} {record.excerpt or ''}"
+            pairs = [
+                (word, term) for word, term in analyzer.written_terms(text)
+                if len(term) > 1 and not term.isdigit()
+            ]
+            if not pairs:
+                continue
+            self._pairs.append(pairs)
+            for term, count in Counter([term for _, term in pairs]).items():
+                model[term] = model.get(term, 0.0) + score / total * count / len(pairs)
+        # By term, then (stable) by weight, strongest first: two sorts by a plain key.
+        ranked = sorted(model.items(), key=itemgetter(0))
+        ranked.sort(key=itemgetter(1), reverse=True)
+        self.ranked = ranked
+
+    def words(self, chosen: Sequence[tuple[str, float]]) -> list[FeedbackWord]:
+        """``chosen`` (entries of :attr:`ranked`) as words, with how each was written in the
+        top documents (case-folded, with how often; in order of first use)."""
+        written: dict[str, dict[str, int]] = {term: {} for term, _ in chosen}
+        for pairs in self._pairs:
+            for word, term in pairs:
+                forms = written.get(term)
+                if forms is not None:
+                    folded = word.casefold()
+                    forms[folded] = forms.get(folded, 0) + 1
+        return [FeedbackWord(term, weight, written[term]) for term, weight in chosen]
 
 
 def expand(

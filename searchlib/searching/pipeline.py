@@ -28,10 +28,9 @@ from .facets import build_facet, facet_filters
 from .feedback import (
     DEFAULT_FEEDBACK,
     FeedbackSettings,
-    FeedbackWord,
+    RelevanceModel,
     expand,
     nested_negation,
-    relevance_model,
     typed_words,
 )
 from .highlight import highlighter
@@ -212,34 +211,35 @@ class SearchPipeline:
         top = [(record, float(score or 0.0)) for record, score in first.page]
         if not top:
             return compiled, ()
-        model = relevance_model(self.analyzer, top, None)
-        if settings.max_df < 1.0 and model:
+        model = RelevanceModel(self.analyzer, top)
+        ranked = model.ranked
+        if settings.max_df < 1.0 and ranked:
             most = settings.max_df * self.backend.info().count
             # The strongest words first, in chunks, until enough pass: the statistics of
             # words that would be cut anyway are never asked for.
-            kept: list[FeedbackWord] = []
+            kept: list[tuple[str, float]] = []
             start = 0
-            while start < len(model) and len(kept) < settings.terms:
-                chunk = model[start : start + max(settings.terms, 1)]
+            while start < len(ranked) and len(kept) < settings.terms:
+                chunk = ranked[start : start + max(settings.terms, 1)]
                 start += len(chunk)
-                candidates = [word.term for word in chunk]
+                candidates = [term for term, _ in chunk]
                 too_common: set[str] = set()
                 for field in ("title", "excerpt"):
                     stats = self.backend.term_stats(field, candidates)
                     too_common |= {t for t, s in stats.items() if s.doc_frequency > most}
-                kept += [word for word in chunk if word.term not in too_common]
-            model = kept
-        model = model[: settings.terms]
+                kept += [entry for entry in chunk if entry[0] not in too_common]
+            ranked = kept
+        words = model.words(ranked[: settings.terms])
         original = Counter(
             term for word in typed_words(request.query) for term in self.analyzer.terms(word)
         )
         match = expand(
-            compiled.match, original, model, settings.original_weight,
+            compiled.match, original, words, settings.original_weight,
             self.compiler.excluded(request.query),
         )
         if match is compiled.match:
             return compiled, ()
-        added = tuple(word.surface for word in model if word.term not in original)
+        added = tuple(word.surface for word in words if word.term not in original)
         return Compiled(match, compiled.highlight, compiled.positive_clauses), added
 
     # -- one backend call, then hits and facets ----------------------------------------------
