@@ -18,6 +18,7 @@ from searchlib.store import owned_files
 from searchlib.synonyms import (
     SYNONYMS_NAME,
     SynonymError,
+    SynonymFile,
     SynonymRule,
     Synonyms,
     parse_rule,
@@ -125,6 +126,31 @@ def test_another_engine_sees_a_change_at_its_next_search(index_dir: Path) -> Non
             writer.remove_synonym("rover")
             assert service.search("rover").total == 0
             assert not (index_dir / SYNONYMS_NAME).exists()
+
+
+def test_one_search_reads_the_list_once(
+    index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long query with feedback compiles dozens of words: each looked up in one version of
+    # the list, checked once per search (a stat of the file), not once per word.
+    with Engine(index_dir) as engine:
+        engine.index([NEWS])
+        engine.add_synonyms(["rover", "lander"])
+        reads = 0
+        current = SynonymFile.current
+
+        def counted(self: SynonymFile) -> Synonyms:
+            nonlocal reads
+            reads += 1
+            return current(self)
+
+        monkeypatch.setattr(SynonymFile, "current", counted)
+        results = engine.search("rover mars landing crater surface images", feedback="on")
+        assert results.total == 2 and results.synonyms == {"rover": ("rover", "lander")}
+        assert reads == 1
+        reads = 0
+        assert engine.search("zebra rover").relaxed  # nothing has both: chosen again
+        assert reads == 1
 
 
 def test_rebuild_keeps_the_synonyms_and_removing_the_index_removes_them(

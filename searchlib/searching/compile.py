@@ -14,7 +14,9 @@ highlights then mark whichever synonym a hit holds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import plan as p
@@ -49,10 +51,32 @@ class Compiler:
         self._expansions: tuple[Synonyms, Mapping[tuple[str, ...], tuple[str, ...]]] = (
             Synonyms(), {}
         )
+        #: Per thread: the table of the search being compiled (see ``pinned``).
+        self._pinned = threading.local()
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """One version of the synonym list for everything compiled inside (a search and its
+        feedback, fallback and suggestion): read once, not once per word (a file's ``stat``
+        each), and never two versions in one search."""
+        if getattr(self._pinned, "table", None) is not None:
+            yield  # already pinned by an outer call
+            return
+        self._pinned.table = self._current_table()
+        try:
+            yield
+        finally:
+            self._pinned.table = None
 
     def expansions(self) -> Mapping[tuple[str, ...], tuple[str, ...]]:
         """Analysed terms of a word or phrase -> the synonyms searched for it, as written
-        (built once per version of the list)."""
+        (built once per version of the list; the pinned one inside :meth:`pinned`)."""
+        pinned: Mapping[tuple[str, ...], tuple[str, ...]] | None = getattr(
+            self._pinned, "table", None
+        )
+        return pinned if pinned is not None else self._current_table()
+
+    def _current_table(self) -> Mapping[tuple[str, ...], tuple[str, ...]]:
         current = self.synonyms.current()
         cached = self._expansions
         if cached[0] is current:

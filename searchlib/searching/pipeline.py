@@ -73,18 +73,20 @@ class SearchPipeline:
         ``empty_filters``.
         """
         started = time.perf_counter()
-        filters = self.filters(request)
-        chosen, fetched = self._choose_and_fetch(request, filters)
+        with self.compiler.pinned():
+            filters = self.filters(request)
+            chosen, fetched = self._choose_and_fetch(request, filters)
 
-        def total_with(other: Filters) -> int:
-            # The same search with other filters, its match mode and feedback decided again.
-            return self.backend.count(self._choose(request, other).compiled.match, other)
+            def total_with(other: Filters) -> int:
+                # The same search with other filters, its match mode and feedback decided
+                # again.
+                return self.backend.count(self._choose(request, other).compiled.match, other)
 
-        results = self._present(
-            request, filters, chosen.compiled, started, fetched, fell_back=chosen.fell_back,
-            added=chosen.added, total_with=total_with,
-        )
-        applied = self.compiler.applied(request.query)
+            results = self._present(
+                request, filters, chosen.compiled, started, fetched,
+                fell_back=chosen.fell_back, added=chosen.added, total_with=total_with,
+            )
+            applied = self.compiler.applied(request.query)
         return replace(results, synonyms=applied) if applied else results
 
     def _choose_and_fetch(
@@ -141,7 +143,8 @@ class SearchPipeline:
     def facet(self, name: str, request: SearchRequest, limit: int | None) -> Facet:
         """Every value of one facet (the first ``limit``) with the counts ``search`` gives."""
         filters = self.filters(request)
-        chosen = self._choose(request, filters)
+        with self.compiler.pinned():
+            chosen = self._choose(request, filters)
         execution = self.backend.execute(
             chosen.compiled.match, filters, {name: filters.without(name)}, request.sort, 0, 0
         )
