@@ -72,6 +72,8 @@ _PLAN_RESULTS = 4
 _VALUE_MASKS = 16
 _NO_DOCS: IntArray = np.zeros(0, dtype=np.int32)
 _NO_VALUES: FloatArray = np.zeros(0)
+#: A word's ``(field, term as stored, field weight)`` in each field it is searched in.
+Parts = tuple[tuple[str, bytes, float], ...]
 #: A word's fields are merged by sorting their postings, unless the postings outnumber half
 #: the segment's documents: then by adding them up in an array over the segment (measured:
 #: sorting is as fast or faster below that, on 6,000 and on 300,000 documents).
@@ -282,6 +284,8 @@ class View:
         #: feedback asks for the words of top documents, which recur.
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}
         self._leaf_norms: dict[tuple[str, tuple[str, ...]], FloatArray] = {}
+        self._averages: dict[tuple[str, ...], tuple[float, ...]] = {}
+        self._word_parts: dict[tuple[str, tuple[str, ...]], tuple[Parts, float]] = {}
         #: How words of each set of fields add up per segment (see ``word_layout``).
         self._layouts: dict[tuple[Any, ...], _Layout | None] = {}
         self._plans: OrderedDict[p.Plan, list[Result]] = OrderedDict()
@@ -547,12 +551,35 @@ class View:
             self._plans.popitem(last=False)
         return results
 
-    def saturated_key(self, leaf: Leaf, parts: list[tuple[str, bytes, float]]) -> tuple[Any, ...]:
+    def saturated_key(self, leaf: Leaf, parts: Parts) -> tuple[Any, ...]:
         """What a word's BM25F frequencies in ``leaf`` depend on (see ``_saturated``)."""
-        return (
-            leaf.segid, "f", tuple(parts), leaf.deleted,
-            tuple(self.avg_length(fieldname) for fieldname, _, _ in parts),
-        )
+        return (leaf.segid, "f", parts, leaf.deleted, self.averages(parts))
+
+    def averages(self, parts: Parts) -> tuple[float, ...]:
+        """The average lengths of the fields of ``parts``, kept per field set."""
+        key = tuple(fieldname for fieldname, _, _ in parts)
+        found = self._averages.get(key)
+        if found is None:
+            found = self._averages[key] = tuple(self.avg_length(f) for f in key)
+        return found
+
+    def word_parts(self, text: str, fields: tuple[str, ...]) -> tuple[Parts, float]:
+        """A word's ``(field, term as stored, weight)`` in each of ``fields`` in the schema,
+        and its idf (from its largest document frequency among them), kept per searcher:
+        a long query with feedback has dozens of words, each searched twice or more."""
+        key = (text, fields)
+        found = self._word_parts.get(key)
+        if found is None:
+            parts: list[tuple[str, bytes, float]] = []
+            for fieldname in fields:
+                btext = self.to_bytes(fieldname, text)
+                if btext is not None:
+                    parts.append((fieldname, btext, FIELD_WEIGHTS.get(fieldname, 1.0)))
+            idf = self.idf(max(self.doc_frequencies(parts), default=0))
+            if len(self._word_parts) >= _TERMS_KEPT:
+                self._word_parts.clear()
+            found = self._word_parts[key] = (tuple(parts), idf)
+        return found
 
     def prefetch(self, plan: p.Plan) -> None:
         """Compute together, segment by segment, the BM25F frequencies of ``plan``'s words
@@ -829,12 +856,7 @@ class _Evaluator:
     def fields_term(self, text: str, fields: tuple[str, ...], boost: float) -> list[Result]:
         """One word in several fields: :class:`~.whoosh_query.FieldsTerm`'s BM25F."""
         view = self.view
-        parts: list[tuple[str, bytes, float]] = []
-        for fieldname in fields:
-            btext = view.to_bytes(fieldname, text)
-            if btext is not None:
-                parts.append((fieldname, btext, FIELD_WEIGHTS.get(fieldname, 1.0)))
-        idf = view.idf(max(view.doc_frequencies(parts), default=0))
+        parts, idf = view.word_parts(text, fields)
         scale = boost * idf
         out = []
         for leaf in self.leaves:
@@ -849,9 +871,7 @@ class _Evaluator:
             out.append(Result.sparse(n, docs, saturated * scale))
         return out
 
-    def _saturated(
-        self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
-    ) -> tuple[IntArray, FloatArray]:
+    def _saturated(self, leaf: Leaf, parts: Parts) -> tuple[IntArray, FloatArray]:
         """A word's documents in ``leaf`` and their BM25F saturated frequencies (before idf
         and boost: the length-normalised frequencies summed over its fields by weight, then
         saturated), cached: they depend only on the segment, its deletions and the fields'
@@ -872,9 +892,7 @@ class _Evaluator:
         cache.put(key, result, int(docs.nbytes + result[1].nbytes) + 400)
         return result
 
-    def _field_by_field(
-        self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
-    ) -> tuple[IntArray, FloatArray]:
+    def _field_by_field(self, leaf: Leaf, parts: Parts) -> tuple[IntArray, FloatArray]:
         """:meth:`_word_sums` from each field's postings (a segment without a word file)."""
         view = self.view
         found = []
@@ -895,9 +913,7 @@ class _Evaluator:
         docs = np.flatnonzero(dense).astype(np.int32)
         return docs, np.asarray(dense[docs], dtype=np.float64)
 
-    def _word_sums(
-        self, leaf: Leaf, parts: list[tuple[str, bytes, float]]
-    ) -> tuple[IntArray, FloatArray] | None:
+    def _word_sums(self, leaf: Leaf, parts: Parts) -> tuple[IntArray, FloatArray] | None:
         """The live documents of a word in ``leaf`` and its weighted sums of length-normalised
         frequencies over ``parts``, from the segment's words: the numbers :meth:`_saturated`
         adds up field by field, added in the same order (a field that lacks a document adds

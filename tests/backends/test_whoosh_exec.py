@@ -535,7 +535,7 @@ def test_words_computed_together_are_the_words_computed_alone(
             saturated = {}
             for leaf in view.leaves:
                 for term in terms:
-                    parts = [(f, term.encode(), FIELD_WEIGHTS[f]) for f in TEXT]
+                    parts = tuple((f, term.encode(), FIELD_WEIGHTS[f]) for f in TEXT)
                     found = backend._segments.postings.get(view.saturated_key(leaf, parts))
                     assert found is not None
                     saturated[leaf.segid, term] = found
