@@ -674,3 +674,24 @@ def test_bad_arguments_are_refused_like_the_reference_backend(
     with pytest.raises(ValueError) as caught:
         index.execute(**arguments)  # type: ignore[arg-type]
     assert str(caught.value) == message
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(1, 5000),
+    window=st.integers(1, 1500),
+    distinct=st.integers(1, 50),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_smallest_is_partial_selection_over_everything(
+    size: int, window: int, distinct: int, seed: int
+) -> None:
+    # Few distinct values force ties at the window's edge; sizes above twice the head take
+    # the pre-selection, and a window wider than the head does not.
+    window = min(window, size)
+    rng = np.random.default_rng(seed)
+    primary = rng.integers(0, distinct, size).astype(np.float64) * 0.5
+    if rng.random() < 0.5:
+        primary = np.sort(primary)[::-1].copy()  # the worst order for the head's guess
+    expected = np.flatnonzero(primary <= np.partition(primary, window - 1)[window - 1])
+    assert np.array_equal(whoosh_exec._smallest(primary, window), expected)
