@@ -1,4 +1,4 @@
-"""A segment's text postings word by word, as plain arrays: one slice of a map per word.
+"""A segment's text postings word by word, as plain arrays: one ``pread`` per word.
 
 Whoosh's ``W3`` codec stores each (field, term) pair's postings as blocks, each a
 zlib-compressed pickle of the documents, weights and positions together: reading one costs a
@@ -33,9 +33,9 @@ way. A word is found by its hash and checked byte for byte.
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
 import struct
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
@@ -271,8 +271,7 @@ class Found(NamedTuple):
 
     documents: int
     fields: int
-    #: The record (a slice of the file's map).
-    raw: bytes | memoryview
+    raw: bytes
 
     def decode(self) -> Word:
         """The word's documents and per-field frequencies."""
@@ -296,34 +295,35 @@ class Found(NamedTuple):
 
 
 class PostingsFile:
-    """One segment's ``.spl`` file, mapped into memory (read only): a word's record is a
-    slice of the map, no system call (a ``pread`` took 6-9 µs). The map is the segment's own
-    (Whoosh's, of the compound file, closes with its reader after every commit) and is
-    unmapped once nothing refers to it (:meth:`close` drops this object's references)."""
+    """One segment's ``.spl`` file, read with ``pread`` on its own descriptor (closed by
+    :meth:`close` or when the object is garbage-collected)."""
 
     def __init__(self, path: str, base: int, length: int) -> None:
-        with open(path, "rb") as file:
-            self._map: mmap.mmap | None = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        if base + length > len(self._map):
-            raise ValueError("a truncated postings file")
-        view = memoryview(self._map)[base : base + length]
-        self._view: memoryview | None = view
-        if length < len(MAGIC) + _FOOTER.size:
-            raise ValueError("too short for a postings file")
-        if view[: len(MAGIC)] != MAGIC:
-            raise ValueError("not a postings file")
-        at, count, names_length, magic = _FOOTER.unpack_from(view, length - _FOOTER.size)
-        size = count * _DIRECTORY.itemsize
-        if magic != MAGIC or at + size + names_length + _FOOTER.size != length:
-            raise ValueError("a damaged postings file")
-        directory = np.frombuffer(view, dtype=_DIRECTORY, count=count, offset=at)
-        # Copies, so that the map holds no array: it can be unmapped as soon as it is dropped.
-        self._hashes = np.array(directory["hash"])
+        self._fd = os.open(path, os.O_RDONLY)
+        self._close = weakref.finalize(self, os.close, self._fd)
+        self._base = base
+        try:
+            if length < len(MAGIC) + _FOOTER.size:
+                raise ValueError("too short for a postings file")
+            footer = os.pread(self._fd, _FOOTER.size, base + length - _FOOTER.size)
+            if os.pread(self._fd, len(MAGIC), base) != MAGIC or len(footer) != _FOOTER.size:
+                raise ValueError("not a postings file")
+            at, count, names_length, magic = _FOOTER.unpack(footer)
+            size = count * _DIRECTORY.itemsize
+            if magic != MAGIC or at + size + names_length + _FOOTER.size != length:
+                raise ValueError("a damaged postings file")
+            raw = os.pread(self._fd, size + names_length, base + at)
+            if len(raw) != size + names_length:
+                raise ValueError("a truncated postings file")
+        except BaseException:
+            self.close()
+            raise
+        directory = np.frombuffer(raw, dtype=_DIRECTORY, count=count)
+        self._hashes = np.ascontiguousarray(directory["hash"])
         self._offsets = directory["offset"].tolist()
         self._sizes = directory["size"].tolist()
         self._counts = directory["count"].tolist()
-        del directory
-        names = bytes(view[at + size : at + size + names_length]).decode("utf-8")
+        names = raw[size:].decode("utf-8")
         #: The fields, in the order of a word's columns; every word of theirs is in the file.
         self.fields: tuple[str, ...] = tuple(names.split("\x00")) if names else ()
         #: Field -> its column.
@@ -353,21 +353,16 @@ class PostingsFile:
             return None
 
     def close(self) -> None:
-        """Drop the map (unmapped once no record read from it is referred to any more)."""
-        self._view = None
-        self._map = None
+        """Close the descriptor (once)."""
+        self._close()
 
     def find(self, word: bytes) -> Found | None:
         """The word's record (None: no field of the file has it)."""
-        view = self._view
-        if view is None:
-            raise ValueError("the postings file is closed")
         wanted = word_hash(word)
         hashes = self._hashes
         at = int(hashes.searchsorted(np.uint64(wanted)))
         while at < hashes.size and int(hashes[at]) == wanted:
-            start = self._offsets[at]
-            raw = view[start : start + self._sizes[at]]
+            raw = os.pread(self._fd, self._sizes[at], self._base + self._offsets[at])
             length = _HEAD.unpack_from(raw)[2]
             if raw[_HEAD.size : _HEAD.size + length] == word:
                 return Found(self._counts[at], len(self.fields), raw)
