@@ -641,14 +641,16 @@ class View:
                 matrix[list(word.fields), start : start + size] = word.matrix
             start += size
         ends = np.cumsum(sizes)
-        if leaf.deleted:
-            keep = leaf.data.live(leaf.reader)[docs]
-            docs, matrix = docs[keep], matrix[:, keep]
-            ends = np.concatenate(([0], np.cumsum(keep)))[ends]
         tfn = matrix / self.leaf_norms(leaf, fields).take(docs, axis=1)
         if any(weight != 1.0 for weight in weights):
             tfn *= np.array(weights)[:, None]
         saturated = _saturate(tfn.sum(axis=0) if len(fields) > 1 else tfn[0])
+        if leaf.deleted:
+            # Deleted documents are dropped from the sums (each document's own numbers), not
+            # from the rows: one pass over a row, not over every field's.
+            keep = leaf.data.live(leaf.reader)[docs]
+            docs, saturated = docs[keep], saturated[keep]
+            ends = np.concatenate(([0], np.cumsum(keep)))[ends]
         start = 0
         for (key, _), end in zip(todo, ends.tolist(), strict=True):
             result = (docs[start:end].copy(), saturated[start:end].copy())
