@@ -286,7 +286,7 @@ class View:
         #: feedback asks for the words of top documents, which recur.
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}
         self._leaf_norms: dict[tuple[str, tuple[str, ...]], FloatArray] = {}
-        self._averages: dict[tuple[str, ...], tuple[float, ...]] = {}
+        self._averages: dict[Parts, tuple[float, ...]] = {}
         self._word_parts: dict[tuple[str, tuple[str, ...]], tuple[Parts, float]] = {}
         #: How words of each set of fields add up per segment (see ``word_layout``).
         self._layouts: dict[tuple[Any, ...], _Layout | None] = {}
@@ -558,11 +558,13 @@ class View:
         return (leaf.segid, "f", parts, leaf.deleted, self.averages(parts))
 
     def averages(self, parts: Parts) -> tuple[float, ...]:
-        """The average lengths of the fields of ``parts``, kept per field set."""
-        key = tuple(fieldname for fieldname, _, _ in parts)
-        found = self._averages.get(key)
+        """The average lengths of the fields of ``parts``, kept per word and field set (a
+        long query's words are looked up a few times each in every segment)."""
+        found = self._averages.get(parts)
         if found is None:
-            found = self._averages[key] = tuple(self.avg_length(f) for f in key)
+            if len(self._averages) >= _TERMS_KEPT:
+                self._averages.clear()
+            found = self._averages[parts] = tuple(self.avg_length(f) for f, _, _ in parts)
         return found
 
     def word_parts(self, text: str, fields: tuple[str, ...]) -> tuple[Parts, float]:
