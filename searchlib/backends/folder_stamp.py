@@ -9,7 +9,9 @@ whenever a file in it is created, renamed or deleted, which every commit does; o
 Timestamps are only as fine as the file system's clock tick (a few milliseconds, two
 seconds on FAT): two changes within one tick leave the same time. So a time is trusted only
 once it is :data:`SETTLED_NS` old when the folder was listed ("racy" timestamps, as Git
-treats them): any later change gets a later time, which differs.
+treats them): any later change gets a later time, which differs. A network file system's
+client may answer ``stat`` from its cache of attributes (NFS: up to a minute) while a listing
+is fresh; the folder is therefore listed again at least every :data:`RECHECK_S` seconds.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from time import monotonic
 
 #: How old a folder's modification time must be to be trusted (see the module docstring).
 SETTLED_NS = 3_000_000_000
+#: A stamp is trusted for at most this long after the check that settled it.
+RECHECK_S = 1.0
 
 Stamp = tuple[int, int, int]
 
@@ -40,6 +45,7 @@ class FolderWatch:
     def __init__(self, folder: str | None) -> None:
         self.folder = folder
         self._settled: Stamp | None = None
+        self._settled_at = 0.0  # monotonic() of the check that settled it
 
     def current(self, check: Callable[[], bool]) -> bool:
         """Whether the last state seen is current: True without calling ``check`` when the
@@ -49,11 +55,13 @@ class FolderWatch:
             return check()
         # The stamp is taken before the check: a change during the check makes it stale.
         stamp = folder_stamp(self.folder)
-        if stamp is not None and stamp == self._settled:
+        now = monotonic()
+        if stamp is not None and stamp == self._settled and now - self._settled_at < RECHECK_S:
             return True
         fresh = check()
         settled = stamp is not None and time.time_ns() - stamp[0] > SETTLED_NS
         self._settled = stamp if fresh and settled else None
+        self._settled_at = now
         return fresh
 
     def forget(self) -> None:

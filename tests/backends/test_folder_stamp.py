@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from searchlib import Engine
+from searchlib.backends import folder_stamp as stamps
 from searchlib.backends.folder_stamp import SETTLED_NS, FolderWatch, folder_stamp
 
 from .test_whoosh import record
@@ -39,6 +40,26 @@ def test_a_settled_unchanged_folder_is_told_by_its_stamp(tmp_path: Path) -> None
     assert watch.current(check) and check.calls == 1
     assert watch.current(check) and watch.current(check)
     assert check.calls == 1
+
+
+def test_a_settled_stamp_is_trusted_for_a_second_at_most(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A network file system may answer stat from a cache of attributes: the folder is
+    # listed again at least every RECHECK_S seconds.
+    clock = [100.0]
+    monkeypatch.setattr(stamps, "monotonic", lambda: clock[0])
+    age(tmp_path, 60)
+    watch, check = FolderWatch(str(tmp_path)), Check()
+    watch.current(check)
+    clock[0] += stamps.RECHECK_S / 2
+    watch.current(check)
+    assert check.calls == 1
+    clock[0] += stamps.RECHECK_S
+    watch.current(check)
+    assert check.calls == 2
+    watch.current(check)
+    assert check.calls == 2
 
 
 def test_a_recent_time_is_not_trusted(tmp_path: Path) -> None:
