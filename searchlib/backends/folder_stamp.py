@@ -6,10 +6,12 @@ whether the index has a newer commit. Whoosh answers by listing the folder (its 
 whenever a file in it is created, renamed or deleted, which every commit does; one ``stat``
 (~1.5 µs) then tells an unchanged folder.
 
-Timestamps are only as fine as the file system's clock tick (a few milliseconds, two
-seconds on FAT): two changes within one tick leave the same time. So a time is trusted only
-once it is :data:`SETTLED_NS` old when the folder was listed ("racy" timestamps, as Git
-treats them): any later change gets a later time, which differs. A network file system's
+Timestamps are only as fine as the file system's clock tick (the kernel's coarse clock, 1-10
+ms, where times keep nanoseconds; a second or two on file systems that keep whole seconds, such
+as ext3 or FAT): two changes within one tick leave the same time. So a time is trusted only once
+it is older than a tick when the folder was listed, with a wide margin (:data:`SETTLED_NS`, or
+:data:`WHOLE_SECOND_SETTLED_NS` for a time of whole seconds: "racy" timestamps, as Git treats
+them): any later change gets a later time, which differs. A network file system's
 client may answer ``stat`` from its cache of attributes (NFS: up to a minute) while a listing
 is fresh; the folder is therefore listed again at least every :data:`RECHECK_S` seconds.
 """
@@ -22,7 +24,9 @@ from collections.abc import Callable
 from time import monotonic
 
 #: How old a folder's modification time must be to be trusted (see the module docstring).
-SETTLED_NS = 3_000_000_000
+SETTLED_NS = 100_000_000
+#: ... when it is a whole number of seconds (the file system may keep no less).
+WHOLE_SECOND_SETTLED_NS = 3_000_000_000
 #: A stamp is trusted for at most this long after the check that settled it.
 RECHECK_S = 1.0
 
@@ -36,6 +40,11 @@ def folder_stamp(folder: str) -> Stamp | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def _settling(mtime_ns: int) -> int:
+    """How old a modification time must be to be trusted."""
+    return WHOLE_SECOND_SETTLED_NS if mtime_ns % 1_000_000_000 == 0 else SETTLED_NS
 
 
 class FolderWatch:
@@ -59,7 +68,7 @@ class FolderWatch:
         if stamp is not None and stamp == self._settled and now - self._settled_at < RECHECK_S:
             return True
         fresh = check()
-        settled = stamp is not None and time.time_ns() - stamp[0] > SETTLED_NS
+        settled = stamp is not None and time.time_ns() - stamp[0] > _settling(stamp[0])
         self._settled = stamp if fresh and settled else None
         self._settled_at = now
         return fresh

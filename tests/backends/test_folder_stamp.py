@@ -11,7 +11,7 @@ import pytest
 
 from searchlib import Engine
 from searchlib.backends import folder_stamp as stamps
-from searchlib.backends.folder_stamp import SETTLED_NS, FolderWatch, folder_stamp
+from searchlib.backends.folder_stamp import FolderWatch, folder_stamp
 
 from .test_whoosh import record
 
@@ -62,14 +62,34 @@ def test_a_settled_stamp_is_trusted_for_a_second_at_most(
     assert check.calls == 2
 
 
-def test_a_recent_time_is_not_trusted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("whole_seconds", "young", "old"),
+    [(False, 0.0, 0.5), (True, 1.0, 4.0)],
+    ids=["fine-times", "whole-seconds"],
+)
+def test_a_recent_time_is_not_trusted(
+    tmp_path: Path, whole_seconds: bool, young: float, old: float
+) -> None:
     # Changes within one clock tick of the file system share a time: a time younger than
-    # SETTLED_NS may still be shared by a change to come.
-    age(tmp_path, SETTLED_NS / 1e9 - 1)
+    # the settling delay (longer where times are whole seconds) may still be shared by a
+    # change to come.
+    def age_to(seconds: float) -> None:
+        then = time.time_ns() - int(seconds * 1e9)
+        if whole_seconds:
+            then -= then % 1_000_000_000
+        else:
+            then += 1 if then % 1_000_000_000 == 0 else 0
+        os.utime(tmp_path, ns=(then, then))
+
+    age_to(young)
     watch, check = FolderWatch(str(tmp_path)), Check()
     for _ in range(3):
         assert watch.current(check)
     assert check.calls == 3
+    age_to(old)
+    for _ in range(3):
+        assert watch.current(check)
+    assert check.calls == 4
 
 
 def test_any_change_to_the_folder_checks_again(tmp_path: Path) -> None:
