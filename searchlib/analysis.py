@@ -329,7 +329,10 @@ class Analyzer:
                 if keep_stopped:
                     yield Token(word, position, start, match.end(), stopped=True)
                 continue
-            yield Token(self.normalize(word), position, start, match.end())
+            term = self.normalize(word)
+            if not term:
+                continue  # nothing left once folded (a lone combining mark): no term, as in terms()
+            yield Token(term, position, start, match.end())
             position += 1
 
     def written_terms(self, text: str) -> list[tuple[str, str]]:

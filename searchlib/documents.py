@@ -155,6 +155,10 @@ def normalize_url(url: str) -> str:
         path = path.rstrip().rstrip("/")  # "/a /" -> "/a": trailing slashes and spaces alike
     if path == "/":
         path = ""
+    if not host and path.startswith("//"):
+        # Without a host, "//" would make the path's start read as one next time ("a:////@"
+        # would give "a://@", then "a:").
+        path = "/" + path.lstrip("/")
     query = sorted(
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)

@@ -387,6 +387,16 @@ def test_terms_are_the_terms_of_the_tokens(
     assert analyzer.terms(text) == expected  # again, from the memo
 
 
+def test_a_word_that_folds_to_nothing_is_no_token() -> None:
+    # Positions are indexes into terms(): a token without a term would shift them.
+    analyzer = Analyzer("english")
+    tokens = list(analyzer.tokens("covid \uff9e cases"))
+    assert [(t.term, t.position) for t in tokens] == [("covid", 0), ("case", 1)]
+    assert analyzer.terms("covid \uff9e cases") == ["covid", "case"]
+
+
+@example("\uff9e", "english", False, False)  # folds to a lone combining mark: no term
+@example("a \uff9e b", "english", True, True)
 @settings(max_examples=500)
 @given(st.one_of(st.text(), WORDS), st.sampled_from(["english", "german", "russian"]),
        st.booleans(), st.booleans())

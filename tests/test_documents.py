@@ -951,6 +951,8 @@ URLS = st.one_of(
 )
 
 
+@example("A:////@")  # no host: "//" at the path's start read as a host the second time
+@example("////x")
 @settings(max_examples=500)
 @given(URLS)
 def test_normalize_url_is_idempotent_without_whitespace(url: str) -> None:
