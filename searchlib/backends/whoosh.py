@@ -70,6 +70,7 @@ from .whoosh_exec import term_stats as array_term_stats
 from .whoosh_facets import FacetCache, facet_key
 from .whoosh_query import to_whoosh
 from .whoosh_segments import DEFAULT_CACHE_MB, write_postings_files
+from .whoosh_topk import best_of_union
 from .whoosh_writer import BulkSegmentWriter
 
 _INDEX_NAME = "MAIN"
@@ -610,21 +611,26 @@ class WhooshBackend:
                 )
         with self._lock, _guard(self.location):
             view = self._current_view()
+            filtering = Filtering(view)
+            allowed = filtering.mask(filters)
+            best = None
             if plan is None:
                 results = [
                     Result(np.zeros(leaf.size, dtype=np.bool_)) for leaf in view.leaves
                 ]
             else:
-                results = view.evaluate(plan)
-            filtering = Filtering(view)
-            hits = narrowed(results, filtering.mask(filters))
+                if sort == "relevance" and limit:
+                    best = best_of_union(view, plan, allowed, offset + limit)
+                results = view.evaluate(plan) if best is None else best.results
+            hits = narrowed(results, allowed)
             positions = Positions()
             positions.seed(hits, results)
             total = sum(int(positions(h).size) for h in hits)
             counts = execution_facets(view, results, facets, filtering, positions)
             scored = plan is not None and bool(p.positive_leaves(plan))
             scores = results if scored and sort == "relevance" else None
-            page = top(view, hits, scores, sort, offset, limit, positions)
+            ranked = hits if best is None else best.ranked
+            page = top(view, ranked, scores, sort, offset, limit, positions)
             rows = tuple(
                 (self._record(self._segments.stored_fields(leaf, docnum)), score)
                 for leaf, docnum, score in page

@@ -1,0 +1,305 @@
+"""The page of a long union of words without scoring every match (bounds, as MaxScore does).
+
+A query with feedback runs as its typed query (already scored: feedback's first pass ranked
+it) OR thirty feedback words, each in every text field. Every match counts for the total and
+the facets, but only the page needs scores, and computing every feedback word's BM25F in
+every matching document (a fifth of the documents each, at 100,000 articles) is what made a
+query with feedback cost nearly three times the query without.
+
+A word's BM25F score in a document is ``scale * saturated`` with ``saturated < k1 + 1``, so a
+document's score lies between its *lower bound* (the scores of the parts already known: the
+typed query) and its *upper bound* (that plus ``scale * (k1 + 1)`` for each feedback word it
+holds: one ``bincount``, no length norms). The ``window``-th best lower bound among the
+documents the filters allow, ``theta``, is reached by the window's documents, so a document
+whose upper bound is below it cannot be on the page: only the others (a few dozen of 160,000
+matches, measured) are scored exactly. Those exact scores are the numbers the full
+evaluation computes, bit for bit: the same operations in the same order (fields in the
+plan's order, then the union's parts in its order, each added to a sum that starts at 0).
+Every other match keeps a score of 0, below every score on the page.
+
+Only the top of :meth:`~.whoosh.WhooshBackend.execute` uses this, for a ranked page; a plan
+of another shape, an index without word files, or a window the bounds cannot narrow is
+evaluated in full (``None``).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import plan as p
+from ..schema import BM25_K1
+from .whoosh_exec import Leaf, Parts, Result, View, _Evaluator, _saturate, _smallest
+from .whoosh_postings import Word
+from .whoosh_segments import BoolArray, FloatArray, IntArray
+
+#: Unions of fewer words are evaluated in full (their words cost little).
+MIN_WORDS = 8
+#: Pages deeper than this are evaluated in full (most matches would be candidates).
+MAX_WINDOW = 1000
+#: Relative slack on the bounds, far above the rounding of a sum of a few dozen doubles.
+_MARGIN = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """The union's words scored only where they can matter: their positions among the
+    union's parts, their ``boost * idf``, their terms as stored, and their fields (the same
+    for all: their names and weights, in the plan's order)."""
+
+    indexes: npt.NDArray[np.intp]
+    scales: FloatArray
+    btexts: list[bytes]
+    fields: tuple[str, ...]
+    weights: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Best:
+    """A union's results (exact matches; exact scores only where ``ranked``) and, per
+    segment, the documents that can be among the best (the filters already applied)."""
+
+    results: list[Result]
+    ranked: list[BoolArray]
+
+
+def best_of_union(
+    view: View, plan: p.Plan, allowed: list[BoolArray] | None, window: int
+) -> Best | None:
+    """``plan``'s results, with exact scores for every document that can be among the best
+    ``window`` the filters allow (``allowed``, per segment; None: all) and 0 for the others;
+    None when ``plan`` is not a scored part followed by many words, or nothing is narrowed."""
+    if not 0 < window <= MAX_WINDOW:
+        return None
+    positive, excluded = (plan.positive, plan.excluded) if isinstance(plan, p.Exclude) else (
+        plan, None
+    )
+    if not isinstance(positive, p.Any) or len(positive.children) <= MIN_WORDS:
+        return None
+    children = positive.children
+    if _word(children[0]) is not None:
+        return None  # no part known first: every lower bound would be 0
+    words = [_word(child) for child in children[1:]]
+    if any(word is None for word in words) or len(set(words)) < len(words):
+        return None
+    view.prefetch(children[0])
+    evaluator = _Evaluator(view, True)
+    # The parts evaluated in full, as the full evaluation does (its cache of the first part
+    # included): the first, and words its leaves already hold (scored by rescaling there).
+    known: dict[int, list[Result]] = {0: evaluator.node(children[0])}
+    indexes: list[int] = []
+    scales: list[float] = []
+    btexts: list[bytes] = []
+    layout: Parts | None = None
+    for index, child in enumerate(children[1:], start=1):
+        word = words[index - 1]
+        assert word is not None
+        factor = child.factor if isinstance(child, p.Boost) else 1.0
+        if word in evaluator._seen:
+            known[index] = evaluator.node(child)
+            continue
+        parts, idf = view.word_parts(word.terms[0], word.fields)
+        shape = tuple((fieldname, b"", weight) for fieldname, _, weight in parts)
+        if not parts or len({btext for _, btext, _ in parts}) != 1 or factor <= 0 or (
+            layout is not None and shape != layout
+        ):
+            return None
+        layout = shape
+        indexes.append(index)
+        scales.append(factor * idf)
+        btexts.append(parts[0][1])
+    if layout is None:
+        return None
+    if any(r.fixed is not None for results in known.values() for r in results):
+        return None  # a part added after the others in full evaluation: not the same sums
+    bounded = _Words(
+        np.array(indexes), np.array(scales), btexts,
+        tuple(fieldname for fieldname, _, _ in layout), tuple(w for _, _, w in layout),
+    )
+    out_of = None if excluded is None else _Evaluator(view, False).node(excluded)
+    segments: list[_Segment] = []
+    for position, leaf in enumerate(view.leaves):
+        segment = _Segment.of(view, leaf, bounded, [r[position] for r in known.values()])
+        if segment is None:
+            return None
+        if out_of is not None:
+            segment.mask &= ~out_of[position].mask
+        segment.eligible = (
+            segment.mask if allowed is None else segment.mask & allowed[position]
+        )
+        segments.append(segment)
+    # Masked by multiplying: indexing by a mask of scattered documents is ~5x slower.
+    theta = _theta([s.lower * s.eligible for s in segments], window)
+    if theta is None:
+        return None
+    results, ranked = [], []
+    for position, segment in enumerate(segments):
+        result, candidates = segment.result(bounded, known, position, len(children), theta)
+        results.append(result)
+        ranked.append(candidates)
+    return Best(results, ranked)
+
+
+def _word(child: p.Plan) -> p.Words | None:
+    """The one-word, several-field ``Words`` of a union's part (boosted or not), or None."""
+    node = child.child if isinstance(child, p.Boost) else child
+    if isinstance(node, p.Words) and len(node.terms) == 1 and len(node.fields) > 1:
+        return node
+    return None
+
+
+def _theta(lowers: list[FloatArray], window: int) -> float | None:
+    """The ``window``-th largest of the positive lower bounds, or None when there are not
+    that many (then nothing can be left unscored)."""
+    best = []
+    for values in lowers:
+        if values.size > window:
+            # Partial selection directly on arrays with many equal scores was measured at
+            # ~0.6 ms a segment of 32,000; _smallest looks at the first values first.
+            values = values[_smallest(-values, window)]
+        best.append(values[values > 0])
+    merged = np.concatenate(best) if best else np.zeros(0)
+    if merged.size < window:
+        return None
+    return float(np.partition(merged, merged.size - window)[merged.size - window])
+
+
+class _Segment:
+    """One segment's matches and bounds, and its postings of the union's words."""
+
+    def __init__(
+        self, leaf: Leaf, mask: BoolArray, lower: FloatArray, upper_words: FloatArray,
+        words: list[Word], docs: IntArray, norms: FloatArray, rows: list[_Rows],
+    ) -> None:
+        self.leaf = leaf
+        self.mask = mask
+        self.eligible = mask
+        self.lower = lower
+        self.upper_words = upper_words
+        self.words = words
+        self.docs = docs
+        self.norms = norms
+        self.rows = rows
+
+    @classmethod
+    def of(
+        cls, view: View, leaf: Leaf, bounded: _Words, known: list[Result]
+    ) -> _Segment | None:
+        """The segment's matches and bounds; None without a word file of the words'
+        fields."""
+        file = leaf.data.postings_file(leaf.reader)
+        if file is None or set(file.fields) != set(bounded.fields):
+            return None  # a word only in a field left out would not match
+        words: list[Word] = []
+        for btext in bounded.btexts:
+            word = view.word(leaf, btext)
+            if word is None:
+                return None
+            words.append(word)
+        sizes = [word.docs.size for word in words]
+        docs = np.concatenate([word.docs for word in words])
+        bounds = np.repeat(bounded.scales * (BM25_K1 + 1), sizes)
+        upper_words = np.asarray(
+            np.bincount(docs, weights=bounds, minlength=leaf.size), dtype=np.float64
+        )
+        mask = upper_words > 0
+        if leaf.deleted:
+            mask &= leaf.data.live(leaf.reader)
+        lower = np.zeros(leaf.size)
+        for result in known:
+            mask |= result.mask
+            scores = result.dense()
+            if scores is not None:
+                lower += scores
+        # Each word's row of each field, in the plan's order (-1: the word is not there).
+        columns = [file.index[fieldname] for fieldname in bounded.fields]
+        rows = [_rows(word.fields, tuple(columns)) for word in words]
+        norms = view.leaf_norms(leaf, bounded.fields)
+        return cls(leaf, mask, lower, upper_words, words, docs, norms, rows)
+
+    def result(
+        self, bounded: _Words, known: dict[int, list[Result]], position: int, parts: int,
+        theta: float,
+    ) -> tuple[Result, BoolArray]:
+        """The segment's result, exact scores where the upper bound reaches ``theta``, and
+        those documents (the only ones the page is chosen from: the others, at 0, would
+        all tie)."""
+        upper = (self.lower + self.upper_words) * (1 + _MARGIN)
+        ranked = self.eligible & (upper >= theta * (1 - _MARGIN))
+        candidates = np.flatnonzero(ranked).astype(np.int32)
+        score = np.zeros(self.leaf.size)
+        if candidates.size:
+            score[candidates] = self._exact(bounded, known, position, parts, candidates)
+        return Result(self.mask, score), ranked
+
+    def _exact(
+        self, bounded: _Words, known: dict[int, list[Result]], position: int, parts: int,
+        candidates: IntArray,
+    ) -> FloatArray:
+        """The union's scores of ``candidates``: each part's value, then the parts added in
+        order from 0, as ``bincount`` adds them in the full evaluation."""
+        values = np.zeros((parts, candidates.size))
+        for index, results in known.items():
+            scores = results[position].dense()
+            if scores is not None:
+                values[index] = scores[candidates]
+        rows, columns, value = self._word_values(bounded, candidates)
+        values[rows, columns] = value
+        # Column after column of the parts' values, in the parts' order: bincount adds in
+        # input order, so each candidate's sum is built as the full union builds it.
+        owners = np.tile(np.arange(candidates.size), parts)
+        sums = np.bincount(owners, weights=values.ravel(), minlength=candidates.size)
+        return np.asarray(sums, dtype=np.float64)
+
+    def _word_values(
+        self, bounded: _Words, candidates: IntArray
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
+        """The words' scores in the candidates that hold them: (part index, candidate
+        index, score) for each such pair, computed as ``_Evaluator._word_sums`` and
+        ``fields_term`` do (fields in the plan's order, from 0: absent ones add 0)."""
+        words, docs = self.words, self.docs
+        wanted = np.zeros(self.leaf.size, dtype=np.bool_)
+        wanted[candidates] = True
+        entries = np.flatnonzero(wanted[docs])
+        ends = np.cumsum([word.docs.size for word in words])
+        owner = np.searchsorted(ends, entries, side="right")
+        column = entries - (ends - [word.docs.size for word in words])[owner]
+        doc = docs[entries]
+        # Each entry's frequency in each field: entries are grouped by word, so a word's are
+        # one slice, its columns read at once.
+        frequencies = np.zeros((len(bounded.fields), entries.size), dtype=np.float32)
+        starts = np.searchsorted(owner, np.arange(len(words) + 1)).tolist()
+        for k, (first, last) in enumerate(itertools.pairwise(starts)):
+            if first == last:
+                continue
+            columns = words[k].matrix[:, column[first:last]]
+            into, rows = self.rows[k]
+            if into is None:
+                frequencies[:, first:last] = columns
+            else:
+                frequencies[into, first:last] = columns[rows]
+        total: FloatArray | None = None
+        for j, weight in enumerate(bounded.weights):
+            tfn = frequencies[j] / self.norms[j].take(doc)
+            if weight != 1.0:
+                tfn = tfn * weight
+            total = tfn if total is None else total + tfn
+        assert total is not None
+        value = _saturate(total) * bounded.scales[owner]
+        return bounded.indexes[owner], np.searchsorted(candidates, doc), value
+
+
+_Rows = tuple[list[int] | None, list[int]]
+
+
+@functools.lru_cache(maxsize=256)
+def _rows(fields: tuple[int, ...], columns: tuple[int, ...]) -> _Rows:
+    """For a word with rows for the word file's ``fields``, which of ``columns`` (their
+    positions) it has and its row of each; ``(None, rows)`` when it has them all, in order."""
+    into = [j for j, c in enumerate(columns) if c in fields]
+    rows = [fields.index(columns[j]) for j in into]
+    return (None, rows) if rows == list(range(len(columns))) else (into, rows)
