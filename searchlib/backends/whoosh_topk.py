@@ -25,7 +25,6 @@ evaluated in full (``None``).
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,7 +172,7 @@ class _Segment:
 
     def __init__(
         self, leaf: Leaf, mask: BoolArray, lower: FloatArray, upper_words: FloatArray,
-        words: list[Word], docs: IntArray, norms: FloatArray, rows: list[_Rows],
+        words: list[Word], docs: IntArray, norms: FloatArray, rows: npt.NDArray[np.int64],
     ) -> None:
         self.leaf = leaf
         self.mask = mask
@@ -217,7 +216,7 @@ class _Segment:
                 lower += scores
         # Each word's row of each field, in the plan's order (-1: the word is not there).
         columns = [file.index[fieldname] for fieldname in bounded.fields]
-        rows = [_rows(word.fields, tuple(columns)) for word in words]
+        rows = np.array([_rows(word.fields, tuple(columns)) for word in words])
         norms = view.leaf_norms(leaf, bounded.fields)
         return cls(leaf, mask, lower, upper_words, words, docs, norms, rows)
 
@@ -265,41 +264,36 @@ class _Segment:
         wanted = np.zeros(self.leaf.size, dtype=np.bool_)
         wanted[candidates] = True
         entries = np.flatnonzero(wanted[docs])
-        ends = np.cumsum([word.docs.size for word in words])
-        owner = np.searchsorted(ends, entries, side="right")
-        column = entries - (ends - [word.docs.size for word in words])[owner]
+        sizes = np.array([word.docs.size for word in words])
+        starts = np.cumsum(sizes) - sizes
+        owner = np.searchsorted(starts, entries, side="right") - 1
         doc = docs[entries]
-        # Each entry's frequency in each field: entries are grouped by word, so a word's are
-        # one slice, its columns read at once.
-        frequencies = np.zeros((len(bounded.fields), entries.size), dtype=np.float32)
-        starts = np.searchsorted(owner, np.arange(len(words) + 1)).tolist()
-        for k, (first, last) in enumerate(itertools.pairwise(starts)):
-            if first == last:
-                continue
-            columns = words[k].matrix[:, column[first:last]]
-            into, rows = self.rows[k]
-            if into is None:
-                frequencies[:, first:last] = columns
-            else:
-                frequencies[into, first:last] = columns[rows]
-        total: FloatArray | None = None
-        for j, weight in enumerate(bounded.weights):
-            tfn = frequencies[j] / self.norms[j].take(doc)
-            if weight != 1.0:
-                tfn = tfn * weight
-            total = tfn if total is None else total + tfn
-        assert total is not None
+        # Every word's frequency rows, one after the other: an entry's frequency in field j
+        # is at its word's start + its row of j * its documents + its column (row -1: 0).
+        flat = np.concatenate([word.matrix.ravel() for word in words])
+        rows = self.rows[owner]
+        at = ((self.matrix_starts(words)[owner] + entries - starts[owner])[:, None]
+              + rows * sizes[owner][:, None])
+        present = rows >= 0
+        frequencies = np.where(present, flat[np.where(present, at, 0)], np.float32(0)).T
+        tfn = frequencies / self.norms.take(doc, axis=1)
+        # Fields in the plan's order, each added to the sum in turn (as sum(axis=0) does).
+        total = tfn[0] * bounded.weights[0] if bounded.weights[0] != 1.0 else tfn[0]
+        for j in range(1, len(bounded.weights)):
+            weight = bounded.weights[j]
+            total = total + (tfn[j] * weight if weight != 1.0 else tfn[j])
         value = _saturate(total) * bounded.scales[owner]
         return bounded.indexes[owner], np.searchsorted(candidates, doc), value
 
-
-_Rows = tuple[list[int] | None, list[int]]
+    @staticmethod
+    def matrix_starts(words: list[Word]) -> IntArray:
+        """Where each word's rows start in its segment's words' rows put end to end."""
+        sizes = np.array([word.matrix.size for word in words])
+        return np.asarray(np.cumsum(sizes) - sizes, dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=256)
-def _rows(fields: tuple[int, ...], columns: tuple[int, ...]) -> _Rows:
-    """For a word with rows for the word file's ``fields``, which of ``columns`` (their
-    positions) it has and its row of each; ``(None, rows)`` when it has them all, in order."""
-    into = [j for j, c in enumerate(columns) if c in fields]
-    rows = [fields.index(columns[j]) for j in into]
-    return (None, rows) if rows == list(range(len(columns))) else (into, rows)
+def _rows(fields: tuple[int, ...], columns: tuple[int, ...]) -> tuple[int, ...]:
+    """For a word with rows for the word file's ``fields``, its row of each of ``columns``
+    (-1: it has none there)."""
+    return tuple(fields.index(c) if c in fields else -1 for c in columns)
