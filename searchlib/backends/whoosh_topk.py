@@ -208,12 +208,15 @@ class _Segment:
         mask = upper_words > 0
         if leaf.deleted:
             mask &= leaf.data.live(leaf.reader)
-        lower = np.zeros(leaf.size)
+        lower: FloatArray | None = None
         for result in known:
             mask |= result.mask
             scores = result.dense()
             if scores is not None:
-                lower += scores
+                # Never written to: the first part's own array serves as it is.
+                lower = scores if lower is None else lower + scores
+        if lower is None:
+            lower = np.zeros(leaf.size)
         # Each word's row of each field, in the plan's order (-1: the word is not there).
         columns = [file.index[fieldname] for fieldname in bounded.fields]
         rows = np.array([_rows(word.fields, tuple(columns)) for word in words])
@@ -227,8 +230,8 @@ class _Segment:
         """The segment's result, exact scores where the upper bound reaches ``theta``, and
         those documents (the only ones the page is chosen from: the others, at 0, would
         all tie)."""
-        upper = (self.lower + self.upper_words) * (1 + _MARGIN)
-        ranked = self.eligible & (upper >= theta * (1 - _MARGIN))
+        upper = self.lower + self.upper_words
+        ranked = self.eligible & (upper >= theta * ((1 - _MARGIN) / (1 + _MARGIN)))
         candidates = np.flatnonzero(ranked).astype(np.int32)
         score = np.zeros(self.leaf.size)
         if candidates.size:

@@ -83,9 +83,15 @@ def make_record(rng: random.Random, n: int, vocabulary: list[str], share: float)
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhooshBackend]:
+    backend = build_index(tmp_path_factory.mktemp("exec") / "ix")
+    yield backend
+    backend.close()
+
+
+def build_index(path: Path) -> WhooshBackend:
     """A big segment, three small ones, deletions in old segments, rewritten documents."""
     rng = random.Random(7)
-    backend = WhooshBackend.create(tmp_path_factory.mktemp("exec") / "ix", "english")
+    backend = WhooshBackend.create(path, "english")
     backend.write([make_record(rng, n, FILLER, 0.03) for n in range(BIG)], [])
     n = BIG
     for _ in range(3):
@@ -96,8 +102,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhooshBackend]:
         backend.write(records, [f"d{rng.randrange(n)}" for _ in range(3)])
     sizes = [r.doc_count_all() for r, _ in backend._current()[0].reader().leaf_readers()]
     assert len(sizes) == 4 and max(sizes) > 5000, sizes
-    yield backend
-    backend.close()
+    return backend
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ total, facet counts, page and scores must be those of the full evaluation, bit f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
@@ -21,7 +23,16 @@ from searchlib.backends.whoosh_exec import Filtering
 from searchlib.plan import All, Any, Boost, Exclude, Filters, Plan, Words
 from searchlib.schema import FACETS
 
-from .test_whoosh_exec import FILTERS, RANDOM, TEXT, index, vocabulary  # noqa: F401
+from .test_whoosh_exec import FILTERS, RANDOM, TEXT, build_index, vocabulary
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhooshBackend]:
+    """The array executor's test index: segments of several sizes, deletions."""
+    backend = build_index(tmp_path_factory.mktemp("topk") / "ix")
+    yield backend
+    backend.close()
+
 
 #: Terms of the fixture index (analysed), in the order ``vocabulary`` reads them.
 TERMS = st.integers(0, 10_000)
