@@ -1588,19 +1588,24 @@ def _word_stats(
             found.append((text, word, row))
     if not found:
         return
+    for text, word, row in found:
+        documents[text] += word.counts[row]
+        frequency[text] += word.totals[row]
     if not leaf.deleted:
-        for text, word, row in found:
-            documents[text] += word.counts[row]
-            frequency[text] += word.totals[row]
         return
-    sizes = [word.docs.size for _, word, _ in found]
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    weights = np.concatenate([word.matrix[row] for _, word, row in found])
-    live = leaf.data.live(leaf.reader)[np.concatenate([word.docs for _, word, _ in found])]
-    present = live & (weights > 0)
-    # Every word here has documents with it in the field: no run is empty.
-    counts = np.add.reduceat(present.astype(np.int64), starts).tolist()
-    sums = np.add.reduceat(np.where(present, weights, 0).astype(np.float64), starts).tolist()
-    for (text, _, _), count, total in zip(found, counts, sums, strict=True):
-        documents[text] += count
-        frequency[text] += total
+    # The word file's counts hold deleted documents: take away those that have the word in
+    # the field. A segment's deletions are few, so they are found with one look at each
+    # document of the words, not by counting every live one.
+    sizes = np.array([word.docs.size for _, word, _ in found])
+    starts = np.cumsum(sizes) - sizes
+    docs = np.concatenate([word.docs for _, word, _ in found])
+    gone = np.flatnonzero(~leaf.data.live(leaf.reader)[docs])
+    if not gone.size:
+        return
+    owners = np.searchsorted(starts, gone, side="right") - 1
+    for owner, column in zip(owners.tolist(), (gone - starts[owners]).tolist(), strict=True):
+        text, word, row = found[owner]
+        weight = float(word.matrix[row, column])
+        if weight > 0:
+            documents[text] -= 1
+            frequency[text] -= weight
