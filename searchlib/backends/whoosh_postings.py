@@ -67,6 +67,8 @@ _TOTALS = tuple(struct.Struct(f"<{n}f") for n in range(_MAX_FIELDS + 1))
 
 Ints = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float32]
+#: A word's frequencies: bytes where all are whole and under 256 (as stored), else float32.
+Frequencies = npt.NDArray[np.float32] | npt.NDArray[np.uint8]
 _NO_DOCS: Ints = np.zeros(0, dtype=np.int32)
 _NO_WEIGHTS: Floats = np.zeros(0, dtype=np.float32)
 #: A word's documents and weights in one field: arrays, or sequences of numbers.
@@ -89,7 +91,7 @@ class Word:
 
     docs: Ints
     fields: tuple[int, ...]
-    matrix: Floats
+    matrix: Frequencies
     counts: tuple[int, ...]
     totals: tuple[float, ...]
 
@@ -105,7 +107,7 @@ class Word:
         row = self.row(index)
         if row is None:
             return _NO_DOCS, _NO_WEIGHTS
-        column = self.matrix[row]
+        column = self.matrix[row].astype(np.float32, copy=False)
         if self.counts[row] == self.docs.size:
             return self.docs, column  # every document of the word has it in this field
         present = np.flatnonzero(column)
@@ -289,8 +291,13 @@ class Found(NamedTuple):
         else:
             docs = np.frombuffer(raw, "<i4", count, start).astype(np.int32)
             start += 4 * count
-        dtype = "<f4" if flags & _FLOAT32 else np.uint8
-        matrix = np.frombuffer(raw, dtype, count * len(fields), start).astype(np.float32)
+        matrix: Frequencies
+        if flags & _FLOAT32:
+            matrix = np.frombuffer(raw, "<f4", count * len(fields), start).astype(np.float32)
+        else:
+            # Kept as bytes: a quarter of the cache's room, and arithmetic reads them as the
+            # same numbers (a byte and a float32 widen to the same double).
+            matrix = np.frombuffer(raw, np.uint8, count * len(fields), start).copy()
         return Word(docs, fields, matrix.reshape(len(fields), count), counts, totals)
 
 
