@@ -218,18 +218,22 @@ class SearchPipeline:
         ranked = model.ranked
         if settings.max_df < 1.0 and ranked:
             most = settings.max_df * self.backend.info().count
-            # The strongest words first, in chunks, until enough pass: the statistics of
-            # words that would be cut anyway are never asked for.
+            # The strongest words first, in chunks of as many as are still wanted, until
+            # enough pass: the statistics of words that would not be added are never asked
+            # for (each costs a read of the word in every segment).
             kept: list[tuple[str, float]] = []
             start = 0
             while start < len(ranked) and len(kept) < settings.terms:
-                chunk = ranked[start : start + max(settings.terms, 1)]
+                chunk = ranked[start : start + max(settings.terms - len(kept), 1)]
                 start += len(chunk)
                 candidates = [term for term, _ in chunk]
                 too_common: set[str] = set()
                 for field in ("title", "excerpt"):
+                    if not candidates:
+                        break
                     stats = self.backend.term_stats(field, candidates)
                     too_common |= {t for t, s in stats.items() if s.doc_frequency > most}
+                    candidates = [term for term in candidates if term not in too_common]
                 kept += [entry for entry in chunk if entry[0] not in too_common]
             ranked = kept
         words = model.words(ranked[: settings.terms])
