@@ -629,7 +629,11 @@ class WhooshBackend:
             counts = execution_facets(view, results, facets, filtering, positions)
             scored = plan is not None and bool(p.positive_leaves(plan))
             scores = results if scored and sort == "relevance" else None
-            ranked = hits if best is None else best.ranked
+            ranked = hits
+            if best is not None:
+                ranked = best.ranked
+                for mask, docs in zip(best.ranked, best.ranked_docs, strict=True):
+                    positions.know(mask, docs)
             page = top(view, ranked, scores, sort, offset, limit, positions)
             rows = tuple(
                 (self._record(self._segments.stored_fields(leaf, docnum)), score)

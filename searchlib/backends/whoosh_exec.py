@@ -1295,6 +1295,10 @@ class Positions:
             found = self._memo[id(mask)] = (mask, np.flatnonzero(mask).astype(np.int32))
         return found[1]
 
+    def know(self, mask: BoolArray, docs: IntArray) -> None:
+        """Remember ``docs`` (ascending) as the positions of ``mask``."""
+        self._memo[id(mask)] = (mask, docs)
+
     def seed(self, hits: list[BoolArray], results: list[Result]) -> None:
         """Remember the documents of sparse results as the positions of their masks (where
         ``hits`` are those masks, unfiltered): no pass over the segment to find them."""

@@ -52,6 +52,8 @@ class _Words:
 
     indexes: npt.NDArray[np.intp]
     scales: FloatArray
+    #: ``scales * (k1 + 1)``: no word scores more in a document.
+    bounds: FloatArray
     btexts: list[bytes]
     fields: tuple[str, ...]
     weights: tuple[float, ...]
@@ -60,10 +62,12 @@ class _Words:
 @dataclass(frozen=True, slots=True)
 class Best:
     """A union's results (exact matches; exact scores only where ``ranked``) and, per
-    segment, the documents that can be among the best (the filters already applied)."""
+    segment, the documents that can be among the best (the filters already applied), as a
+    mask and as document numbers."""
 
     results: list[Result]
     ranked: list[BoolArray]
+    ranked_docs: list[IntArray]
 
 
 def best_of_union(
@@ -116,7 +120,7 @@ def best_of_union(
     if any(r.fixed is not None for results in known.values() for r in results):
         return None  # a part added after the others in full evaluation: not the same sums
     bounded = _Words(
-        np.array(indexes), np.array(scales), btexts,
+        np.array(indexes), np.array(scales), np.array(scales) * (BM25_K1 + 1), btexts,
         tuple(fieldname for fieldname, _, _ in layout), tuple(w for _, _, w in layout),
     )
     out_of = None if excluded is None else _Evaluator(view, False).node(excluded)
@@ -135,12 +139,15 @@ def best_of_union(
     theta = _theta([s.lower * s.eligible for s in segments], window)
     if theta is None:
         return None
-    results, ranked = [], []
+    best = Best([], [], [])
     for position, segment in enumerate(segments):
-        result, candidates = segment.result(bounded, known, position, len(children), theta)
-        results.append(result)
-        ranked.append(candidates)
-    return Best(results, ranked)
+        result, ranked, candidates = segment.result(
+            bounded, known, position, len(children), theta
+        )
+        best.results.append(result)
+        best.ranked.append(ranked)
+        best.ranked_docs.append(candidates)
+    return best
 
 
 def _word(child: p.Plan) -> p.Words | None:
@@ -201,7 +208,7 @@ class _Segment:
             words.append(word)
         sizes = [word.docs.size for word in words]
         docs = np.concatenate([word.docs for word in words])
-        bounds = np.repeat(bounded.scales * (BM25_K1 + 1), sizes)
+        bounds = np.repeat(bounded.bounds, sizes)
         upper_words = np.asarray(
             np.bincount(docs, weights=bounds, minlength=leaf.size), dtype=np.float64
         )
@@ -226,17 +233,17 @@ class _Segment:
     def result(
         self, bounded: _Words, known: dict[int, list[Result]], position: int, parts: int,
         theta: float,
-    ) -> tuple[Result, BoolArray]:
+    ) -> tuple[Result, BoolArray, IntArray]:
         """The segment's result, exact scores where the upper bound reaches ``theta``, and
-        those documents (the only ones the page is chosen from: the others, at 0, would
-        all tie)."""
+        those documents, as a mask and as numbers (the only ones the page is chosen from:
+        the others, at 0, would all tie)."""
         upper = self.lower + self.upper_words
         ranked = self.eligible & (upper >= theta * ((1 - _MARGIN) / (1 + _MARGIN)))
         candidates = np.flatnonzero(ranked).astype(np.int32)
         score = np.zeros(self.leaf.size)
         if candidates.size:
             score[candidates] = self._exact(bounded, known, position, parts, candidates)
-        return Result(self.mask, score), ranked
+        return Result(self.mask, score), ranked, candidates
 
     def _exact(
         self, bounded: _Words, known: dict[int, list[Result]], position: int, parts: int,
