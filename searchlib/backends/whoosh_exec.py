@@ -1549,6 +1549,19 @@ def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tu
             pending[text] = btext
     if not pending:
         return out
+    files = [leaf.data.postings_file(leaf.reader) for leaf in view.leaves]
+    names = files[0].fields if files and files[0] is not None else ()
+    if fieldname in names and all(f is not None and f.fields == names for f in files):
+        # Every field's statistics come from the same reads of the words: all are kept, for
+        # the field asked next (feedback asks for the title, then for the excerpt).
+        for text, stats in _all_fields_stats(view, names, pending).items():
+            for name, found in zip(names, stats, strict=True):
+                if name == fieldname or view.to_bytes(name, text) == pending[text]:
+                    if len(kept) >= _TERMS_KEPT:
+                        kept.clear()
+                    kept[name, text] = found
+            out[text] = stats[names.index(fieldname)]
+        return out
     documents = dict.fromkeys(pending, 0)
     frequency = dict.fromkeys(pending, 0.0)
     for leaf in view.leaves:
@@ -1575,6 +1588,46 @@ def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tu
             kept.clear()
         kept[fieldname, text] = found
     return out
+
+
+def _all_fields_stats(
+    view: View, names: tuple[str, ...], pending: Mapping[str, bytes]
+) -> dict[str, list[tuple[int, int]]]:
+    """:func:`term_stats` of each word in every field of the word files (``names``, the
+    same in every segment), added up as :func:`_word_stats` adds them for one field."""
+    documents = {text: [0] * len(names) for text in pending}
+    frequency = {text: [0.0] * len(names) for text in pending}
+    for leaf in view.leaves:
+        found = []
+        for text, btext in pending.items():
+            word = view.word(leaf, btext)
+            assert word is not None
+            found.append((text, word))
+            counts, sums = documents[text], frequency[text]
+            for row, index in enumerate(word.fields):
+                counts[index] += word.counts[row]
+                sums[index] += word.totals[row]
+        if not leaf.deleted or not found:
+            continue
+        # As in _word_stats: the deleted documents among the words' documents are taken away.
+        sizes = np.array([word.docs.size for _, word in found])
+        starts = np.cumsum(sizes) - sizes
+        docs = np.concatenate([word.docs for _, word in found])
+        gone = np.flatnonzero(~leaf.data.live(leaf.reader)[docs])
+        owners = np.searchsorted(starts, gone, side="right") - 1
+        for owner, column in zip(owners.tolist(), (gone - starts[owners]).tolist(), strict=True):
+            text, word = found[owner]
+            counts, sums = documents[text], frequency[text]
+            for row, index in enumerate(word.fields):
+                weight = float(word.matrix[row, column])
+                if weight > 0:
+                    counts[index] -= 1
+                    sums[index] -= weight
+    return {
+        text: [(count, int(total)) for count, total in zip(documents[text], frequency[text],
+                                                          strict=True)]
+        for text in pending
+    }
 
 
 def _word_stats(
