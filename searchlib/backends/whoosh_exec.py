@@ -306,6 +306,13 @@ class View:
             )
         return found
 
+    def know_frequency(self, fieldname: str, btext: bytes, documents: int) -> None:
+        """Keep a term's :meth:`doc_frequency`, counted elsewhere (``term_stats`` reads it
+        with every field's statistics of a word)."""
+        if len(self._df) >= _TERMS_KEPT:
+            self._df.clear()
+        self._df[fieldname, btext] = documents
+
     def doc_frequencies(self, parts: Sequence[tuple[str, bytes, float]]) -> list[int]:
         """:meth:`doc_frequency` of each ``(field, term, _)`` of ``parts``; a word in several
         fields of a segment's word file is read once for all of them."""
@@ -1554,12 +1561,15 @@ def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tu
     if fieldname in names and all(f is not None and f.fields == names for f in files):
         # Every field's statistics come from the same reads of the words: all are kept, for
         # the field asked next (feedback asks for the title, then for the excerpt).
-        for text, stats in _all_fields_stats(view, names, pending).items():
-            for name, found in zip(names, stats, strict=True):
-                if name == fieldname or view.to_bytes(name, text) == pending[text]:
+        live, stored = _all_fields_stats(view, names, pending)
+        for text, stats in live.items():
+            btext = pending[text]
+            for name, found, counted in zip(names, stats, stored[text], strict=True):
+                if name == fieldname or view.to_bytes(name, text) == btext:
                     if len(kept) >= _TERMS_KEPT:
                         kept.clear()
                     kept[name, text] = found
+                    view.know_frequency(name, btext, counted)
             out[text] = stats[names.index(fieldname)]
         return out
     documents = dict.fromkeys(pending, 0)
@@ -1592,9 +1602,11 @@ def term_stats(view: View, fieldname: str, texts: Iterable[str]) -> dict[str, tu
 
 def _all_fields_stats(
     view: View, names: tuple[str, ...], pending: Mapping[str, bytes]
-) -> dict[str, list[tuple[int, int]]]:
+) -> tuple[dict[str, list[tuple[int, int]]], dict[str, list[int]]]:
     """:func:`term_stats` of each word in every field of the word files (``names``, the
-    same in every segment), added up as :func:`_word_stats` adds them for one field."""
+    same in every segment), added up as :func:`_word_stats` adds them for one field; and
+    its documents per field as Whoosh counts them (deleted ones included: the idf's)."""
+    stored = {text: [0] * len(names) for text in pending}
     documents = {text: [0] * len(names) for text in pending}
     frequency = {text: [0.0] * len(names) for text in pending}
     for leaf in view.leaves:
@@ -1603,8 +1615,9 @@ def _all_fields_stats(
             word = view.word(leaf, btext)
             assert word is not None
             found.append((text, word))
-            counts, sums = documents[text], frequency[text]
+            whoosh, counts, sums = stored[text], documents[text], frequency[text]
             for row, index in enumerate(word.fields):
+                whoosh[index] += word.counts[row]
                 counts[index] += word.counts[row]
                 sums[index] += word.totals[row]
         if not leaf.deleted or not found:
@@ -1623,11 +1636,12 @@ def _all_fields_stats(
                 if weight > 0:
                     counts[index] -= 1
                     sums[index] -= weight
-    return {
+    live = {
         text: [(count, int(total)) for count, total in zip(documents[text], frequency[text],
                                                           strict=True)]
         for text in pending
     }
+    return live, stored
 
 
 def _word_stats(
