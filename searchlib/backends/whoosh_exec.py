@@ -445,6 +445,25 @@ class View:
         assert isinstance(found, Word)
         return found
 
+    def words(self, leaf: Leaf, btexts: Sequence[bytes]) -> list[Word] | None:
+        """:meth:`word` of each of ``btexts`` (None: the segment has no postings file), the
+        cache asked once for all and the words it lacks read together."""
+        file = leaf.data.postings_file(leaf.reader)
+        if file is None:
+            return None
+        cache = self.segments.postings
+        keys = [(leaf.segid, "w", btext) for btext in btexts]
+        found: list[Word | None] = cache.get_many(keys)
+        missing = [at for at, word in enumerate(found) if word is None]
+        if missing:
+            read = file.words([btexts[at] for at in missing])
+            for at, word in zip(missing, read, strict=True):
+                found[at] = word
+            cache.put_many(
+                (keys[at], word, word.nbytes + 300) for at, word in zip(missing, read, strict=True)
+            )
+        return found  # type: ignore[return-value]
+
     def word_layout(
         self, leaf: Leaf, parts: Sequence[tuple[str, bytes, float]], fields: tuple[int, ...]
     ) -> _Layout | None:
@@ -651,16 +670,16 @@ class View:
         if file is None or file.fields != fields:
             return
         cache = self.segments.postings
-        todo: list[tuple[Any, Word]] = []
-        for btext, parts in words:
-            # saturated_key's, with the averages read once.
-            key = (leaf.segid, "f", parts, leaf.deleted, averages)
-            if cache.get(key) is None:
-                word = self.word(leaf, btext)
-                assert word is not None
-                todo.append((key, word))
-        if len(todo) < _BATCH:
+        # saturated_key's, with the averages read once.
+        keys = [(leaf.segid, "f", parts, leaf.deleted, averages) for _, parts in words]
+        wanted = [at for at, known in enumerate(cache.get_many(keys)) if known is None]
+        if len(wanted) < _BATCH:
             return
+        read = self.words(leaf, [words[at][0] for at in wanted])
+        assert read is not None
+        todo: list[tuple[Any, Word]] = [
+            (keys[at], word) for at, word in zip(wanted, read, strict=True)
+        ]
         sizes = [word.docs.size for _, word in todo]
         docs = np.concatenate([word.docs for _, word in todo])
         matrix = np.zeros((len(fields), docs.size), dtype=np.float32)
@@ -1609,12 +1628,11 @@ def _all_fields_stats(
     stored = {text: [0] * len(names) for text in pending}
     documents = {text: [0] * len(names) for text in pending}
     frequency = {text: [0.0] * len(names) for text in pending}
+    texts = list(pending)
     for leaf in view.leaves:
-        found = []
-        for text, btext in pending.items():
-            word = view.word(leaf, btext)
-            assert word is not None
-            found.append((text, word))
+        found = view.words(leaf, list(pending.values()))
+        assert found is not None
+        for text, word in zip(texts, found, strict=True):
             whoosh, counts, sums = stored[text], documents[text], frequency[text]
             for row, index in enumerate(word.fields):
                 whoosh[index] += word.counts[row]
@@ -1623,13 +1641,14 @@ def _all_fields_stats(
         if not leaf.deleted or not found:
             continue
         # As in _word_stats: the deleted documents among the words' documents are taken away.
-        sizes = np.array([word.docs.size for _, word in found])
+        sizes = np.array([word.docs.size for word in found])
         starts = np.cumsum(sizes) - sizes
-        docs = np.concatenate([word.docs for _, word in found])
+        docs = np.concatenate([word.docs for word in found])
         gone = np.flatnonzero(~leaf.data.live(leaf.reader)[docs])
         owners = np.searchsorted(starts, gone, side="right") - 1
         for owner, column in zip(owners.tolist(), (gone - starts[owners]).tolist(), strict=True):
-            text, word = found[owner]
+            word = found[owner]
+            text = texts[owner]
             counts, sums = documents[text], frequency[text]
             for row, index in enumerate(word.fields):
                 weight = float(word.matrix[row, column])
@@ -1650,10 +1669,10 @@ def _word_stats(
 ) -> None:
     """:func:`term_stats` of the words of one segment's word file, field ``index``; with
     deletions, all words' live documents in one pass."""
+    words = view.words(leaf, list(pending.values()))
+    assert words is not None
     found = []
-    for text, btext in pending.items():
-        word = view.word(leaf, btext)
-        assert word is not None
+    for text, word in zip(pending, words, strict=True):
         row = word.row(index)
         if row is not None:
             found.append((text, word, row))

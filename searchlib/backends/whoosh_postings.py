@@ -268,6 +268,10 @@ class PostingsFileWriter:
         self._out.write(_FOOTER.pack(self._at, len(directory), len(names), MAGIC))
 
 
+#: A word the file does not hold.
+_ABSENT = Word(_NO_DOCS, (), np.zeros((0, 0), dtype=np.float32), (), ())
+
+
 class Found(NamedTuple):
     """A word's record as stored, with its number of documents."""
 
@@ -366,8 +370,12 @@ class PostingsFile:
     def find(self, word: bytes) -> Found | None:
         """The word's record (None: no field of the file has it)."""
         wanted = word_hash(word)
+        return self._found(word, wanted, int(self._hashes.searchsorted(np.uint64(wanted))))
+
+    def _found(self, word: bytes, wanted: int, at: int) -> Found | None:
+        """The record of ``word`` (hash ``wanted``), looked for from directory entry ``at``
+        (the first with a hash not below it)."""
         hashes = self._hashes
-        at = int(hashes.searchsorted(np.uint64(wanted)))
         while at < hashes.size and int(hashes[at]) == wanted:
             raw = os.pread(self._fd, self._sizes[at], self._base + self._offsets[at])
             length = _HEAD.unpack_from(raw)[2]
@@ -379,9 +387,19 @@ class PostingsFile:
     def word(self, word: bytes) -> Word:
         """The word's postings (no documents if absent)."""
         found = self.find(word)
-        if found is None:
-            return Word(_NO_DOCS, (), np.zeros((0, 0), dtype=np.float32), (), ())
-        return found.decode()
+        return _ABSENT if found is None else found.decode()
+
+    def words(self, words: Sequence[bytes]) -> list[Word]:
+        """:meth:`word` of each of ``words``, their hashes looked up together (a query with
+        feedback reads thirty words in every segment)."""
+        wanted = np.array([word_hash(word) for word in words], dtype=np.uint64)
+        out = []
+        for word, key, at in zip(
+            words, wanted.tolist(), self._hashes.searchsorted(wanted).tolist(), strict=True
+        ):
+            found = self._found(word, key, at)
+            out.append(_ABSENT if found is None else found.decode())
+        return out
 
 
 def write_postings_file(

@@ -339,19 +339,42 @@ class PostingsCache:
             self._entries.move_to_end(key)
             return entry[0]
 
+    def get_many(self, keys: Iterable[Hashable]) -> list[Any]:
+        """:meth:`get` of each key, under one acquisition of the lock."""
+        with self._lock:
+            entries = self._entries
+            out: list[Any] = []
+            for key in keys:
+                entry = entries.get(key)
+                if entry is None:
+                    out.append(None)
+                else:
+                    entries.move_to_end(key)
+                    out.append(entry[0])
+            return out
+
     def put(self, key: Hashable, value: Any, size: int) -> None:
         """Keep ``value`` (of ``size`` bytes) unless it alone exceeds the budget."""
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old[1]
-            if size > self.max_bytes:
-                return
-            self._entries[key] = (value, size)
-            self._bytes += size
-            while self._bytes > self.max_bytes and self._entries:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= dropped
+            self._put(key, value, size)
+
+    def put_many(self, items: Iterable[tuple[Hashable, Any, int]]) -> None:
+        """:meth:`put` of each ``(key, value, size)``, under one acquisition of the lock."""
+        with self._lock:
+            for key, value, size in items:
+                self._put(key, value, size)
+
+    def _put(self, key: Hashable, value: Any, size: int) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
+        if size > self.max_bytes:
+            return
+        self._entries[key] = (value, size)
+        self._bytes += size
+        while self._bytes > self.max_bytes and self._entries:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= dropped
 
     def resize(self, max_bytes: int) -> None:
         """Change the budget, evicting what no longer fits."""

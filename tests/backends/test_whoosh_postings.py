@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchlib.backends import whoosh_postings
-from searchlib.backends.whoosh_postings import MAGIC, PostingsFile, write_postings_file
+from searchlib.backends.whoosh_postings import MAGIC, PostingsFile, Word, write_postings_file
 
 FIELDS = ("title", "excerpt", "body")
 Lists = list[tuple[list[int], list[float]] | None]
@@ -73,8 +73,21 @@ def test_words_read_back_field_by_field_as_written(
                 assert (word.row(index) is None) == (not expected_docs)
                 assert word.documents(index) == len(expected_docs)
         assert plain.word(b"\xff" * 9).docs.size == 0  # longer than any word written
+        # Read together (absent words and repeats among them), each is what it is alone.
+        asked = [*words, b"\xff" * 9, *list(words)[:2]]
+        assert_same_words(plain.words(asked), [plain.word(btext) for btext in asked])
     finally:
         plain.close()
+
+
+def assert_same_words(found: list[Word], expected: list[Word]) -> None:
+    assert len(found) == len(expected)
+    for one, other in zip(found, expected, strict=True):
+        assert one.docs.tolist() == other.docs.tolist()
+        assert one.fields == other.fields
+        assert one.matrix.dtype == other.matrix.dtype
+        assert one.matrix.tolist() == other.matrix.tolist()
+        assert (one.counts, one.totals) == (other.counts, other.totals)
 
 
 def test_words_with_the_same_hash_are_told_apart(
@@ -90,6 +103,11 @@ def test_words_with_the_same_hash_are_told_apart(
             assert lists[0] is not None
             assert plain.word(btext).docs.tolist() == lists[0][0]
         assert plain.find(b"Z") is None  # its hash is taken by others
+        asked = [b"Z", *reversed(list(words)), b"A"]
+        found = plain.words(asked)
+        assert [word.docs.tolist() for word in found] == [
+            [], *([i, i + 1] for i in reversed(range(9))), [0, 1]
+        ]
     finally:
         plain.close()
 
