@@ -622,7 +622,7 @@ class WhooshBackend:
                 if sort == "relevance" and limit:
                     best = best_of_union(view, plan, allowed, offset + limit)
                 results = view.evaluate(plan) if best is None else best.results
-            hits = narrowed(results, allowed)
+            hits = narrowed(results, allowed) if best is None else best.hits
             positions = Positions()
             positions.seed(hits, results)
             total = sum(int(positions(h).size) for h in hits)
