@@ -135,3 +135,40 @@ def test_plans_of_other_shapes_are_evaluated_in_full(index: WhooshBackend) -> No
     narrow = Filters(topics=("Law",), kinds=("related",))
     assert 0 < index.count(plan, narrow) <= 1000
     assert whoosh_topk.best_of_union(view, plan, Filtering(view).mask(narrow), 1000) is None
+
+
+class _Bounds:
+    """What ``_theta`` reads of a segment: its lower bounds and the documents allowed."""
+
+    def __init__(self, lower: np.ndarray, eligible: np.ndarray) -> None:
+        self.lower = lower
+        self.eligible = eligible
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, 5, 40, 2049, 3000]),  # past 2 x 1,024: its head is read first
+            st.integers(0, 2**32 - 1),
+            st.floats(0.0, 1.0),  # share of documents with a lower bound
+            st.floats(0.0, 1.0),  # share allowed
+        ),
+        max_size=5,
+    ),
+    st.integers(1, 60),
+    st.booleans(),
+)
+def test_the_threshold_is_the_window_th_best_allowed_lower_bound(
+    shapes: list[tuple[int, int, float, float]], window: int, masked: bool
+) -> None:
+    segments, allowed = [], []
+    for size, seed, matching, share in shapes:
+        rng = np.random.default_rng(seed)
+        # Few distinct values: ties across segments and at the window's edge.
+        lower = np.where(rng.random(size) < matching, rng.integers(0, 6, size) * 0.5, 0.0)
+        eligible = rng.random(size) < share if masked else lower > 0
+        segments.append(_Bounds(lower, eligible))
+        allowed.append((lower * eligible)[(lower * eligible) > 0])
+    values = np.sort(np.concatenate(allowed)) if allowed else np.zeros(0)
+    expected = float(values[values.size - window]) if values.size >= window else None
+    assert whoosh_topk._theta(segments, window, masked) == expected  # type: ignore[arg-type]
