@@ -159,7 +159,7 @@ class Result:
         if self._mask is None:
             assert self.docs is not None
             mask = np.zeros(self._size, dtype=np.bool_)
-            mask[self.docs] = True
+            mask[_index(self.docs)] = True
             self._mask = mask
         return self._mask
 
@@ -181,8 +181,9 @@ class Result:
     def dense(self) -> FloatArray | None:
         """The boostable scores as an array over the segment (built once from ``values``)."""
         if self.score is None and self.values is not None:
+            assert self.docs is not None
             score = np.zeros(self.size)
-            score[self.docs] = self.values
+            score[_index(self.docs)] = self.values
             self.score = score
         return self.score
 
@@ -194,8 +195,8 @@ class Result:
                 return self.values
             return self.values[np.searchsorted(self.docs, docs)]
         score, fixed = self.dense(), self.fixed
-        out = score[docs] if score is not None else np.zeros(docs.size)
-        return out + fixed[docs] if fixed is not None else out
+        out = score.take(docs) if score is not None else np.zeros(docs.size)
+        return out + fixed.take(docs) if fixed is not None else out
 
 
 class Segments:
@@ -535,7 +536,7 @@ class View:
             if lengths is None:
                 found = (docs, weights / (1 - BM25_B + BM25_B * 1.0 / avg))
             else:
-                found = (docs, weights / self.norms(fieldname)[lengths[docs]])
+                found = (docs, weights / self.norms(fieldname).take(lengths.take(docs)))
             cache.put(key, found, int(docs.nbytes + found[1].nbytes) + 400)
         return found  # type: ignore[no-any-return]
 
@@ -557,7 +558,7 @@ class View:
         postings = self.postings(leaf, fieldname, btext)
         docs, weights = postings.docs, postings.weights
         if leaf.deleted and docs.size:
-            keep = leaf.data.live(leaf.reader)[docs]
+            keep = leaf.data.live(leaf.reader).take(docs)
             docs, weights = docs[keep], weights[keep]
         # Weights are stored as float32 (as Whoosh writes them); scores are float64.
         return docs, weights.astype(np.float64)
@@ -696,7 +697,7 @@ class View:
         if leaf.deleted:
             # Deleted documents are dropped from the sums (each document's own numbers), not
             # from the rows: one pass over a row, not over every field's.
-            keep = leaf.data.live(leaf.reader)[docs]
+            keep = leaf.data.live(leaf.reader).take(docs)
             docs, saturated = docs[keep], saturated[keep]
             ends = np.concatenate(([0], np.cumsum(keep)))[ends]
         start = 0
@@ -875,7 +876,7 @@ class _Evaluator:
         view = self.view
         if not self.scored:
             mask = np.zeros(leaf.size, dtype=np.bool_)
-            mask[view.live_postings(leaf, fieldname, btext)[0]] = True
+            mask[_index(view.live_postings(leaf, fieldname, btext)[0])] = True
             return Result(mask)
         if not view.schema[fieldname].scorable:
             docs, weights = view.live_postings(leaf, fieldname, btext)
@@ -916,7 +917,7 @@ class _Evaluator:
             if not self.scored:
                 mask = np.zeros(n, dtype=np.bool_)
                 for fieldname, btext, _ in parts:
-                    mask[view.live_postings(leaf, fieldname, btext)[0]] = True
+                    mask[_index(view.live_postings(leaf, fieldname, btext)[0])] = True
                 out.append(Result(mask))
                 continue
             docs, saturated = self._saturated(leaf, parts)
@@ -958,12 +959,12 @@ class _Evaluator:
             return _field_sums(found)
         # Adds up each document's fields in field order, as FieldsTerm does.
         dense = np.bincount(
-            np.concatenate([d for d, _ in found]),
+            np.concatenate([d for d, _ in found], dtype=np.intp),
             weights=np.concatenate([v for _, v in found]),
             minlength=leaf.size,
         )
-        docs = np.flatnonzero(dense).astype(np.int32)
-        return docs, np.asarray(dense[docs], dtype=np.float64)
+        present = np.flatnonzero(dense)
+        return present.astype(np.int32), np.asarray(dense[present], dtype=np.float64)
 
     def _word_sums(self, leaf: Leaf, parts: Parts) -> tuple[IntArray, FloatArray] | None:
         """The live documents of a word in ``leaf`` and its weighted sums of length-normalised
@@ -992,7 +993,7 @@ class _Evaluator:
         if layout.weights is not None:
             tfn *= layout.weights
         total: FloatArray = tfn[0] if len(tfn) == 1 else tfn.sum(axis=0)
-        keep = leaf.data.live(leaf.reader)[docs] if leaf.deleted else None
+        keep = leaf.data.live(leaf.reader).take(docs) if leaf.deleted else None
         if layout.partial:
             # Documents with the word only in fields the parts leave out.
             keep = total > 0 if keep is None else keep & (total > 0)
@@ -1013,7 +1014,7 @@ class _Evaluator:
             docs = self._phrase_docs(leaf, fieldname, words)
             if not self.scored:
                 mask = np.zeros(leaf.size, dtype=np.bool_)
-                mask[docs] = True
+                mask[_index(docs)] = True
                 out.append(Result(mask))
                 continue
             total = np.zeros(docs.size)
@@ -1037,7 +1038,7 @@ class _Evaluator:
             cache.put(key, found, int(found.nbytes) + 200)
         docs: IntArray = found
         if leaf.deleted and docs.size:
-            docs = docs[leaf.data.live(leaf.reader)[docs]]
+            docs = docs[leaf.data.live(leaf.reader).take(docs)]
         return docs
 
     def expanding(
@@ -1063,7 +1064,7 @@ class _Evaluator:
                 # Whoosh's Every(field): documents with any term in the field, scoring the boost.
                 for btext in words:
                     docs, _ = view.live_postings(leaf, fieldname, btext)
-                    mask[docs] = True
+                    mask[_index(docs)] = True
                 constant = np.where(mask, weight, 0.0) if self.scored else None
                 out.append(Result(mask, constant))
                 continue
@@ -1077,9 +1078,10 @@ class _Evaluator:
             total = np.zeros(leaf.size) if self.scored and not unscored else None
             for btext in words:
                 docs, weights = view.live_postings(leaf, fieldname, btext)
-                mask[docs] = True
+                at = _index(docs)
+                mask[at] = True
                 if total is not None and docs.size:
-                    total[docs] += self.bm25(leaf, fieldname, btext, docs, weights)
+                    total[at] += self.bm25(leaf, fieldname, btext, docs, weights)
             if not self.scored:
                 out.append(Result(mask))
             elif unscored:
@@ -1091,6 +1093,13 @@ class _Evaluator:
                 assert total is not None
                 out.append(Result(mask, total * weight))
         return out
+
+
+def _index(docs: IntArray) -> npt.NDArray[np.intp]:
+    """Document numbers as numpy's index type: scattering into an array (and ``bincount``
+    with weights) with ``int32`` numbers converts them on the way, several times slower
+    than converting them first (numpy 2; ``take`` has no such cost)."""
+    return docs.astype(np.intp, copy=False)
 
 
 def _saturate(total: FloatArray) -> FloatArray:
@@ -1120,12 +1129,14 @@ def _sparse_union(parts: Sequence[Result]) -> Result:
     values in the parts' order, as adding them part by part does (the same sums, bit for
     bit), without an array operation per part (a long query with feedback has 40)."""
     size = parts[0].size
-    all_docs = np.concatenate([r.docs for r in parts if r.docs is not None])
+    all_docs = np.concatenate([r.docs for r in parts if r.docs is not None], dtype=np.intp)
     all_values = np.concatenate([r.values for r in parts if r.values is not None])
     mask = np.bincount(all_docs, minlength=size).astype(np.bool_)
-    docs = np.flatnonzero(mask).astype(np.int32)
+    present = np.flatnonzero(mask)
     sums = np.bincount(all_docs, weights=all_values, minlength=size)
-    return Result(mask, docs=docs, values=np.asarray(sums[docs], dtype=np.float64))
+    return Result(
+        mask, docs=present.astype(np.int32), values=np.asarray(sums[present], dtype=np.float64)
+    )
 
 
 def _field_sums(found: list[tuple[IntArray, FloatArray]]) -> tuple[IntArray, FloatArray]:
