@@ -247,6 +247,24 @@ class Segments:
         return out
 
 
+class Norms:
+    """BM25's length norms of a segment's documents in some fields, a row per field: rows of
+    the segment's one matrix of every scored text field (kept once per segment: a matrix per
+    set of fields held the same numbers several times, ~30 MB at 100,000 articles)."""
+
+    __slots__ = ("matrix", "rows")
+
+    def __init__(self, matrix: FloatArray, rows: list[int] | None) -> None:
+        self.matrix = matrix
+        #: The fields' rows of ``matrix``, in their order (None: all of them, in order).
+        self.rows = rows
+
+    def at(self, docs: npt.NDArray[np.integer[Any]]) -> FloatArray:
+        """The fields' norms of ``docs``: one row per field, one column per document."""
+        found: FloatArray = self.matrix.take(docs, axis=1)
+        return found if self.rows is None else found[self.rows]
+
+
 @dataclass(frozen=True)
 class _Layout:
     """How a word's rows in a segment's word file add up to its BM25F frequencies over some
@@ -255,13 +273,15 @@ class _Layout:
     fields left out (then documents with it only there are dropped)."""
 
     rows: list[int] | None
-    norms: FloatArray
+    norms: Norms
     weights: FloatArray | None
     partial: bool
 
 
 _UNSET = object()
-_NO_NORMS: FloatArray = np.zeros((0, 0))
+_NO_NORMS = Norms(np.zeros((0, 0)), None)
+#: The fields whose norms each segment keeps in one matrix (every scored text field).
+_NORMED_FIELDS = tuple(FIELD_WEIGHTS)
 
 
 class View:
@@ -282,7 +302,6 @@ class View:
         self._bytes: dict[tuple[str, str], bytes | None] = {}
         self._avg: dict[str, float] = {}
         self._norms: dict[str, FloatArray] = {}
-        self._doc_norms: dict[tuple[str, str], FloatArray] = {}
         #: Live documents and occurrences of terms, by field and term (see ``term_stats``):
         #: feedback asks for the words of top documents, which recur.
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}
@@ -498,30 +517,29 @@ class View:
         self._layouts[key] = layout
         return layout
 
-    def leaf_norms(self, leaf: Leaf, fieldnames: tuple[str, ...]) -> FloatArray:
+    def leaf_norms(self, leaf: Leaf, fieldnames: tuple[str, ...]) -> Norms:
         """:meth:`doc_norms` of several fields, one row each."""
-        key = (leaf.segid, fieldnames)
-        found = self._leaf_norms.get(key)
-        if found is None:
-            found = self._leaf_norms[key] = np.stack(
-                [self.doc_norms(leaf, fieldname) for fieldname in fieldnames]
+        if set(fieldnames) <= set(_NORMED_FIELDS):
+            key: tuple[str, tuple[str, ...]] = (leaf.segid, _NORMED_FIELDS)
+            rows = [_NORMED_FIELDS.index(name) for name in fieldnames]
+            whole = rows == list(range(len(_NORMED_FIELDS)))
+        else:  # fields no query of searchlib's scores together: a matrix of their own
+            key, rows, whole = (leaf.segid, fieldnames), [], True
+        matrix = self._leaf_norms.get(key)
+        if matrix is None:
+            matrix = self._leaf_norms[key] = np.stack(
+                [self.doc_norms(leaf, fieldname) for fieldname in key[1]]
             )
-        return found
+        return Norms(matrix, None if whole else rows)
 
     def doc_norms(self, leaf: Leaf, fieldname: str) -> FloatArray:
         """BM25's length norm of every document of ``leaf`` in ``fieldname`` (the numbers
         :meth:`normalized` divides by)."""
-        key = (leaf.segid, fieldname)
-        found = self._doc_norms.get(key)
-        if found is None:
-            lengths = leaf.data.field_lengths(leaf.reader, fieldname)
-            if lengths is None:
-                avg = self.avg_length(fieldname)
-                found = np.full(leaf.size, 1 - BM25_B + BM25_B * 1.0 / avg)
-            else:
-                found = self.norms(fieldname)[lengths]
-            self._doc_norms[key] = found
-        return found
+        lengths = leaf.data.field_lengths(leaf.reader, fieldname)
+        if lengths is None:
+            avg = self.avg_length(fieldname)
+            return np.full(leaf.size, 1 - BM25_B + BM25_B * 1.0 / avg)
+        return self.norms(fieldname)[lengths]
 
     def normalized(self, leaf: Leaf, fieldname: str, btext: bytes) -> tuple[IntArray, FloatArray]:
         """Live documents of the term in ``leaf`` and their length-normalised frequencies,
@@ -690,7 +708,7 @@ class View:
                 matrix[list(word.fields), start : start + size] = word.matrix
             start += size
         ends = np.cumsum(sizes)
-        tfn = matrix / self.leaf_norms(leaf, fields).take(docs, axis=1)
+        tfn = matrix / self.leaf_norms(leaf, fields).at(docs)
         if any(weight != 1.0 for weight in weights):
             tfn *= np.array(weights)[:, None]
         saturated = _saturate(tfn.sum(axis=0) if len(fields) > 1 else tfn[0])
@@ -989,7 +1007,7 @@ class _Evaluator:
             return _NO_DOCS, _NO_VALUES
         frequencies = word.matrix if layout.rows is None else word.matrix[layout.rows]
         # Row by row, in the parts' order: sum(axis=0) adds rows in turn.
-        tfn = frequencies / layout.norms.take(docs, axis=1)
+        tfn = frequencies / layout.norms.at(docs)
         if layout.weights is not None:
             tfn *= layout.weights
         total: FloatArray = tfn[0] if len(tfn) == 1 else tfn.sum(axis=0)

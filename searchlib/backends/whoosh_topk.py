@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from .. import plan as p
 from ..schema import BM25_K1
-from .whoosh_exec import _HEAD, Leaf, Parts, Result, View, _Evaluator, _saturate
+from .whoosh_exec import _HEAD, Leaf, Norms, Parts, Result, View, _Evaluator, _saturate
 from .whoosh_postings import Word
 from .whoosh_segments import BoolArray, FloatArray, IntArray
 
@@ -205,7 +205,7 @@ class _Segment:
 
     def __init__(
         self, leaf: Leaf, mask: BoolArray, lower: FloatArray, upper_words: FloatArray,
-        words: list[Word], docs: npt.NDArray[np.intp], sizes: IntArray, norms: FloatArray,
+        words: list[Word], docs: npt.NDArray[np.intp], sizes: IntArray, norms: Norms,
         rows: npt.NDArray[np.int64],
     ) -> None:
         self.leaf = leaf
@@ -317,7 +317,7 @@ class _Segment:
               + rows * sizes[owner][:, None])
         present = rows >= 0
         frequencies = np.where(present, flat[np.where(present, at, 0)], np.float32(0)).T
-        tfn = frequencies / self.norms.take(doc, axis=1)
+        tfn = frequencies / self.norms.at(doc)
         # Fields in the plan's order, each added to the sum in turn (as sum(axis=0) does).
         total = tfn[0] * bounded.weights[0] if bounded.weights[0] != 1.0 else tfn[0]
         for j in range(1, len(bounded.weights)):
