@@ -797,7 +797,7 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
               help="Include the server's file paths in /stats and /documents/ID answers.")
 @click.option("--cache-mb", type=click.FloatRange(min=0, max=1e6), default=None,
               metavar="MB", help="Megabytes of decoded postings kept between searches "
-                                 "(default 64; 0: none).")
+                                 "(default 96; 0: none).")
 @_index_option
 @click.help_option("-h", "--help")
 def serve_command(

@@ -88,7 +88,7 @@ class Engine:
     ``collection`` names the cluster's collection (give the same name on every machine that
     shares it; by default it is named after the folder).
     ``cache_mb`` is how many megabytes of decoded postings the whoosh backend keeps between
-    searches (default 64; 0 keeps none), so that common and repeated words cost nothing after
+    searches (default 96; 0 keeps none), so that common and repeated words cost nothing after
     their first search; engines without such a cache ignore it.
     """
 

@@ -464,7 +464,7 @@ def test_serve_shows_paths_only_when_asked(
     assert calls == [{"host": "127.0.0.1", "port": 8000, "token": None, "show_paths": shown}]
 
 
-@pytest.mark.parametrize(("flags", "megabytes"), [([], 64.0), (["--cache-mb", "8"], 8.0)])
+@pytest.mark.parametrize(("flags", "megabytes"), [([], 96.0), (["--cache-mb", "8"], 8.0)])
 def test_serve_sets_the_postings_cache(
     indexed: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], megabytes: float
 ) -> None:

@@ -44,7 +44,7 @@ BoolArray = npt.NDArray[np.bool_]
 #: Whoosh stores a document's field length as one byte; this table decodes it.
 LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
 #: The default size of the postings cache, in megabytes (see ``PostingsCache``).
-DEFAULT_CACHE_MB = 64.0
+DEFAULT_CACHE_MB = 96.0
 #: Python object overhead counted per cached posting list (arrays, tuple, dict entry).
 _ENTRY_OVERHEAD = 400
 _BLOCK_LENGTH = struct.Struct("!i")

@@ -590,7 +590,7 @@ def test_merged_segments_get_a_postings_file(
 def test_the_postings_cache_keeps_to_its_budget(index: WhooshBackend) -> None:
     plan = Any(tuple(Words((t,), TEXT) for t in _vocab().terms))
     expected = index.execute(plan, Filters(), {}, "relevance", 0, 20)
-    assert index.cache_mb == 64
+    assert index.cache_mb == 96
     small = WhooshBackend.open(Path(index.location), "english", cache_mb=0.01)
     try:
         assert small.cache_mb == pytest.approx(0.01, rel=1e-3)
@@ -654,7 +654,7 @@ def test_the_engine_sets_the_cache_size(tmp_path: Path) -> None:
         assert engine.backend.cache_mb == 5
     with Engine(tmp_path / "ix") as engine:
         assert isinstance(engine.backend, WhooshBackend)
-        assert engine.backend.cache_mb == 64
+        assert engine.backend.cache_mb == 96
     with Engine(None, backend="memory", cache_mb=5) as engine:  # no cache: ignored
         assert engine.search("").total == 0
     for bad in (-1, float("nan"), float("inf"), "64", True):
