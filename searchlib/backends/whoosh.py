@@ -636,7 +636,7 @@ class WhooshBackend:
                     positions.know(mask, docs)
             page = top(view, ranked, scores, sort, offset, limit, positions)
             rows = tuple(
-                (self._record(self._segments.stored_fields(leaf, docnum)), score)
+                (self._segments.record(leaf, docnum, self._record), score)
                 for leaf, docnum, score in page
             )
             return Execution(total, rows, counts)

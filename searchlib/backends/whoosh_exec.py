@@ -38,10 +38,10 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,8 @@ _TOO_MANY_CLAUSES = 1024
 #: Plans whose per-segment results are kept per searcher (a count and then the search of
 #: the same plan, or a feedback query that contains its first pass, evaluate it once).
 _PLAN_RESULTS = 4
+#: What :meth:`Segments.record` builds.
+_R = TypeVar("_R")
 #: A page's best documents are first looked for among this many of the matches (``_smallest``).
 _HEAD = 1024
 #: Masks of filtered facet values kept per segment.
@@ -83,7 +85,7 @@ _SPARSE = 2
 #: An intersection of sparse results goes by their document numbers while all of them hold
 #: fewer than a segment's documents over this; by masks over the segment beyond.
 _SPARSE_AND = 4
-#: Bytes of stored fields kept for documents recently shown.
+#: Bytes (of stored fields) of the records of documents recently shown.
 _STORED_BYTES = 4 * 2**20
 #: A union of more sparse parts than this is added up in one pass (see ``_sparse_union``);
 #: fewer are cheaper part by part.
@@ -206,8 +208,8 @@ class Segments:
         self.data: dict[str, SegmentData] = {}
         self.postings = PostingsCache(cache_bytes)
         self.codes = FacetCodes()
-        #: Stored fields of recently shown documents: a feedback query's final page mostly
-        #: repeats its first pass, and popular documents come back across searches.
+        #: Records of recently shown documents: a feedback query's final page mostly repeats
+        #: its first pass, and popular documents come back across searches.
         self.stored = PostingsCache(_STORED_BYTES)
 
     def close(self) -> None:
@@ -216,15 +218,17 @@ class Segments:
             data.close()
         self.data.clear()
 
-    def stored_fields(self, leaf: Leaf, docnum: int) -> dict[str, Any]:
-        """The stored fields of a document of ``leaf`` (a copy: callers may change it)."""
+    def record(self, leaf: Leaf, docnum: int, build: Callable[[Mapping[str, Any]], _R]) -> _R:
+        """A document of ``leaf`` as ``build`` makes it from its stored fields, kept: callers
+        must not change it (a record is immutable; the page's rows are built from it)."""
         key = (leaf.segid, docnum)
         found = self.stored.get(key)
         if found is None:
-            found = leaf.data.stored_fields(leaf.reader, docnum)
-            size = 300 + sum(len(v) for v in found.values() if isinstance(v, str))
+            fields = leaf.data.stored_fields(leaf.reader, docnum)
+            found = build(fields)
+            size = 300 + sum(len(v) for v in fields.values() if isinstance(v, str))
             self.stored.put(key, found, size)
-        return dict(found)
+        return found  # type: ignore[no-any-return]
 
     def leaves(self, searcher: Any) -> list[Leaf]:
         """The leaves of ``searcher``; segments that are gone are forgotten."""

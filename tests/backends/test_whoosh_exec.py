@@ -494,6 +494,20 @@ def test_stored_fields_read_directly_are_what_whoosh_reads(index: WhooshBackend)
     assert checked > BIG
 
 
+def test_the_records_of_a_page_are_built_once_and_kept(index: WhooshBackend) -> None:
+    """A query with feedback shows its first pass's documents again: their records come
+    from the segments' cache, equal to the stored documents."""
+    plan = Everything()
+    first = index.execute(plan, Filters(), {}, "newest", 0, 20)
+    again = index.execute(plan, Filters(), {}, "newest", 5, 10)
+    assert [record for record, _ in again.page] == [record for record, _ in first.page[5:15]]
+    assert all(
+        kept is shown for (kept, _), (shown, _) in zip(again.page, first.page[5:15], strict=True)
+    )
+    for record, _ in first.page:
+        assert index.get(record.id) == record
+
+
 def test_segments_without_postings_files_give_the_same_results(
     index: WhooshBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
