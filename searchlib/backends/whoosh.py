@@ -177,6 +177,18 @@ def _storage(path: Path) -> FileStorage:
     return FileStorage(str(path), supports_mmap=False)
 
 
+class MemoryStorage(RamStorage):  # type: ignore[misc]
+    """Whoosh's ``RamStorage`` whose writers sort postings in a folder of their own.
+
+    ``RamStorage`` names a writer's temporary folder after the index (``/tmp/MAIN.tmp``), so
+    two processes writing in-memory indexes at once shared it, and the first to finish
+    removed the other's files (``FileNotFoundError``); every writer gets a fresh name.
+    """
+
+    def temp_storage(self, name: str | None = None) -> Any:
+        return super().temp_storage(None)
+
+
 def _cache_bytes(cache_mb: float) -> int:
     """The postings cache budget in bytes; a clear error for a bad setting."""
     if (
@@ -280,7 +292,7 @@ class WhooshBackend:
     ) -> WhooshBackend:
         """Create an empty index in ``path`` (an existing one there is replaced), or in RAM."""
         if path is None:
-            ix = RamStorage().create_index(build_schema(language), indexname=_INDEX_NAME)
+            ix = MemoryStorage().create_index(build_schema(language), indexname=_INDEX_NAME)
             return cls(ix, language, cache_mb=cache_mb)
         path.mkdir(parents=True, exist_ok=True)
         ix = _storage(path).create_index(build_schema(language), indexname=_INDEX_NAME)

@@ -18,10 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import SegmentWriter
 
-from searchlib.backends.whoosh import WhooshBackend, build_schema
+from searchlib.backends.whoosh import MemoryStorage, WhooshBackend, build_schema
 from searchlib.backends.whoosh_codec import INLINE_POSTINGS, SearchlibCodec
 from searchlib.backends.whoosh_writer import BulkSegmentWriter, encode_positions
 from searchlib.records import Record, analyse_texts, field_texts
@@ -45,7 +44,7 @@ def record(n: int, **fields: Any) -> Record:
 
 def write(records: list[Record], *, bulk: bool, codec: Any = None) -> Any:
     """A RAM index holding ``records`` in one segment, written by one writer or the other."""
-    ix = RamStorage().create_index(build_schema("english"), indexname="MAIN")
+    ix = MemoryStorage().create_index(build_schema("english"), indexname="MAIN")
     codec = codec or SearchlibCodec()
     writer = BulkSegmentWriter(ix, codec=codec) if bulk else SegmentWriter(ix, codec=codec)
     for r in records:
@@ -155,7 +154,7 @@ def test_discarded_documents_leave_no_trace() -> None:
     # being added: the segment is the one written without them, numbered without gaps.
     records = [record(n) for n in range(30)]
     kept = [r for r in records if r.id not in ("doc0", "doc7", "doc29")]
-    ix = RamStorage().create_index(build_schema("english"), indexname="MAIN")
+    ix = MemoryStorage().create_index(build_schema("english"), indexname="MAIN")
     writer = BulkSegmentWriter(ix)
     for r in records:
         number = writer.add_document(**WhooshBackend._fields(r))
@@ -174,7 +173,7 @@ def test_terms_analysed_ahead_give_the_same_segment() -> None:
     # writer would have analysed itself.
     records = [record(n) for n in range(40)]
     records.append(record(40, title="人脸识别 in Zürich", excerpt="state-of-the-art covid-19"))
-    ix = RamStorage().create_index(build_schema("english"), indexname="MAIN")
+    ix = MemoryStorage().create_index(build_schema("english"), indexname="MAIN")
     writer = BulkSegmentWriter(ix)
     for r in records:
         texts = field_texts(r)
@@ -237,3 +236,18 @@ def test_segments_hold_what_whoosh_writes() -> None:
     assert differ == {"pst", "trm"}
     assert blocks(ours) == blocks(theirs)
     assert len(our_files["pst"]) < len(their_files["pst"])
+
+
+def test_in_memory_writers_sort_in_folders_of_their_own() -> None:
+    """Two processes writing in-memory indexes at once must not share a temporary folder:
+    Whoosh names it after the index, and the first writer to finish removes it."""
+    storage = MemoryStorage()
+    first, second = storage.temp_storage("MAIN.tmp"), storage.temp_storage("MAIN.tmp")
+    try:
+        assert first.folder != second.folder
+        with second.create_file("kept") as out:
+            out.write(b"x")
+        first.destroy()
+        assert second.file_exists("kept")
+    finally:
+        second.destroy()
