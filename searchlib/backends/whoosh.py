@@ -180,9 +180,10 @@ def _storage(path: Path) -> FileStorage:
 class MemoryStorage(RamStorage):  # type: ignore[misc]
     """Whoosh's ``RamStorage`` whose writers sort postings in a folder of their own.
 
-    ``RamStorage`` names a writer's temporary folder after the index (``/tmp/MAIN.tmp``), so
-    two processes writing in-memory indexes at once shared it, and the first to finish
-    removed the other's files (``FileNotFoundError``); every writer gets a fresh name.
+    ``RamStorage`` names a writer's temporary folder after the index (``MAIN.tmp`` in the
+    system's temporary folder), so two processes writing in-memory indexes at once shared it,
+    and the first to finish removed the other's files (``FileNotFoundError``); every writer
+    gets a fresh name.
     """
 
     def temp_storage(self, name: str | None = None) -> Any:
