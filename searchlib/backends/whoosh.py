@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import struct
+import tempfile
 import threading
 import zlib
 from collections import Counter
@@ -41,7 +43,7 @@ from whoosh.index import LockError
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet, MultiFacet, ScoreFacet
-from whoosh.util import fib
+from whoosh.util import fib, random_name
 from whoosh.writing import MERGE_SMALL, OPTIMIZE
 
 from .. import plan as p
@@ -178,16 +180,30 @@ def _storage(path: Path) -> FileStorage:
 
 
 class MemoryStorage(RamStorage):  # type: ignore[misc]
-    """Whoosh's ``RamStorage`` whose writers sort postings in a folder of their own.
+    """Whoosh's ``RamStorage`` whose writers sort postings in folders of their own.
 
     ``RamStorage`` names a writer's temporary folder after the index (``MAIN.tmp`` in the
     system's temporary folder), so two processes writing in-memory indexes at once shared it,
-    and the first to finish removed the other's files (``FileNotFoundError``); every writer
-    gets a fresh name.
+    and the first to finish removed the other's files (``FileNotFoundError``). Here every
+    writer gets a fresh folder inside one folder of the storage's own, removed with the
+    storage: Whoosh's column writer empties its folder but never removes it.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
     def temp_storage(self, name: str | None = None) -> Any:
-        return super().temp_storage(None)
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="searchlib-")
+        folder = os.path.join(self._scratch.name, f"{random_name()}.tmp")
+        return FileStorage(folder).create()
+
+    def destroy(self) -> None:
+        super().destroy()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
 
 def _cache_bytes(cache_mb: float) -> int:

@@ -8,8 +8,10 @@ stored fields, columns, field lengths per document and in total.
 
 from __future__ import annotations
 
+import gc
 import io
 import pickle
+import tempfile
 import zlib
 from datetime import UTC, datetime
 from typing import Any
@@ -251,3 +253,20 @@ def test_in_memory_writers_sort_in_folders_of_their_own() -> None:
         assert second.file_exists("kept")
     finally:
         second.destroy()
+
+
+def test_in_memory_writers_leave_no_folders_behind(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's column writer empties its temporary folder but never removes it: the folders
+    live in one of the storage's own, removed with the storage."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for bulk in (True, False):
+        ix = write([record(n) for n in range(20)], bulk=bulk)
+        assert len(list(tmp_path.iterdir())) == 1
+        assert ix.searcher().doc_count() == 20
+        ix.storage.destroy()
+        assert list(tmp_path.iterdir()) == []
+    write([record(1)], bulk=True)
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
