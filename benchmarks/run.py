@@ -303,7 +303,7 @@ METRICS: list[tuple[str, Getter, str]] = [
     ("indexing time, s", _get("index", "seconds"), "{:.1f}"),
     ("index size, MB", _mb(_get("index", "index_bytes")), "{:.1f}"),
     ("peak RSS while indexing, MB", _get("index", "peak_rss_mb"), "{:.0f}"),
-    ("peak RSS of parse workers while indexing, MB", _get("index", "peak_workers_rss_mb"),
+    ("peak RSS of the largest parse worker while indexing, MB", _get("index", "peak_workers_rss_mb"),
      "{:.0f}"),
     ("re-run on unchanged corpus, s (peers: rebuild)", _rerun, "{:.1f}"),
     ("import engine, ms", _get("query", "import_ms"), "{:.0f}"),

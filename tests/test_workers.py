@@ -14,12 +14,14 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from whoosh.util.filelock import FileLock
 
+from searchlib import Engine, indexer
 from searchlib.errors import IndexLockedError
-from searchlib.indexer import die_with_parent, worker_pool
+from searchlib.indexer import die_with_parent, parse_workers, worker_pool
 from searchlib.locking import WriterLock, drop_inherited_locks, held_lock_fds
 
 pytestmark = pytest.mark.skipif(
@@ -197,3 +199,43 @@ def test_a_child_with_its_parent_alive_carries_on(use_prctl: bool) -> None:
         os._exit(0)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize(
+    ("cpus", "busy", "expected"),
+    [(1, True, 0), (1, False, 0), (2, True, 1), (2, False, 2), (4, True, 3), (4, False, 4),
+     (16, True, 4), (16, False, 4)],
+)
+def test_parse_workers_leave_a_busy_writer_a_core(cpus: int, busy: bool, expected: int) -> None:
+    assert parse_workers(cpus, busy_writer=busy) == expected
+
+
+@pytest.mark.parametrize(("backend", "expected"), [("whoosh", 1), ("tantivy", 2)])
+def test_indexing_parses_in_as_many_workers_as_the_engine_wants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, expected: int
+) -> None:
+    if backend == "tantivy":
+        pytest.importorskip("tantivy", reason="the tantivy extra is not installed")
+    pools: list[int] = []
+
+    def counting_pool(workers: int) -> Any:
+        pools.append(workers)
+        return worker_pool(workers)
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(indexer, "worker_pool", counting_pool)
+    monkeypatch.setattr(indexer, "PARALLEL_MIN_FILES", 2)
+    # Another test's leftover thread would make the indexer parse in-line (forking is only
+    # safe from a single thread).
+    monkeypatch.setattr(indexer.threading, "active_count", lambda: 1)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(3):
+        (corpus / f"a{n}.md").write_text(
+            f"---\ntitle: Story {n}\nurl: https://x.example/{n}\n---\nBody {n}\n", encoding="utf-8"
+        )
+    with Engine(tmp_path / "index", backend=backend) as engine:
+        report = engine.index([corpus])
+        assert report.added == 3
+        assert engine.search("story").total == 3
+    assert pools == [expected]

@@ -65,6 +65,11 @@ class Backend(Protocol):
     name: ClassVar[str]
     #: Bumped when the engine's on-disk format changes so that old indexes cannot be read.
     format_version: ClassVar[int]
+    #: Whether writing keeps the writing process's Python busy (analysis, postings built in
+    #: Python): the indexer then parses in one worker process fewer than there are cores,
+    #: leaving the writer one. An engine that indexes in threads of its own, outside the
+    #: interpreter's lock, mostly waits for parsed documents and gets a worker a core.
+    busy_writer: ClassVar[bool]
     language: str
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -210,6 +210,7 @@ class MemoryBackend:
 
     name: ClassVar[str] = "memory"
     format_version: ClassVar[int] = 1
+    busy_writer: ClassVar[bool] = True
 
     def __init__(self, language: str) -> None:
         self.language = check_language(language)

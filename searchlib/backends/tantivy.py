@@ -364,6 +364,10 @@ class TantivyBackend:
     name: ClassVar[str] = "tantivy"
     #: Version 2: the schema of :func:`build_schema` (version 1 kept no field lengths).
     format_version: ClassVar[int] = 2
+    #: tantivy indexes in a thread of its own, outside the interpreter's lock: the writing
+    #: process mostly waits for parsed documents (one parse worker on 2 cores kept it idle
+    #: 60% of the time), so there is a parse worker a core.
+    busy_writer: ClassVar[bool] = False
 
     def __init__(
         self, index: tantivy.Index, folder: Path | None, language: str, *,

@@ -432,6 +432,9 @@ class TypesenseBackend:
     name: ClassVar[str] = "typesense"
     #: Version 1: the collection of :func:`schema`.
     format_version: ClassVar[int] = 1
+    #: The writer only sends batches, but a cluster's nodes may share this machine (as in
+    #: the tests): a core is left to them.
+    busy_writer: ClassVar[bool] = True
 
     def __init__(
         self, nodes: Sequence[str], collection: str, language: str, folder: Path | None,

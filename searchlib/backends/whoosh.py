@@ -254,6 +254,8 @@ class WhooshBackend:
     #: posting lists inlined, stored fields pickled with protocol 5), ``spell`` without
     #: frequencies, ``parents`` stored only. Version 3: ``published`` a column, not indexed.
     format_version: ClassVar[int] = 3
+    #: Postings are built and sorted in Python, in the writing process.
+    busy_writer: ClassVar[bool] = True
 
     def __init__(
         self,
