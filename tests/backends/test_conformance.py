@@ -788,6 +788,26 @@ def test_deleting_records(fresh: Backend) -> None:
     assert fresh.similar_words("glacer", 1, 5) == []
 
 
+def test_term_stats_count_repeats_in_live_documents_only(fresh: Backend) -> None:
+    def stats(field: str, *terms: str) -> dict[str, tuple[int, int]]:
+        found = fresh.term_stats(field, list(terms))
+        return {t: (s.doc_frequency, s.frequency) for t, s in found.items()}
+
+    fresh.write([
+        record("a", "Cool cool cool glacier", body="melt melt melt melt"),
+        record("b", "Cool cool glacier", body="melt"),
+        record("c", "Cool glacier glacier", body="melt melt"),
+    ], [])
+    assert stats("title", "cool", "glacier") == {"cool": (3, 6), "glacier": (3, 4)}
+    assert stats("body", "melt") == {"melt": (3, 7)}
+    # Deleted and replaced documents leave the counts at once, merged away or not.
+    fresh.write([record("b", "Glacier", body="melt melt melt")], ["a"])
+    assert stats("title", "cool", "glacier") == {"cool": (1, 1), "glacier": (2, 3)}
+    assert stats("body", "melt") == {"melt": (2, 5)}
+    fresh.write([], ["b", "c"])
+    assert stats("title", "cool", "glacier") == {"cool": (0, 0), "glacier": (0, 0)}
+
+
 def test_a_record_written_and_deleted_at_once_is_kept(fresh: Backend) -> None:
     fresh.write([record("a", "Old")], [])
     fresh.write([record("a", "New")], ["a"])
