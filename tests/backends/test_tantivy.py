@@ -390,3 +390,36 @@ def test_a_window_smaller_than_the_matches_is_rescored_alone(
     assert every.total == len(every.page) > 2
     assert first.total == every.total
     assert first.page == every.page[:2]
+
+
+def test_completions_asked_a_few_at_a_time_agree_with_the_reference(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dictionary is asked for the best completions by their counts (deleted documents
+    included), a few at first, more until the live counts settle the order: asking for one
+    at a time goes through every step, and the answers are the reference's."""
+    from .conftest import build_news, build_synth
+    from .test_conformance import every_prefix
+
+    monkeypatch.setattr(tantivy_backend, "_COMPLETIONS_ASKED", 1)
+    for build in (build_news, build_synth):
+        memory = build("memory", tmp_path_factory.mktemp("memory"))
+        tantivy = build("tantivy", tmp_path_factory.mktemp("tantivy"))
+        prefixes = every_prefix(memory)
+        assert len(prefixes) > 100
+        for prefix in prefixes:
+            for limit in (1, 2, 5):
+                assert tantivy.complete(prefix, limit) == memory.complete(prefix, limit), prefix
+        memory.close()
+        tantivy.close()
+
+
+def test_kept_completions_follow_each_commit(tmp_path: Path) -> None:
+    backend = TantivyBackend.create(tmp_path, "english")
+    backend.write([record("a", "Glacier melt"), record("b", "Glacier report")], [])
+    assert backend.complete("gla", 5) == [("glacier", 2), ("glacier melt", 1),
+                                          ("glacier report", 1)]
+    backend.write([], ["a"])
+    assert backend.complete("gla", 5) == [("glacier", 1), ("glacier report", 1)]
+    assert backend.complete("gla", 1) == [("glacier", 1)]
+    backend.close()
