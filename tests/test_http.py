@@ -701,3 +701,35 @@ def test_synonyms_apply_to_a_running_service(writer: TestClient, engine: Engine)
         "Mars <mark>lander</mark> touches down safely",
         "Ardent <mark>lander</mark> prepares for descent",
     ]
+
+
+def test_serve_builds_type_ahead_tables_as_it_starts(
+    shared_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    import searchlib.http as http
+
+    served: list[Any] = []
+    warmed = threading.Event()
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    real_warm_up = http.warm_up
+
+    def warm_up(engine: Engine) -> None:
+        real_warm_up(engine)
+        warmed.set()
+
+    monkeypatch.setattr(http, "warm_up", warm_up)
+    http.serve(shared_engine, port=0)
+    assert warmed.wait(30)
+    assert len(served) == 1
+    # The tables are built: the next suggestion is a look-up.
+    assert [c.text for c in shared_engine.suggest("heat", limit=1)] == ["heatwave"]
+
+
+def test_warm_up_leaves_errors_to_the_requests(tmp_path: Path) -> None:
+    from searchlib.http import warm_up
+
+    engine = Engine(tmp_path / "index")
+    engine.close()
+    warm_up(engine)  # a closed engine: nothing raised, nothing printed
