@@ -139,7 +139,14 @@ def test_killed_index_runs_never_lose_or_corrupt(
     full_run = time.monotonic() - started
     rng = random.Random(11)
     kills = parse_kills = 0
+    # For each kind of round, a time by which its run has finished by itself (the first full
+    # run's duration, then the time at which the last run of that kind was found finished):
+    # kills are drawn within it. A run over an unchanged corpus takes a fraction of a full
+    # one, and how large a fraction depends on the engine (a cluster's first run also creates
+    # its collections): drawn within the full run's time, too few of them were killed.
+    durations = dict.fromkeys(range(3), full_run)
     for round_number in range(KILLS):
+        kind = round_number % 3
         # Change the corpus between rounds so that runs update, add and delete as well; the
         # first two kinds of change make the next run read every file, in worker processes.
         if round_number % 3 == 0:
@@ -153,12 +160,13 @@ def test_killed_index_runs_never_lose_or_corrupt(
         # A session of its own: the run and the workers it forks share a process group. Its
         # output goes to a file, not a pipe, which a surviving worker would keep open.
         with (tmp_path / "stderr.txt").open("w+") as stderr:
+            run_started = time.monotonic()
             proc = subprocess.Popen(
                 index_command(corpus, index_dir, backend), start_new_session=True, stderr=stderr
             )
             killed = False
             try:
-                time.sleep(rng.uniform(0.0, full_run))
+                time.sleep(rng.uniform(0.0, durations[kind]))
                 if proc.poll() is None:
                     parsing = bool([pid for pid in group_members(proc.pid) if pid != proc.pid])
                     os.kill(proc.pid, signal.SIGKILL)  # the run only, as the OOM killer does
@@ -167,6 +175,8 @@ def test_killed_index_runs_never_lose_or_corrupt(
                     kills += killed
                     parse_kills += killed and parsing  # workers were parsing
                 proc.wait()
+                if not killed:
+                    durations[kind] = time.monotonic() - run_started
             finally:
                 if proc.poll() is None:
                     proc.kill()
