@@ -42,7 +42,7 @@ def test_engine_records_and_detects_its_backend(news_dir: Path, index_dir: Path)
         engine.index([news_dir])
         assert engine.backend_name == "tantivy"
     assert meta(index_dir) == {
-        "schema_version": 2, "language": "english", "engine": "tantivy", "engine_format": 2,
+        "schema_version": 2, "language": "english", "engine": "tantivy", "engine_format": 3,
     }
     assert (index_dir / "tantivy" / "meta.json").is_file()
     with Engine(index_dir) as engine:  # detected: no backend named

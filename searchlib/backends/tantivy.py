@@ -43,6 +43,9 @@ How it reads the protocol:
   backend's message (``index is locked by another writer: FOLDER``) once ``lock_timeout`` has
   passed (tantivy's writer lock is an ``flock``: a killed writer never leaves it behind).
 
+- **Records** are stored whole, compressed with a zstd dictionary trained on the index's
+  first records (:mod:`.tantivy_records`).
+
 The index lives in the folder's ``tantivy`` subfolder, so its files are told apart from the
 folder's other files by place, not by name.
 """
@@ -89,6 +92,7 @@ from ..schema import (
 from ..schema import Sort as SortName
 from .base import Execution, IndexInfo, TermStats
 from .memory import levenshtein
+from .tantivy_records import RecordCodec
 
 #: The subfolder of an index folder that holds tantivy's files.
 SUBFOLDER = "tantivy"
@@ -246,9 +250,9 @@ def _record_json(record: Record) -> bytes:
     }, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _record(stored: bytes) -> Record:
-    """The record of a stored document."""
-    raw = json.loads(stored)
+def _record(data: bytes) -> Record:
+    """The record of its stored JSON."""
+    raw = json.loads(data)
     published = raw["published"]
     return Record(
         id=raw["id"], kind=raw["kind"], title=raw["title"], excerpt=raw["excerpt"],
@@ -415,8 +419,9 @@ class TantivyBackend:
     """
 
     name: ClassVar[str] = "tantivy"
-    #: Version 2: the schema of :func:`build_schema` (version 1 kept no field lengths).
-    format_version: ClassVar[int] = 2
+    #: Version 3: records compressed with the index's own dictionary (see
+    #: :mod:`.tantivy_records`; version 2 stored them as JSON, version 1 kept no field lengths).
+    format_version: ClassVar[int] = 3
     #: tantivy indexes in a thread of its own, outside the interpreter's lock: the writing
     #: process mostly waits for parsed documents (one parse worker on 2 cores kept it idle
     #: 60% of the time), so there is a parse worker a core.
@@ -438,6 +443,7 @@ class TantivyBackend:
         self.lock_timeout = lock_timeout
         self._stemmed = Analyzer(self.language)
         self._plain = Analyzer(self.language, stem=False, remove_stopwords=False)
+        self._records = RecordCodec(folder, self.location)
         #: Guards the current searcher (held briefly by every read).
         self._lock = threading.RLock()
         #: Serialises writes in this process; searches go on during a write.
@@ -512,8 +518,9 @@ class TantivyBackend:
             added: set[str] = set()
             replace = True
             try:
-                for record in records:
-                    document = self._document(record)
+                pairs = ((record, _record_json(record)) for record in records)
+                for record, stored in self._records.encoded(pairs, self._stored_samples):
+                    document = self._document(record, stored)
                     if writer is None:
                         writer = self._writer()
                         # Nothing to replace in an empty index (a bulk load): no deletions.
@@ -587,8 +594,20 @@ class TantivyBackend:
                 terms[name] = analyzer.terms(text)
         return terms
 
-    def _document(self, record: Record) -> tantivy.Document:
-        """The tantivy document of ``record``."""
+    def _stored_samples(self, limit: int) -> list[bytes]:
+        """The JSON of up to ``limit`` stored records (samples to train a dictionary on)."""
+        searcher = self._current().searcher
+        if limit <= 0 or searcher.num_docs == 0:
+            return []
+        hits = searcher.search(tantivy.Query.all_query(), limit=limit, count=False).hits
+        return [self._records.decode(searcher.doc(address)["record"][0]) for _, address in hits]
+
+    def _stored(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Record:
+        """The record of the document at ``address``."""
+        return _record(self._records.decode(searcher.doc(address)["record"][0]))
+
+    def _document(self, record: Record, stored: bytes) -> tantivy.Document:
+        """The tantivy document of ``record``, whose record is stored as ``stored``."""
         doc = tantivy.Document()
         doc.add_text("id", record.id)
         repeated: list[str] = []
@@ -633,7 +652,7 @@ class TantivyBackend:
         )
         doc.add_integer("quality_rank", quality)
         doc.add_unsigned("tiebreak", _tiebreak(record.id))
-        doc.add_bytes("record", _record_json(record))
+        doc.add_bytes("record", stored)
         return doc
 
     def generation(self) -> int:
@@ -679,7 +698,7 @@ class TantivyBackend:
             searcher = self._current().searcher
             query = tantivy.Query.term_query(self._schema, "id", doc_id, index_option="basic")
             hits = searcher.search(query, limit=1, count=False).hits
-            return _record(searcher.doc(hits[0][1])["record"][0]) if hits else None
+            return self._stored(searcher, hits[0][1]) if hits else None
 
     def records(self, *, kind: str | None = None) -> Iterator[Record]:
         """Every stored record (of one kind), a snapshot of the current commit."""
@@ -696,8 +715,8 @@ class TantivyBackend:
             ]
         for address in addresses:
             with _guard(self.location):
-                stored = searcher.doc(address)["record"][0]
-            yield _record(stored)
+                record = self._stored(searcher, address)
+            yield record
 
     def info(self) -> IndexInfo:
         """Live documents, bytes on disk, and documents per facet value (cached per commit)."""
@@ -872,7 +891,7 @@ class TantivyBackend:
         else:
             total, window = self._window(searcher, filtered, sort, scored, offset, limit)
         page = tuple(
-            (_record(searcher.doc(address)["record"][0]), score) for address, score in window
+            (self._stored(searcher, address), score) for address, score in window
         )
         counts: dict[str, Mapping[str, int]] = {}
         by_filters: dict[p.Filters, list[str]] = {}
