@@ -1,10 +1,12 @@
 """Indexing into a three-node Typesense cluster beside the Whoosh backend, in one run.
 
     python benchmarks/cluster_index.py ../shared/corpora/coronavirus-news
+    python benchmarks/cluster_index.py --nodes 1 ../shared/corpora/coronavirus-news
 
 Indexes the corpus with the Whoosh backend (a temporary folder), then with the typesense
 backend into a local cluster (``searchlib.backends.typesense_cluster``: three nodes on
-loopback, every write replicated to all three), each from scratch with ``Engine.index``'s
+loopback, every write replicated to all three; ``--nodes 1``: one node, what each machine of a
+cluster whose nodes do not share cores indexes), each from scratch with ``Engine.index``'s
 defaults. Reports files per second, documents, and each node's resident memory before and
 after (from ``/proc``), from which the memory per 100,000 documents; then the latency of a
 few searches on each. Prints one JSON object and a short table; states machine and commit.
@@ -69,6 +71,7 @@ def main() -> None:
     """Run both builds and print the JSON and table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
+    parser.add_argument("--nodes", type=int, default=3, help="nodes of the local cluster [3]")
     args = parser.parse_args()
     result: dict[str, Any] = {"corpus": args.corpus.name}
     with tempfile.TemporaryDirectory(prefix="cluster-index-") as tmp:
@@ -76,7 +79,7 @@ def main() -> None:
         with Engine(work / "whoosh", backend="whoosh") as engine:
             result["whoosh"] = timed_index(engine, args.corpus)
             result["whoosh"]["search_ms"] = search_ms(engine)
-        with LocalCluster(work / "cluster", nodes=3) as cluster:
+        with LocalCluster(work / "cluster", nodes=args.nodes) as cluster:
             os.environ["SEARCHLIB_TYPESENSE_API_KEY"] = cluster.api_key
             before = [rss_mb(node.pid) for node in cluster.members]
             with Engine(work / "typesense", backend="typesense", nodes=cluster.urls) as engine:
@@ -93,7 +96,7 @@ def main() -> None:
     )
     result["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        "Typesense 0.24.1 x3 on loopback"
+        f"Typesense 0.24.1 x{args.nodes} on loopback"
     )
     try:
         result["commit"] = subprocess.run(
