@@ -58,6 +58,8 @@ from .whoosh_segments import (
     Postings,
     PostingsCache,
     SegmentData,
+    position_decoder,
+    read_positions,
     read_postings,
 )
 
@@ -418,24 +420,10 @@ class View:
 
     # -- postings ------------------------------------------------------------------------------
 
-    def postings(self, leaf: Leaf, fieldname: str, btext: bytes, values: bool = False) -> Postings:
-        """The term's postings in ``leaf`` (deleted documents included), cached.
-
-        Positions (``values``), which only phrases need and which take several times the
-        memory, are not kept: phrases keep their own results instead.
-        """
+    def postings(self, leaf: Leaf, fieldname: str, btext: bytes) -> Postings:
+        """The term's postings in ``leaf`` (deleted documents included), cached."""
         cache = self.segments.postings
         key = (leaf.segid, "p", fieldname, btext)
-        if values:
-            entry = leaf.data.entries.pop((fieldname, btext), None)
-            found = read_postings(
-                leaf.reader, fieldname, btext, values=True, info=entry,
-                dictionary=leaf.data.dictionary(leaf.reader),
-            )
-            if cache.get(key) is None:
-                plain = Postings(found.docs, found.weights)
-                cache.put(key, plain, plain.nbytes)
-            return found
         found = cache.get(key)
         if found is None:
             words = leaf.data.postings_file(leaf.reader)
@@ -453,6 +441,19 @@ class View:
             cache.put(key, found, found.nbytes)
         assert isinstance(found, Postings)
         return found
+
+    def positions(
+        self, leaf: Leaf, fieldname: str, btext: bytes, docs: IntArray
+    ) -> list[bytes]:
+        """The term's encoded positions in each of ``docs`` (ascending, each holding it).
+
+        Not kept: only phrases need them, and phrases keep their own results instead.
+        """
+        entry = leaf.data.entries.pop((fieldname, btext), None)
+        return read_positions(
+            leaf.reader, fieldname, btext, docs, info=entry,
+            dictionary=leaf.data.dictionary(leaf.reader),
+        )
 
     def word(self, leaf: Leaf, btext: bytes) -> Word | None:
         """A word's postings in every text field of ``leaf``, cached (None: the segment has
@@ -1213,18 +1214,18 @@ def _phrase_in_segment(view: View, leaf: Leaf, fieldname: str, words: tuple[byte
         candidates = np.intersect1d(candidates, other.docs, assume_unique=True)
     if not candidates.size:
         return candidates.astype(np.int32)
-    with_values = [view.postings(leaf, fieldname, w, values=True) for w in words]
-    decode = leaf.reader.schema[fieldname].format.decode_positions
-    indexes = [np.searchsorted(v.docs, candidates) for v in with_values]
-    values = [v.values for v in with_values]
+    # Positions are read only from the blocks that hold a candidate.
+    values = [view.positions(leaf, fieldname, w, candidates) for w in words]
+    decode = position_decoder(leaf.reader.schema[fieldname].format)
     found = []
     for j, doc in enumerate(candidates.tolist()):
-        starts = decode(values[0][indexes[0][j]])  # type: ignore[index]
-        later = [
-            set(decode(values[i][indexes[i][j]]))  # type: ignore[index]
-            for i in range(1, len(words))
-        ]
-        if any(all(start + i in later[i - 1] for i in range(1, len(words))) for start in starts):
+        # Where the phrase can start: word i's positions, less i, in every word's.
+        starts = set(decode(values[0][j]))
+        for i in range(1, len(words)):
+            starts.intersection_update([position - i for position in decode(values[i][j])])
+            if not starts:
+                break
+        if starts:
             found.append(doc)
     return np.asarray(found, dtype=np.int32)
 

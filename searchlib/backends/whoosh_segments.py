@@ -16,6 +16,7 @@ cumulative sum replaces Whoosh's generator ``delta_decode``. They go into
 
 from __future__ import annotations
 
+import bisect
 import io
 import os
 import pickle
@@ -23,13 +24,15 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.formats import Positions as PositionsFormat
 from whoosh.util.numeric import byte_to_length
 
 from .whoosh_facets import FIELD_SEP, TOPIC_SEP
@@ -153,6 +156,101 @@ def read_postings(
     else:
         docs, weights_out = np.concatenate(docs_parts), np.concatenate(weight_parts)
     return Postings(docs, weights_out, tuple(values_out) if values else None)
+
+
+def read_positions(
+    segreader: Any,
+    fieldname: str,
+    btext: bytes,
+    wanted: IntArray,
+    info: Any = None,
+    dictionary: TermDictionary | None = None,
+) -> list[bytes]:
+    """The encoded positions of ``fieldname:btext`` in each document of ``wanted`` (ascending,
+    every one holding the term), in the same order.
+
+    Only the blocks that hold a wanted document are decompressed and unpickled: a block's
+    header names its last document, so the others are skipped. A phrase asks for the few
+    documents that hold all its words, and a common word's blocks are mostly elsewhere.
+    """
+    if not wanted.size:
+        return []
+    if info is None:
+        info = lookup(segreader, dictionary, fieldname, btext)
+        if info is None:
+            raise pickle.UnpicklingError(f"no postings for {fieldname}:{btext!r}")
+    if info.is_inlined():
+        ids, _, vals = info.inlined_postings()
+        return [vals[i] for i in _places(np.asarray(ids, dtype=np.int64), wanted, fieldname, btext)]
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+        (length,) = length
+    if dictionary is not None:
+        raw = dictionary.postings(offset, length)
+    else:
+        raw = segreader._terms._postfile.get(offset, length)
+    if raw[:4] != WHOOSH3_HEADER_MAGIC:
+        raise pickle.UnpicklingError(f"bad postings header for {fieldname}:{btext!r}")
+    targets = wanted.tolist()
+    stream = io.BytesIO(raw)
+    position = 4
+    out: list[bytes] = []
+    done = 0  # wanted documents found so far
+    last_block = False
+    while not last_block and done < len(targets):
+        (block_length,) = _BLOCK_LENGTH.unpack_from(raw, position)
+        position += 4
+        last_block = block_length < 0
+        end = position + abs(block_length)
+        stream.seek(position)
+        count, last_id, _, compression, _, _ = pickle.load(stream)
+        if targets[done] <= last_id:
+            data = raw[stream.tell():end]
+            if compression:
+                data = zlib.decompress(data)
+            ids, _, vals = pickle.loads(data)
+            # Delta-encoded from 0 in every block (see read_postings).
+            docs = np.cumsum(np.asarray(ids, dtype=np.int64))
+            stop = bisect.bisect_right(targets, last_id, done)
+            at = _places(docs, wanted[done:stop], fieldname, btext)
+            if not isinstance(vals, tuple):
+                vals = (b"",) * count
+            out.extend(vals[i] for i in at)
+            done = stop
+        position = end
+    if done < len(targets):
+        raise pickle.UnpicklingError(f"the postings of {fieldname}:{btext!r} lack a document")
+    return out
+
+
+#: Bytes before the pickled gaps in a value of Whoosh's ``Positions`` format (the count).
+_POSITIONS_COUNT = struct.calcsize("!I")
+
+
+def position_decoder(fmt: Any) -> Callable[[bytes], Iterable[int]]:
+    """A decoder of the encoded positions of a field's format: Whoosh's own, except for its
+    ``Positions`` format (every positional field of this backend), whose gaps are unpickled
+    and summed by ``itertools.accumulate`` instead of a Python loop (a phrase decodes the
+    positions of every document that holds all its words)."""
+    if type(fmt) is not PositionsFormat:
+        return fmt.decode_positions  # type: ignore[no-any-return]
+
+    def decode(value: bytes) -> Iterable[int]:
+        gaps = value[_POSITIONS_COUNT:]
+        # Whoosh's writer drops the pickle's final STOP opcode (its "minified" values).
+        return accumulate(pickle.loads(gaps if gaps.endswith(b".") else gaps + b"."))
+
+    return decode
+
+
+def _places(
+    docs: npt.NDArray[np.int64], wanted: IntArray, fieldname: str, btext: bytes
+) -> list[int]:
+    """Where each of ``wanted`` is in ``docs`` (both ascending); every one must be there."""
+    at = np.minimum(np.searchsorted(docs, wanted), max(docs.size - 1, 0))
+    if docs.size == 0 or not np.array_equal(docs[at], wanted):
+        raise pickle.UnpicklingError(f"the postings of {fieldname}:{btext!r} lack a document")
+    return at.tolist()  # type: ignore[no-any-return]
 
 
 def write_postings_files(ix: Any) -> list[str]:

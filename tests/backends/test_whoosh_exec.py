@@ -28,7 +28,11 @@ from searchlib.backends.base import Execution
 from searchlib.backends.whoosh import WhooshBackend
 from searchlib.backends.whoosh_codec import POSTINGS_PER_BLOCK
 from searchlib.backends.whoosh_postings import EXTENSION, PLAIN_FIELDS, PostingsFile
-from searchlib.backends.whoosh_segments import read_postings
+from searchlib.backends.whoosh_segments import (
+    position_decoder,
+    read_positions,
+    read_postings,
+)
 from searchlib.backends.whoosh_stored import StoredFields
 from searchlib.backends.whoosh_terms import TermDictionary
 from searchlib.plan import All, Any, Boost, Everything, Exclude, Filters, Fuzzy, Plan, Prefix, Words
@@ -330,6 +334,73 @@ def test_postings_decode_like_whoosh_matchers(index: WhooshBackend, direct: bool
             long += len(docs) > POSTINGS_PER_BLOCK  # several blocks
             wide += bool(np.any(np.diff(docs) >= 256))  # gaps that pickle as BININT2
     assert checked > 50 and long >= 2 and wide > 5
+
+
+def _check_positions(backend: WhooshBackend, fields: tuple[str, ...]) -> tuple[int, int]:
+    """Compare ``read_positions`` with Whoosh's matcher for every term of ``fields``, on
+    random ascending subsets of its documents, and ``position_decoder`` with Whoosh's
+    decoding; returns (terms checked, of several blocks)."""
+    searcher, _ = backend._current()
+    rng = random.Random(11)
+    checked = long = 0
+    for segreader, _ in searcher.reader().leaf_readers():
+        dictionary = TermDictionary.of(segreader)
+        for field, btext in [(f, b) for f in fields for b in segreader.lexicon(f)]:
+            matcher = segreader._terms.matcher(field, btext, segreader.schema[field].format)
+            values: dict[int, bytes] = {}
+            while matcher.is_active():
+                values[matcher.id()] = matcher.value()
+                matcher.next()
+            docs = sorted(values)
+            subsets = [docs, docs[:1], docs[-1:], [], sorted(rng.sample(docs, len(docs) // 3))]
+            if len(docs) > POSTINGS_PER_BLOCK:
+                long += 1
+                subsets.append([docs[POSTINGS_PER_BLOCK - 1], docs[POSTINGS_PER_BLOCK]])
+                subsets.append(docs[POSTINGS_PER_BLOCK + 1:])  # the first block skipped
+            fmt = segreader.schema[field].format
+            decode = position_decoder(fmt)
+            assert [list(decode(value)) for value in values.values()] == [
+                fmt.decode_positions(value) for value in values.values()
+            ]
+            for subset in subsets:
+                for reader in (dictionary, None):
+                    found = read_positions(
+                        segreader, field, btext, np.asarray(subset, dtype=np.int32),
+                        dictionary=reader,
+                    )
+                    assert found == [values[doc] for doc in subset]
+            checked += 1
+            missing = next(doc for doc in itertools.count() if doc not in values)
+            with pytest.raises(pickle.UnpicklingError, match=r"lack a document"):
+                read_positions(
+                    segreader, field, btext, np.asarray([missing], dtype=np.int32),
+                    dictionary=dictionary,
+                )
+    return checked, long
+
+
+def test_positions_of_some_documents_are_what_whoosh_reads(index: WhooshBackend) -> None:
+    """``read_positions`` gives, for any ascending subset of a term's documents, the values
+    Whoosh's matcher gives there; a document without the term is a damaged index's error."""
+    checked, _ = _check_positions(index, ("title", "excerpt"))
+    assert checked > 100
+
+
+def test_positions_skip_the_blocks_without_a_wanted_document(tmp_path: Path) -> None:
+    """Terms in several blocks: wanted documents in any of them, the first ones skipped."""
+    backend = WhooshBackend.create(tmp_path / "ix", "english")
+    rng = random.Random(5)
+    backend.write([
+        Record(
+            id=f"b{n}", kind="article", title=f"glacier {rng.choice(WORDS)} survey glacier",
+            excerpt="", url=f"https://example.com/b{n}", provider="", published=None,
+            quality=None,
+        )
+        for n in range(3 * POSTINGS_PER_BLOCK + 7)
+    ], [])
+    checked, long = _check_positions(backend, ("title",))
+    backend.close()
+    assert checked > 3 and long == 2  # "glacier" and "survey"
 
 
 def _whoosh_entry(terms: object, fieldname: str, btext: bytes) -> bytes | None:
