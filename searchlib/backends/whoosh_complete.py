@@ -19,6 +19,7 @@ import bisect
 import pickle
 import threading
 import zlib
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,25 +138,32 @@ class Completions:
         return table
 
     def _read(self, segreader: Any) -> _Segment:
-        postings: dict[str, list[int]] = {}
+        # One dictionary look-up a (document, term) pair, the rest in numpy: each pair is
+        # kept as the term's number in this segment and the document, then sorted by term.
+        numbers: dict[str, int] = {}
+        term_of, doc_of = array("q"), array("i")
         for docnum, title in enumerate(_titles(segreader)):
             for term in completion_terms(title, self.language):
-                found = postings.get(term)
-                if found is None:
-                    postings[term] = [docnum]
-                else:
-                    found.append(docnum)
-        terms = sorted(postings)
+                number = numbers.get(term)
+                if number is None:
+                    number = numbers[term] = len(numbers)
+                term_of.append(number)
+                doc_of.append(docnum)
+        terms = sorted(numbers)
+        rank = np.empty(len(terms), dtype=np.int64)
+        rank[np.fromiter((numbers[t] for t in terms), dtype=np.int64, count=len(terms))] = (
+            np.arange(len(terms), dtype=np.int64)
+        )
+        keys = rank[np.frombuffer(term_of, dtype=np.int64)]
+        # Stable: a term's documents stay in ascending order.
+        order = np.argsort(keys, kind="stable")
+        docs = np.frombuffer(doc_of, dtype=np.int32)[order]
+        starts = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys, minlength=len(terms)), out=starts[1:])
         for term in terms:
             if term not in self._ids:
                 self._ids[term] = len(self._terms)
                 self._terms.append(term)
-        lengths = np.fromiter((len(postings[t]) for t in terms), dtype=np.int64, count=len(terms))
-        starts = np.zeros(len(terms) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=starts[1:])
-        docs = np.fromiter(
-            (d for t in terms for d in postings[t]), dtype=np.int32, count=int(starts[-1])
-        )
         ids = np.fromiter((self._ids[t] for t in terms), dtype=np.int64, count=len(terms))
         return _Segment(terms, ids, docs, starts)
 
