@@ -238,3 +238,16 @@ def test_any_record_reads_back_as_written(trained: RecordCodec, values: list[obj
     encoded = list(trained.encoded(pairs, lambda n: []))
     assert [key for key, _ in encoded] == list(range(len(values)))
     assert [trained.decode(data) for _, data in encoded] == [data for _, data in pairs]
+
+
+def test_a_reader_opened_before_the_dictionary_reads_with_it(tmp_path: Path) -> None:
+    writer = TantivyBackend.create(tmp_path, "english")
+    reader = TantivyBackend.open(tmp_path, "english")
+    assert reader.info().count == 0
+    records = make_records(0, TRAINING_RECORDS + 5)
+    writer.write(records, [])
+    assert len(dictionaries(tmp_path)) == 1
+    assert reader.get(records[-1].id) == records[-1]
+    assert by_id(reader.records()) == by_id(records)
+    writer.close()
+    reader.close()
