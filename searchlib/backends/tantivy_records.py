@@ -65,8 +65,8 @@ class RecordCodec:
         self._dictionaries: dict[int, zstandard.ZstdCompressionDict] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
-        #: The compressor of the writing dictionary, once there is one.
-        self._compressor: zstandard.ZstdCompressor | None = None
+        #: Dictionary id -> a compressor with it (for writing).
+        self._compressors: dict[int, zstandard.ZstdCompressor] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -135,9 +135,10 @@ class RecordCodec:
         train one (with up to as many of ``stored_samples(n)``, records already in the index,
         when these are fewer); an index that cannot give that many samples stays plain JSON.
         """
-        if self._compressor is None:
-            self._compressor = self._writing_compressor()
-        if self._compressor is None:
+        # Looked for at every write: another process may have rebuilt the index meanwhile
+        # (a new folder, without the dictionary this one wrote with before).
+        compressor = self._writing_compressor()
+        if compressor is None:
             iterator = iter(records)
             held: list[tuple[T, bytes]] = []
             for record in iterator:
@@ -148,34 +149,41 @@ class RecordCodec:
             if len(samples) < TRAINING_RECORDS:
                 samples += stored_samples(TRAINING_RECORDS - len(samples))
             if len(samples) >= TRAINING_RECORDS:
-                self._compressor = self._train(samples)
-            yield from self._compress_all(held)
+                compressor = self._train(samples)
+            yield from _compress_all(held, compressor)
             records = iterator
-        yield from self._compress_all(records)
-
-    def _compress_all(self, records: Iterable[tuple[T, bytes]]) -> Iterator[tuple[T, bytes]]:
-        compressor = self._compressor
-        if compressor is None:
-            yield from records
-            return
-        for key, data in records:
-            yield key, compressor.compress(data)
+        yield from _compress_all(records, compressor)
 
     def _writing_compressor(self) -> zstandard.ZstdCompressor | None:
-        """A compressor with the dictionary already in the folder (the newest), if any."""
-        with self._lock:
-            candidates = [*self._dictionaries.values()]
-        if self._folder is not None:
-            files = sorted(
-                self._folder.glob(_NAME.format("*")), key=lambda path: path.stat().st_mtime_ns
+        """A compressor with the index's dictionary (the newest file of the folder, or for an
+        index in memory the last trained), or None when it has none yet."""
+        if self._folder is None:
+            with self._lock:
+                trained = list(self._dictionaries)
+            return self._compressor_for(trained[-1]) if trained else None
+        newest: tuple[int, int] | None = None  # (modified, dictionary id)
+        for path in self._folder.glob(_NAME.format("*")):
+            dictionary_id = _dictionary_id(path)
+            try:
+                modified = path.stat().st_mtime_ns
+            except FileNotFoundError:
+                continue
+            if dictionary_id is not None and (newest is None or modified > newest[0]):
+                newest = (modified, dictionary_id)
+        return None if newest is None else self._compressor_for(newest[1])
+
+    def _compressor_for(self, dictionary_id: int) -> zstandard.ZstdCompressor:
+        found = self._compressors.get(dictionary_id)
+        if found is None:
+            found = self._compressors[dictionary_id] = zstandard.ZstdCompressor(
+                level=LEVEL, dict_data=self._dictionary(dictionary_id), write_checksum=False,
+                write_content_size=True, write_dict_id=True,
             )
-            if files:
-                dictionary_id = _dictionary_id(files[-1])
-                if dictionary_id is not None:
-                    candidates = [self._dictionary(dictionary_id)]
-        return self._compressor_for(candidates[-1]) if candidates else None
+        return found
 
     def _train(self, samples: list[bytes]) -> zstandard.ZstdCompressor | None:
+        """A dictionary trained on ``samples``, written (and synced) to the folder; None
+        when zstd cannot learn one from them."""
         try:
             dictionary = zstandard.train_dictionary(
                 DICTIONARY_BYTES, list[bytes | bytearray | memoryview](samples), level=LEVEL
@@ -194,14 +202,18 @@ class RecordCodec:
             fsync_path(self._folder)
         with self._lock:
             self._dictionaries[dictionary.dict_id()] = dictionary
-        return self._compressor_for(dictionary)
+        return self._compressor_for(dictionary.dict_id())
 
-    @staticmethod
-    def _compressor_for(dictionary: zstandard.ZstdCompressionDict) -> zstandard.ZstdCompressor:
-        return zstandard.ZstdCompressor(
-            level=LEVEL, dict_data=dictionary, write_checksum=False, write_content_size=True,
-            write_dict_id=True,
-        )
+
+def _compress_all(
+    records: Iterable[tuple[T, bytes]], compressor: zstandard.ZstdCompressor | None
+) -> Iterator[tuple[T, bytes]]:
+    """``records`` with their JSON compressed (as they are without a compressor)."""
+    if compressor is None:
+        yield from records
+        return
+    for key, data in records:
+        yield key, compressor.compress(data)
 
 
 def _dictionary_id(path: Path) -> int | None:

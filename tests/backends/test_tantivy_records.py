@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from searchlib import Engine
 from searchlib.errors import IndexCorruptError
 from searchlib.records import Record
+from searchlib.store import remove_index_files
 
 tantivy = pytest.importorskip("tantivy", reason="the tantivy extra is not installed")
 zstandard = pytest.importorskip("zstandard", reason="the tantivy extra is not installed")
@@ -250,4 +251,25 @@ def test_a_reader_opened_before_the_dictionary_reads_with_it(tmp_path: Path) -> 
     assert reader.get(records[-1].id) == records[-1]
     assert by_id(reader.records()) == by_id(records)
     writer.close()
+    reader.close()
+
+
+def test_a_writer_uses_the_dictionary_of_the_index_as_it_is_now(tmp_path: Path) -> None:
+    """Another process rebuilt the index (a new folder, no dictionary yet): a writer that
+    compressed with the old one writes plain records, which any reader can read."""
+    first = TantivyBackend.create(tmp_path, "english")
+    first.write(make_records(0, TRAINING_RECORDS + 10), [])
+    assert len(dictionaries(tmp_path)) == 1
+    remove_index_files(tmp_path)
+    rebuilt = TantivyBackend.create(tmp_path, "english")
+    rebuilt.write(make_records(5000, 20), [])
+    rebuilt.close()
+    assert dictionaries(tmp_path) == []
+    later = make_records(6000, 5)
+    first.write(later, [])
+    assert dictionaries(tmp_path) == []
+    assert {dictionary_of(stored(tmp_path)[record.id]) for record in later} == {None}
+    first.close()
+    reader = TantivyBackend.open(tmp_path, "english")
+    assert by_id(reader.records()) == by_id([*make_records(5000, 20), *later])
     reader.close()
