@@ -434,11 +434,14 @@ class Indexer:
         if progress is not None:
             progress(progress_state.done, total)
         examined = self._examine_all(to_examine)
+        stray, self.manifest.stray = self.manifest.stray, []
         while True:
             first = self._next_change(examined, report, progress_state)
-            if first is None and not removed_now:
+            if first is None and not removed_now and not stray:
                 break
-            batch = _Batch(first, removed_now)
+            # An interrupted write's leftovers go with the first commit.
+            batch = _Batch(first, removed_now, deletes=stray)
+            stray = []
             # The batch's records stream into the writer as the files are parsed.
             self.backend.write(self._batch_records(batch, examined, report, progress_state),
                                batch.deletes)
@@ -713,15 +716,32 @@ def _article_record(
     )
 
 
-def manifest_from_records(backend: Backend) -> Manifest:
-    """Rebuild the manifest from what the index stores (after a crash or a lost manifest)."""
+def manifest_from_records(backend: Backend, *, interrupted: bool = False) -> Manifest:
+    """Rebuild the manifest from what the index stores (after a crash or a lost manifest).
+
+    ``interrupted``: the index holds part of a write that never committed (an engine whose
+    writes are not atomic). An article may then be stored without its related items, or with
+    related items of an older version of it, and related items may be stored that no stored
+    article lists. So every file is marked to be read again (its hash unknown: the next run
+    writes each article and its related items anew), and the related items no article lists
+    are :attr:`Manifest.stray`, deleted by the next write.
+    """
     manifest = Manifest(generation=backend.generation())
+    listed: set[str] = set()
+    articles: set[str] = set()
     for record in backend.records(kind="article"):
+        articles.add(record.id)
+        listed.update(record.related_ids)
         if record.path:
             manifest.files[record.path] = FileEntry(
-                hash=record.content_hash,
+                hash="" if interrupted else record.content_hash,
                 article_id=record.id,
                 topics=record.topics,
                 related=record.related_ids,
             )
+    if interrupted:
+        manifest.stray = [
+            record.id for record in backend.records(kind="related")
+            if record.id not in listed and record.id not in articles
+        ]
     return manifest

@@ -58,6 +58,9 @@ class Manifest:
 
     generation: int = -1
     files: dict[str, FileEntry] = field(default_factory=dict)
+    #: Ids the next write deletes: records an interrupted write left that no file accounts
+    #: for (see :func:`searchlib.indexer.manifest_from_records`). Never saved.
+    stray: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, folder: Path) -> Manifest | None:

@@ -244,6 +244,13 @@ class IndexStore:
         """The manifest of indexed files, rebuilt from the index if it lags behind a commit."""
         if self.path is None:
             return self._manifest
+        interrupted = getattr(self.backend, "write_interrupted", None)
+        if interrupted is not None and interrupted():
+            # An engine whose writes are not atomic (a cluster) holds part of a write that no
+            # manifest describes: rebuilt from what the index holds, every file read again.
+            from .indexer import manifest_from_records
+
+            return manifest_from_records(self.backend, interrupted=True)
         generation = self.backend.generation()
         manifest = Manifest.load(self.path)
         remote = getattr(self.backend, "load_manifest", None)

@@ -42,9 +42,10 @@ How it reads the protocol:
   marker (the ``generation``) in the index's own ``<name>__meta`` collection, which also holds
   the manifest, so that any machine can index into the cluster and see what is there. Before
   ``write`` returns, every reachable node has applied the commit (reads then see it on any
-  node). A write is not atomic: a crash halfway leaves some records written but the marker
-  unchanged, which the indexer notices (the manifest's generation differs) and repairs on the
-  next run.
+  node). A write is not atomic: before its first change the marker is flagged as a write under
+  way, and the commit clears the flag. A crash halfway leaves some records written and the
+  flag set (:meth:`TypesenseBackend.write_interrupted`), and the next run repairs the index
+  (see ``searchlib.store.IndexStore.manifest``).
 
 The API key comes from ``SEARCHLIB_TYPESENSE_API_KEY`` and is never written anywhere; the
 index folder holds only ``typesense.json``: the collection's name and the nodes.
@@ -676,6 +677,17 @@ class TypesenseBackend:
         with self._write_lock:
             pending: dict[str, dict[str, Any]] = {}
             written: set[str] = set()
+            committed = self.generation()
+            begun = False
+
+            def begin() -> None:
+                # Before the first change: the marker says a write is under way, until the
+                # commit replaces it (a run that sees it finds the write interrupted).
+                nonlocal begun
+                if not begun:
+                    self._set_meta({"id": "commit", "generation": committed, "writing": True})
+                    begun = True
+
             # One import in flight while the next batch is analysed: the cluster indexes
             # while Python parses, analyses and encodes (the import's order is kept, so a
             # later version of a record always lands after an earlier one).
@@ -689,13 +701,17 @@ class TypesenseBackend:
                     if len(pending) >= _IMPORT_BATCH:
                         if in_flight is not None:
                             in_flight.result()
+                        begin()
                         in_flight = sender.submit(self._import, list(pending.values()))
                         pending = {}
                 if in_flight is not None:
                     in_flight.result()
             if pending:
+                begin()
                 self._import(list(pending.values()))
             deletes = [i for i in dict.fromkeys(delete_ids) if i not in written]
+            if deletes:
+                begin()
             for start in range(0, len(deletes), _DELETE_BATCH):
                 chunk = deletes[start : start + _DELETE_BATCH]
                 expression = _ids(chunk)
@@ -703,7 +719,7 @@ class TypesenseBackend:
                 self._call(functools.partial(documents.delete, {"filter_by": expression}))
             if not written and not deletes:
                 return
-            generation = self.generation() + 1
+            generation = committed + 1
             self._set_meta({"id": "commit", "generation": generation})
             self._wait_for_replicas(generation)
             with self._lock:
@@ -770,6 +786,12 @@ class TypesenseBackend:
         """The commit marker's number (0 for a new index)."""
         meta = self._call(lambda: self._get_meta("commit"))
         return 0 if meta is None else int(meta["generation"])
+
+    def write_interrupted(self) -> bool:
+        """Whether a write began and never committed (its process was killed, or failed):
+        some of its records may be in the collection, which no manifest accounts for."""
+        meta = self._call(lambda: self._get_meta("commit"))
+        return bool(meta is not None and meta.get("writing"))
 
     # -- the manifest, kept in the cluster ---------------------------------------------------
 
